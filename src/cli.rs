@@ -1,0 +1,357 @@
+//! The command line: argument definitions and the commands behind them.
+//!
+//! Every command returns an exit code from [`crate::exit`]; bad input is one
+//! line on stderr and [`crate::exit::BAD_INPUT`], before anything is touched.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit;
+use crate::report::{Exporter, JsonExporter, Report, StopReason, Verdict};
+use crate::runner::{self, RunConfig, RunLength, child};
+use crate::scenario::{self, Scenario, defaults};
+use crate::strategy::{self, Strategy};
+
+/// Crash-consistency torture for code that keeps state in files.
+///
+/// With no subcommand, runs concurrent writers (and readers) of a strategy,
+/// SIGKILLs operations at random, and proves that no write was torn and no
+/// acknowledged update was lost.
+#[derive(Debug, Parser)]
+#[command(name = "torture", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenario files; exit 0 only if every one meets its expectation.
+    Run {
+        /// Scenario files (TOML).
+        #[arg(required = true, value_name = "SCENARIO.toml")]
+        scenarios: Vec<PathBuf>,
+        /// Also write every report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// List the strategies and the verdict each must get.
+    List,
+    /// Internal: a writer or reader child of the supervisor.
+    #[command(name = "__child", hide = true)]
+    Child {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+/// The options of a torture run.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Strategy under test (see `torture list`).
+    #[arg(long, default_value = "reference", value_parser = parse_strategy)]
+    strategy: &'static dyn Strategy,
+    /// Number of concurrent writer processes.
+    #[arg(long, value_name = "N", default_value_t = defaults::WRITERS, value_parser = parse_writers)]
+    writers: usize,
+    /// Number of reader processes validating every read.
+    #[arg(long, value_name = "M", default_value_t = defaults::READERS, value_parser = parse_readers)]
+    readers: usize,
+    /// Probability that each operation is cut by SIGKILL, in [0, 1].
+    #[arg(long, value_name = "P", default_value_t = defaults::KILL_RATE, value_parser = parse_rate)]
+    kill_rate: f64,
+    /// How long to run (e.g. 10s, 500ms, 2m).
+    #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops")]
+    duration: std::time::Duration,
+    /// Run until this many operations have completed, instead of --duration.
+    #[arg(long, value_name = "N", value_parser = parse_ops)]
+    ops: Option<u64>,
+    /// Padding bytes in the state document, so writes are large enough to cut.
+    #[arg(long, value_name = "BYTES", default_value_t = defaults::PAYLOAD)]
+    payload: usize,
+    /// Seed of every random decision [default: fresh, printed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Write the JSON report (schema torture/report/v1) to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// First time an in-process loop of updates on the same directory, and
+    /// report the harness's throughput against it.
+    #[arg(long)]
+    baseline: bool,
+}
+
+fn parse_strategy(s: &str) -> Result<&'static dyn Strategy, String> {
+    strategy::by_name(s).ok_or_else(|| format!("unknown strategy (valid: {})", strategy::names()))
+}
+
+fn parse_bounded(s: &str, min: usize) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|_| "not a whole number".to_string())?;
+    if n < min {
+        return Err(format!("must be at least {min}"));
+    }
+    if n > defaults::MAX_CHILDREN {
+        return Err(format!("at most {} processes", defaults::MAX_CHILDREN));
+    }
+    Ok(n)
+}
+
+fn parse_writers(s: &str) -> Result<usize, String> {
+    parse_bounded(s, 1)
+}
+
+fn parse_readers(s: &str) -> Result<usize, String> {
+    parse_bounded(s, 0)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(_) => Err("not a number".into()),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    match crate::duration::parse(s)? {
+        d if d.is_zero() => Err("must be more than 0".into()),
+        d => Ok(d),
+    }
+}
+
+fn parse_ops(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("not a whole number".into()),
+    }
+}
+
+/// Parses the command line and runs it, returning the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    match cli.command {
+        None => torture(cli.run),
+        Some(Command::Run { scenarios, json }) => run_scenarios(&scenarios, json),
+        Some(Command::List) => list(),
+        Some(Command::Child { args }) => child::main(&args),
+    }
+}
+
+/// Help and version go to stdout with 0; every other error is one line.
+fn clap_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return exit::PASS;
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("bad arguments");
+    eprintln!("torture: {}", first.trim_start_matches("error: "));
+    exit::BAD_INPUT
+}
+
+fn bad_input(message: impl std::fmt::Display) -> i32 {
+    eprintln!("torture: {message}");
+    exit::BAD_INPUT
+}
+
+fn program() -> Result<PathBuf, i32> {
+    std::env::current_exe().map_err(|e| bad_input(format!("cannot find my own executable: {e}")))
+}
+
+fn torture(args: RunArgs) -> i32 {
+    if let Some(code) = check_output_path(args.json.as_ref()) {
+        return code;
+    }
+    let program = match program() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let seed = args.seed.unwrap_or_else(crate::seed::fresh);
+    let config = RunConfig {
+        strategy: args.strategy,
+        writers: args.writers,
+        readers: args.readers,
+        kill_rate: args.kill_rate,
+        length: args
+            .ops
+            .map_or(RunLength::Duration(args.duration), RunLength::Ops),
+        payload: args.payload,
+        seed,
+        dir: args.dir,
+        baseline: args.baseline,
+        progress: std::io::stderr().is_terminal(),
+        program,
+    };
+    eprintln!("torture: seed {seed}");
+    let report = match runner::run(&config) {
+        Ok(r) => r,
+        Err(e) => return bad_input(e),
+    };
+    print!("{}", crate::report::summary(&report));
+    if let Some(path) = &args.json
+        && let Err(e) = JsonExporter.write(&report, path)
+    {
+        return bad_input(format!("cannot write the report: {e}"));
+    }
+    verdict_code(&report)
+}
+
+/// Refuses an output path whose directory does not exist, before running.
+fn check_output_path(path: Option<&PathBuf>) -> Option<i32> {
+    let path = path?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    match parent {
+        Some(dir) if !dir.is_dir() => Some(bad_input(format!(
+            "--json {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        ))),
+        _ if path.is_dir() => Some(bad_input(format!(
+            "--json {} is a directory",
+            path.display()
+        ))),
+        _ => None,
+    }
+}
+
+fn verdict_code(report: &Report) -> i32 {
+    match (report.verdict, report.stopped) {
+        (Verdict::Fail, _) => exit::VIOLATION,
+        (Verdict::Pass, StopReason::Interrupted) => {
+            eprintln!(
+                "torture: interrupted: no violation in the partial run, but no verdict either"
+            );
+            exit::BAD_INPUT
+        }
+        (Verdict::Pass, StopReason::HarnessFailed) => {
+            eprintln!(
+                "torture: the harness failed: {}",
+                report.harness_error.as_deref().unwrap_or("?")
+            );
+            exit::BAD_INPUT
+        }
+        (Verdict::Pass, _) => exit::PASS,
+    }
+}
+
+fn list() -> i32 {
+    println!("{:<12} {:<10} description", "strategy", "expected");
+    for s in strategy::all() {
+        println!(
+            "{:<12} {:<10} {}",
+            s.name(),
+            s.expected().to_string(),
+            s.summary()
+        );
+    }
+    println!();
+    println!("expected: the verdict under SIGKILL torture (fault tier: process crash)");
+    exit::PASS
+}
+
+/// The JSON written by `torture run --json`.
+#[derive(serde::Serialize)]
+struct ScenarioReports {
+    schema: &'static str,
+    all_met: bool,
+    scenarios: Vec<ScenarioResult>,
+}
+
+#[derive(serde::Serialize)]
+struct ScenarioResult {
+    file: String,
+    name: String,
+    expected: String,
+    observed: String,
+    met: bool,
+    report: Report,
+}
+
+fn run_scenarios(files: &[PathBuf], json: Option<PathBuf>) -> i32 {
+    if let Some(code) = check_output_path(json.as_ref()) {
+        return code;
+    }
+    let loaded: Result<Vec<Scenario>, _> = files.iter().map(|f| Scenario::load(f)).collect();
+    let scenarios = match loaded {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
+    let program = match program() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut results = Vec::new();
+    for sc in &scenarios {
+        let config = sc.config(program.clone(), progress);
+        let report = match runner::run(&config) {
+            Ok(r) => r,
+            Err(e) => return bad_input(format!("{}: {e}", sc.file.display())),
+        };
+        let met = scenario::meets(&sc.expect, &report);
+        let observed = observed(&report);
+        println!(
+            "{:<28} expected {:<12} observed {:<24} {}   (seed {})",
+            sc.name,
+            sc.expect.to_string(),
+            observed,
+            if met { "ok" } else { "MISMATCH" },
+            report.config.seed
+        );
+        if report.stopped == StopReason::Interrupted {
+            eprintln!("torture: interrupted");
+            return exit::BAD_INPUT;
+        }
+        results.push(ScenarioResult {
+            file: sc.file.display().to_string(),
+            name: sc.name.clone(),
+            expected: sc.expect.to_string(),
+            observed,
+            met,
+            report,
+        });
+    }
+    let all_met = results.iter().all(|r| r.met);
+    let met_count = results.iter().filter(|r| r.met).count();
+    println!(
+        "{met_count} of {} scenario(s) met their expectation",
+        results.len()
+    );
+    if let Some(path) = json {
+        let doc = ScenarioReports {
+            schema: "torture/scenarios/v1",
+            all_met,
+            scenarios: results,
+        };
+        let bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
+        if let Err(e) = crate::atomic::write_file_atomic(&path, &bytes, 0o644) {
+            return bad_input(format!("cannot write the report: {e}"));
+        }
+    }
+    if all_met { exit::PASS } else { exit::VIOLATION }
+}
+
+fn observed(report: &Report) -> String {
+    let kinds = report.violated();
+    if kinds.is_empty() {
+        return "pass".into();
+    }
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|&k| format!("{}={}", k.name(), report.violations.get(k)))
+        .collect();
+    parts.join(" ")
+}

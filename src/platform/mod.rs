@@ -1,0 +1,11 @@
+//! The operating-system seam.
+//!
+//! Everything that differs between platforms sits behind this one API:
+//! directory fsync, POSIX record locks, parent-death signals and process
+//! groups. Linux is the platform we test on; a `windows.rs` twin (using
+//! `LockFileEx` and job objects) would implement the same functions.
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::*;

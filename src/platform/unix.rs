@@ -1,0 +1,133 @@
+//! Unix implementation of the platform seam.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+/// Opens a directory and fsyncs it, making a rename or link in it durable.
+pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Takes (or with `wait == false`, tries to take) a POSIX `fcntl` write lock
+/// on the whole file. Returns `Ok(false)` when the lock is busy and
+/// `wait` is false.
+///
+/// These locks belong to the process, not to the descriptor: closing *any*
+/// descriptor of the file releases them. The `fcntl-close` strategy exists to
+/// show exactly that trap.
+pub fn fcntl_lock(file: &File, wait: bool) -> io::Result<bool> {
+    // SAFETY: a zeroed flock is a valid value for every field.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    let cmd = if wait { libc::F_SETLKW } else { libc::F_SETLK };
+    loop {
+        // SAFETY: fd is open for the life of `file`; `fl` is a valid flock.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), cmd, &fl) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) | Some(libc::EACCES) if !wait => return Ok(false),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Asks the kernel to SIGKILL the calling process when its parent dies, then
+/// checks that the parent is still `expected_parent`: if the parent died
+/// before the request took effect, the signal would never come, so exit now.
+///
+/// Meant to run in a freshly forked child (it is async-signal-safe).
+pub fn die_with_parent(expected_parent: i32) -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number; no pointers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: getppid cannot fail.
+    if unsafe { libc::getppid() } != expected_parent {
+        // SAFETY: _exit is async-signal-safe and never returns.
+        unsafe { libc::_exit(111) };
+    }
+    Ok(())
+}
+
+/// The pid of this process.
+pub fn current_pid() -> i32 {
+    std::process::id() as i32
+}
+
+/// A target for a signal: one process, or the whole process group it leads.
+///
+/// Which one is meant is a type, not the sign of a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalTarget {
+    /// Just this process.
+    Process(i32),
+    /// The process group whose id is this (the leader's pid).
+    Group(i32),
+}
+
+impl SignalTarget {
+    /// Sends `signal`; a target that is already gone is not an error.
+    pub fn send(self, signal: Signal) -> io::Result<()> {
+        let res = match self {
+            SignalTarget::Process(pid) => kill(Pid::from_raw(pid), signal),
+            SignalTarget::Group(pgid) => killpg(Pid::from_raw(pgid), signal),
+        };
+        match res {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    }
+}
+
+static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn raise_stop_flag(_: libc::c_int) {
+    STOP_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Makes each of `signals` set the process-wide stop flag instead of killing
+/// the process. Interrupted system calls are restarted (`SA_RESTART`), so a
+/// blocking `flock` keeps waiting and the operation in flight completes.
+pub fn stop_on(signals: &[Signal]) -> io::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(raise_stop_flag),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for &sig in signals {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { sigaction(sig, &action) }.map_err(io::Error::from)?;
+    }
+    Ok(())
+}
+
+/// Whether one of the signals given to [`stop_on`] arrived.
+pub fn stop_requested() -> bool {
+    STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Blocks (or unblocks) `signal` for the calling thread; a blocked signal
+/// stays pending, and the mask is inherited across `exec`.
+pub fn block_signal(signal: Signal, block: bool) -> io::Result<()> {
+    use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+    let mut set = SigSet::empty();
+    set.add(signal);
+    let how = if block {
+        SigmaskHow::SIG_BLOCK
+    } else {
+        SigmaskHow::SIG_UNBLOCK
+    };
+    pthread_sigmask(how, Some(&set), None).map_err(io::Error::from)
+}

@@ -1,0 +1,141 @@
+//! The human summary printed at the end of a run.
+
+use std::fmt::Write;
+
+use super::{Report, StopReason, Verdict};
+use crate::verifier::ViolationKind;
+
+/// What the process-crash tier can and cannot show, printed with verdicts.
+const TIER_NOTE: &str = "SIGKILL leaves the page cache intact, so a missing fsync cannot show here";
+
+/// The end-of-run summary: a small table, the evidence, the verdict.
+pub fn summary(r: &Report) -> String {
+    let mut s = String::new();
+    let c = &r.config;
+    let length = match (c.duration_s, c.ops_limit) {
+        (_, Some(n)) => format!("{n} ops"),
+        (Some(d), None) => format!("{d}s"),
+        (None, None) => "?".into(),
+    };
+    let _ = writeln!(
+        s,
+        "torture: {} with {} writer(s), {} reader(s), kill rate {}, {length}, payload {} B, seed {}",
+        c.strategy, c.writers, c.readers, c.kill_rate, c.payload_bytes, c.seed
+    );
+    let _ = writeln!(s, "fault tier: {} ({TIER_NOTE})", r.fault_tier);
+    let removed = if r.dir_removed {
+        " (temporary, removed)"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "run directory: {}{removed}", c.dir);
+    let _ = writeln!(s);
+    let row = |s: &mut String, k: &str, v: String| {
+        let _ = writeln!(s, "  {k:<18} {v}");
+    };
+    row(&mut s, "ops acked", r.ops.acked.to_string());
+    row(&mut s, "ops failed", r.ops.failed.to_string());
+    row(&mut s, "ops indeterminate", r.ops.indeterminate.to_string());
+    row(
+        &mut s,
+        "kills",
+        format!(
+            "{} (missed {}, respawns {})",
+            r.kills, r.kills_missed, r.respawns
+        ),
+    );
+    row(&mut s, "valid reads", r.reads.to_string());
+    for kind in ViolationKind::ALL {
+        row(&mut s, kind.name(), r.violations.get(kind).to_string());
+    }
+    row(&mut s, "throughput", throughput(r));
+    let l = &r.latency_us;
+    row(
+        &mut s,
+        "latency",
+        format!("p50 {}  p99 {}  max {}", us(l.p50), us(l.p99), us(l.max)),
+    );
+    if r.warnings.litter > 0 {
+        row(
+            &mut s,
+            "litter (warning)",
+            format!("{} temporary file(s) left", r.warnings.litter),
+        );
+    }
+    if r.warnings.unexpected_exits > 0 {
+        row(
+            &mut s,
+            "unexpected exits",
+            r.warnings.unexpected_exits.to_string(),
+        );
+    }
+    evidence(&mut s, r);
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "verdict: {} ({} tier){}",
+        verdict_word(r),
+        r.fault_tier,
+        stop_note(r)
+    );
+    let _ = writeln!(s, "replay: {}", r.replay);
+    s
+}
+
+fn throughput(r: &Report) -> String {
+    let mut t = format!("{:.0} ops/s", r.throughput_ops_per_s);
+    if let Some(b) = r.baseline_ops_per_s {
+        let ratio = r.throughput_ops_per_s / b.max(1e-9);
+        let _ = write!(t, " (in-process baseline {b:.0} ops/s; ratio {ratio:.2})");
+    }
+    t
+}
+
+fn evidence(s: &mut String, r: &Report) {
+    if r.evidence.is_empty() && r.errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(s);
+    for e in &r.evidence {
+        let _ = writeln!(
+            s,
+            "  {} at {} ms, {}: {}",
+            e.kind.name(),
+            e.at_ms,
+            e.seen_by,
+            e.detail
+        );
+    }
+    if r.verdict == Verdict::Fail || r.harness_error.is_some() {
+        for e in r.errors.iter().rev().take(3) {
+            let _ = writeln!(s, "  last error: {e}");
+        }
+    }
+}
+
+fn verdict_word(r: &Report) -> String {
+    match r.verdict {
+        Verdict::Pass => "PASS".into(),
+        Verdict::Fail => {
+            let names: Vec<_> = r.violated().iter().map(|k| k.name()).collect();
+            format!("FAIL: {}", names.join(", "))
+        }
+    }
+}
+
+fn stop_note(r: &Report) -> &'static str {
+    match r.stopped {
+        StopReason::Completed => "",
+        StopReason::Interrupted => " — interrupted, partial run",
+        StopReason::StateDestroyed => " — stopped early: the state was destroyed",
+        StopReason::HarnessFailed => " — the harness failed, see the last errors",
+    }
+}
+
+fn us(v: u64) -> String {
+    match v {
+        0..1_000 => format!("{v}µs"),
+        1_000..1_000_000 => format!("{:.1}ms", v as f64 / 1e3),
+        _ => format!("{:.2}s", v as f64 / 1e6),
+    }
+}

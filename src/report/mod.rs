@@ -1,0 +1,347 @@
+//! Reports: the versioned JSON contract, the human summary, and the
+//! exporters that write them.
+//!
+//! The JSON report is a contract: its `schema` is `torture/report/v1`, and
+//! fields are only ever added, never renamed or removed. Every file is
+//! written with the crate's own atomic write.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runner::{RunConfig, RunLength};
+use crate::verifier::{Evidence, Verifier, ViolationKind};
+
+mod human;
+pub use human::summary;
+
+/// The schema of [`Report`].
+pub const REPORT_SCHEMA: &str = "torture/report/v1";
+
+/// The fault tier of SIGKILL runs, named in every verdict.
+pub const PROCESS_CRASH_TIER: &str = "process crash";
+
+/// Pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// No violation was seen.
+    Pass,
+    /// At least one violation was seen.
+    Fail,
+}
+
+/// Why the run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// It ran its full length.
+    #[default]
+    Completed,
+    /// SIGINT or SIGTERM cut it short.
+    Interrupted,
+    /// The state became unreadable, so nothing after could be judged.
+    StateDestroyed,
+    /// The harness could not go on (for example, a child failed to start).
+    HarnessFailed,
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Maximum.
+    pub max: u64,
+}
+
+impl From<&hdrhistogram::Histogram<u64>> for Latency {
+    fn from(h: &hdrhistogram::Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        Latency {
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        }
+    }
+}
+
+/// What the supervisor counted during a run.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Operations begun.
+    pub attempted: u64,
+    /// Operations acknowledged.
+    pub acked: u64,
+    /// Operations that reported an error.
+    pub failed: u64,
+    /// Operations killed in flight.
+    pub indeterminate: u64,
+    /// Kills delivered inside an operation.
+    pub kills: u64,
+    /// Kills scheduled whose operation ended before the timer fired.
+    pub kills_missed: u64,
+    /// Writers restarted after dying.
+    pub respawns: u64,
+    /// Valid reads by readers.
+    pub reads: u64,
+    /// Children that exited in a way the supervisor did not cause.
+    pub unexpected_exits: u64,
+    /// Temporary files left at the end.
+    pub litter: Vec<String>,
+    /// The last error messages of failed operations.
+    pub errors: Vec<String>,
+    /// Latency of acknowledged operations, measured by the writers.
+    pub latency: Latency,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Why it ended.
+    pub stop: StopReason,
+    /// What the harness failed on, if it did.
+    pub harness_error: Option<String>,
+    /// In-process update rate, when a baseline was asked for.
+    pub baseline_ops_per_s: Option<f64>,
+}
+
+impl Outcome {
+    /// Operations that ended, one way or another.
+    pub fn completed(&self) -> u64 {
+        self.acked + self.failed + self.indeterminate
+    }
+}
+
+/// The run's parameters, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigReport {
+    /// Strategy name.
+    pub strategy: String,
+    /// Writer processes.
+    pub writers: usize,
+    /// Reader processes.
+    pub readers: usize,
+    /// Kill probability per operation.
+    pub kill_rate: f64,
+    /// Configured duration in seconds (null when the run is bounded by ops).
+    pub duration_s: Option<f64>,
+    /// Configured operation count (null when bounded by time).
+    pub ops_limit: Option<u64>,
+    /// Padding bytes.
+    pub payload_bytes: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Run directory.
+    pub dir: String,
+}
+
+/// Operation outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ops {
+    /// Begun.
+    pub attempted: u64,
+    /// Acknowledged.
+    pub acked: u64,
+    /// Reported an error.
+    pub failed: u64,
+    /// Killed in flight.
+    pub indeterminate: u64,
+}
+
+/// Violation counts by class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violations {
+    /// Unreadable state at rest.
+    pub torn: u64,
+    /// Unreadable states seen by readers.
+    pub torn_reads: u64,
+    /// Acknowledged updates missing.
+    pub lost: u64,
+    /// Updates present that were never attempted.
+    pub phantom: u64,
+}
+
+impl Violations {
+    /// The count of `kind`.
+    pub fn get(&self, kind: ViolationKind) -> u64 {
+        match kind {
+            ViolationKind::Torn => self.torn,
+            ViolationKind::TornReads => self.torn_reads,
+            ViolationKind::Lost => self.lost,
+            ViolationKind::Phantom => self.phantom,
+        }
+    }
+}
+
+/// Warnings: worth knowing, not violations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warnings {
+    /// Temporary files left in the run directory.
+    pub litter: u64,
+    /// Their names (at most 20).
+    pub litter_files: Vec<String>,
+    /// Children that died in a way the supervisor did not cause.
+    pub unexpected_exits: u64,
+}
+
+/// The report of one run: the `torture/report/v1` contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always `torture/report/v1`.
+    pub schema: String,
+    /// `pass` or `fail`.
+    pub verdict: Verdict,
+    /// The fault tier the verdict holds for.
+    pub fault_tier: String,
+    /// Why the run ended.
+    pub stopped: StopReason,
+    /// The parameters.
+    pub config: ConfigReport,
+    /// Operation outcomes.
+    pub ops: Ops,
+    /// Kills delivered inside an operation.
+    pub kills: u64,
+    /// Kills drawn whose operation had already ended.
+    pub kills_missed: u64,
+    /// Writers restarted.
+    pub respawns: u64,
+    /// Valid reads by readers.
+    pub reads: u64,
+    /// Violation counts.
+    pub violations: Violations,
+    /// Warnings.
+    pub warnings: Warnings,
+    /// Acknowledged operations per second.
+    pub throughput_ops_per_s: f64,
+    /// In-process update rate on the same directory, when measured.
+    pub baseline_ops_per_s: Option<f64>,
+    /// Latency of acknowledged operations.
+    pub latency_us: Latency,
+    /// Wall time.
+    pub elapsed_s: f64,
+    /// Evidence of each violation (at most 32 items).
+    pub evidence: Vec<Evidence>,
+    /// The last error messages of failed operations.
+    pub errors: Vec<String>,
+    /// What the harness failed on, if it did.
+    pub harness_error: Option<String>,
+    /// A command line that replays the run with the same seed.
+    pub replay: String,
+    /// Whether the run directory was a temporary one, removed after a pass.
+    pub dir_removed: bool,
+}
+
+impl Report {
+    /// Assembles the report of a finished run.
+    pub fn new(cfg: &RunConfig, dir: &Path, out: Outcome, verifier: Verifier) -> Self {
+        let count = |k| verifier.count(k);
+        let verdict = if verifier.any() {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        let (duration_s, ops_limit) = match cfg.length {
+            RunLength::Duration(d) => (Some(d.as_secs_f64()), None),
+            RunLength::Ops(n) => (None, Some(n)),
+        };
+        let secs = out.elapsed.as_secs_f64().max(1e-9);
+        Report {
+            schema: REPORT_SCHEMA.into(),
+            verdict,
+            fault_tier: PROCESS_CRASH_TIER.into(),
+            stopped: out.stop,
+            config: ConfigReport {
+                strategy: cfg.strategy.name().into(),
+                writers: cfg.writers,
+                readers: cfg.readers,
+                kill_rate: cfg.kill_rate,
+                duration_s,
+                ops_limit,
+                payload_bytes: cfg.payload,
+                seed: cfg.seed,
+                dir: dir.display().to_string(),
+            },
+            ops: Ops {
+                attempted: out.attempted,
+                acked: out.acked,
+                failed: out.failed,
+                indeterminate: out.indeterminate,
+            },
+            kills: out.kills,
+            kills_missed: out.kills_missed,
+            respawns: out.respawns,
+            reads: out.reads,
+            violations: Violations {
+                torn: count(ViolationKind::Torn),
+                torn_reads: count(ViolationKind::TornReads),
+                lost: count(ViolationKind::Lost),
+                phantom: count(ViolationKind::Phantom),
+            },
+            warnings: Warnings {
+                litter: out.litter.len() as u64,
+                litter_files: out.litter.iter().take(20).cloned().collect(),
+                unexpected_exits: out.unexpected_exits,
+            },
+            throughput_ops_per_s: out.acked as f64 / secs,
+            baseline_ops_per_s: out.baseline_ops_per_s,
+            latency_us: out.latency,
+            elapsed_s: out.elapsed.as_secs_f64(),
+            evidence: verifier.evidence().to_vec(),
+            errors: out.errors,
+            harness_error: out.harness_error,
+            replay: replay_command(cfg),
+            dir_removed: false,
+        }
+    }
+
+    /// The classes with a non-zero count.
+    pub fn violated(&self) -> Vec<ViolationKind> {
+        ViolationKind::ALL
+            .into_iter()
+            .filter(|&k| self.violations.get(k) > 0)
+            .collect()
+    }
+}
+
+/// The command line that reruns `cfg` with the same seed.
+pub fn replay_command(cfg: &RunConfig) -> String {
+    let length = match cfg.length {
+        RunLength::Duration(d) => format!("--duration {}", crate::duration::format(d)),
+        RunLength::Ops(n) => format!("--ops {n}"),
+    };
+    format!(
+        "torture --strategy {} --writers {} --readers {} --kill-rate {} {length} --payload {} --seed {}",
+        cfg.strategy.name(),
+        cfg.writers,
+        cfg.readers,
+        cfg.kill_rate,
+        cfg.payload,
+        cfg.seed
+    )
+}
+
+/// Writes a report in some format.
+pub trait Exporter {
+    /// The bytes of the file.
+    fn render(&self, report: &Report) -> Vec<u8>;
+
+    /// Renders and writes `path` with the crate's own atomic write.
+    fn write(&self, report: &Report, path: &Path) -> crate::Result<()> {
+        crate::atomic::write_file_atomic(path, &self.render(report), 0o644)
+    }
+}
+
+/// The JSON report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonExporter;
+
+impl Exporter for JsonExporter {
+    fn render(&self, report: &Report) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(report).expect("a report always serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+}

@@ -1,0 +1,212 @@
+//! The runner: a supervisor process, writer and reader children, a kill
+//! schedule, and the verifier.
+//!
+//! [`run`] prepares the run directory, creates the initial state through the
+//! strategy, starts `writers` writer and `readers` reader processes, SIGKILLs
+//! operations as the [`KillSchedule`] says, respawns killed writers at once,
+//! checks the state after every death and at the end, and returns a
+//! [`crate::report::Report`].
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::strategy::Strategy;
+
+pub mod child;
+pub mod process;
+pub mod protocol;
+pub mod schedule;
+mod supervisor;
+
+pub use schedule::{KillSchedule, SeededSchedule};
+
+/// The name of the state file inside the run directory.
+pub const STATE_FILE: &str = "state";
+
+/// The marker file that says a directory was created by `torture`.
+pub const MARKER_FILE: &str = ".torture-run";
+
+/// How long children get to finish their operation after being asked to stop.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunLength {
+    /// After this much time.
+    Duration(Duration),
+    /// Once this many operations have completed (in-flight ones finish).
+    Ops(u64),
+}
+
+/// Everything a run needs.
+#[derive(Clone)]
+pub struct RunConfig {
+    /// The strategy under test.
+    pub strategy: &'static dyn Strategy,
+    /// Number of writer processes.
+    pub writers: usize,
+    /// Number of reader processes.
+    pub readers: usize,
+    /// Probability that an operation is cut by SIGKILL.
+    pub kill_rate: f64,
+    /// When the run ends.
+    pub length: RunLength,
+    /// Padding bytes in the state document.
+    pub payload: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// The directory to run in; `None` for a fresh temporary one.
+    pub dir: Option<PathBuf>,
+    /// Measure an in-process loop of updates first, for comparison.
+    pub baseline: bool,
+    /// Print a live progress line on stderr.
+    pub progress: bool,
+    /// The program to re-execute as children (normally the `torture` binary).
+    pub program: PathBuf,
+}
+
+impl std::fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("strategy", &self.strategy.name())
+            .field("writers", &self.writers)
+            .field("readers", &self.readers)
+            .field("kill_rate", &self.kill_rate)
+            .field("length", &self.length)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a run could not be carried out (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is invalid; nothing was touched.
+    #[error("{0}")]
+    BadConfig(String),
+    /// The harness itself failed.
+    #[error("{0}")]
+    Harness(String),
+}
+
+impl RunConfig {
+    /// Checks the values that the command line cannot check alone.
+    pub fn validate(&self) -> Result<(), RunError> {
+        let bad = |m: String| Err(RunError::BadConfig(m));
+        if self.writers == 0 {
+            return bad("--writers must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.kill_rate) || self.kill_rate.is_nan() {
+            return bad(format!("--kill-rate {} is outside [0, 1]", self.kill_rate));
+        }
+        match self.length {
+            RunLength::Duration(d) if d.is_zero() => bad("--duration must be more than 0".into()),
+            RunLength::Ops(0) => bad("--ops must be at least 1".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A run directory, and whether we must remove it afterwards.
+pub(crate) struct RunDir {
+    pub path: PathBuf,
+    pub temp: Option<tempfile::TempDir>,
+}
+
+/// Makes the run directory: a fresh temporary one, or `dir` if it does not
+/// exist, is empty, or was made by `torture` and holds only its files.
+/// Refuses anything else without touching it.
+pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
+    let Some(dir) = dir else {
+        let temp = tempfile::Builder::new()
+            .prefix("torture-")
+            .tempdir()
+            .map_err(|e| RunError::Harness(format!("cannot create a temporary directory: {e}")))?;
+        let path = temp.path().to_path_buf();
+        mark(&path)?;
+        return Ok(RunDir {
+            path,
+            temp: Some(temp),
+        });
+    };
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(|e| {
+                RunError::BadConfig(format!("--dir {}: cannot create: {e}", dir.display()))
+            })?;
+        }
+        Err(e) => return Err(RunError::BadConfig(format!("--dir {}: {e}", dir.display()))),
+        Ok(m) if !m.is_dir() => {
+            return Err(RunError::BadConfig(format!(
+                "--dir {} is not a directory",
+                dir.display()
+            )));
+        }
+        Ok(_) => reuse(dir)?,
+    }
+    mark(dir)?;
+    Ok(RunDir {
+        path: dir.to_path_buf(),
+        temp: None,
+    })
+}
+
+/// Whether `name` is a file a run of `torture` creates in its directory.
+pub fn is_own_file(name: &str) -> bool {
+    let state_file = name == STATE_FILE || name.starts_with(&format!("{STATE_FILE}."));
+    let temp =
+        name.starts_with(&format!(".{STATE_FILE}")) && name.contains(crate::atomic::TEMP_INFIX);
+    name == MARKER_FILE || state_file || temp || name.starts_with("baseline-")
+}
+
+fn reuse(dir: &Path) -> Result<(), RunError> {
+    let entries: Vec<String> = fs::read_dir(dir)
+        .map_err(|e| RunError::BadConfig(format!("--dir {}: cannot list: {e}", dir.display())))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ours = entries.iter().any(|n| n == MARKER_FILE);
+    let foreign: Vec<&String> = entries.iter().filter(|n| !is_own_file(n)).collect();
+    if !ours || !foreign.is_empty() {
+        let example = foreign
+            .first()
+            .map(|s| s.as_str())
+            .unwrap_or(entries[0].as_str());
+        return Err(RunError::BadConfig(format!(
+            "--dir {} is not empty (it holds {example:?}) and was not created by torture: give an empty or new directory",
+            dir.display()
+        )));
+    }
+    for name in entries.iter().filter(|n| *n != MARKER_FILE) {
+        let p = dir.join(name);
+        fs::remove_file(&p)
+            .map_err(|e| RunError::Harness(format!("cannot clear {}: {e}", p.display())))?;
+    }
+    Ok(())
+}
+
+fn mark(dir: &Path) -> Result<(), RunError> {
+    crate::atomic::write_file_atomic(dir.join(MARKER_FILE), b"created by torture\n", 0o644)
+        .map_err(|e| RunError::Harness(e.to_string()))
+}
+
+/// Runs the torture described by `config` and returns its report.
+pub fn run(config: &RunConfig) -> Result<crate::report::Report, RunError> {
+    config.validate()?;
+    let dir = prepare_dir(config.dir.as_deref())?;
+    let schedule = Box::new(SeededSchedule::new(config.seed, config.kill_rate));
+    let mut report = supervisor::Supervisor::new(config, &dir.path, schedule).run()?;
+    // A temporary directory is evidence when the run failed: keep it then.
+    if let Some(temp) = dir.temp {
+        if report.verdict == crate::report::Verdict::Fail {
+            let _ = temp.keep();
+        } else {
+            report.dir_removed = true;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,297 @@
+//! Scenario files: a run's parameters and the verdict it must get.
+//!
+//! ```toml
+//! description = "in-place rewrite is torn by kills"
+//! strategy = "naive"
+//! writers = 32
+//! kill_rate = 0.1
+//! duration = "3s"
+//! expect = ["torn"]        # or expect = "pass"
+//! ```
+//!
+//! Unknown keys, wrong types and bad values are rejected with the file, the
+//! key and the reason, before anything runs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::runner::{RunConfig, RunLength};
+use crate::strategy::{self, Expectation, Strategy};
+use crate::verifier::ViolationKind;
+
+/// Defaults shared by the command line and scenario files.
+pub mod defaults {
+    /// Writer processes.
+    pub const WRITERS: usize = 8;
+    /// Reader processes.
+    pub const READERS: usize = 1;
+    /// Kill probability per operation.
+    pub const KILL_RATE: f64 = 0.05;
+    /// Run duration.
+    pub const DURATION: &str = "10s";
+    /// Padding bytes.
+    pub const PAYLOAD: usize = 4096;
+    /// The most writer or reader processes a run may start.
+    pub const MAX_CHILDREN: usize = 1024;
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    description: Option<String>,
+    strategy: String,
+    writers: Option<usize>,
+    readers: Option<usize>,
+    kill_rate: Option<f64>,
+    duration: Option<String>,
+    ops: Option<u64>,
+    payload: Option<usize>,
+    seed: Option<u64>,
+    expect: ExpectSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExpectSpec {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A loaded, validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Its name: the file stem.
+    pub name: String,
+    /// What it is about.
+    pub description: Option<String>,
+    /// The strategy.
+    pub strategy: &'static dyn Strategy,
+    /// Writers.
+    pub writers: usize,
+    /// Readers.
+    pub readers: usize,
+    /// Kill probability.
+    pub kill_rate: f64,
+    /// Length.
+    pub length: RunLength,
+    /// Padding bytes.
+    pub payload: usize,
+    /// A fixed seed, or `None` for a fresh one per run.
+    pub seed: Option<u64>,
+    /// The verdict it must get.
+    pub expect: Expectation,
+}
+
+impl std::fmt::Debug for dyn Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A scenario file that cannot be used; the message names file, key, reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", file.display())]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// What is wrong, naming the key when there is one.
+    pub message: String,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let err = |message: String| ScenarioError {
+            file: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let raw: ScenarioFile =
+            toml::from_str(&text).map_err(|e| err(describe_toml_error(&text, &e)))?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self::from_raw(path, name, raw).map_err(err)
+    }
+
+    fn from_raw(path: &Path, name: String, raw: ScenarioFile) -> Result<Self, String> {
+        let strategy = strategy::by_name(&raw.strategy).ok_or_else(|| {
+            format!(
+                "key `strategy`: unknown strategy {:?} (valid: {})",
+                raw.strategy,
+                strategy::names()
+            )
+        })?;
+        let writers = count("writers", raw.writers.unwrap_or(defaults::WRITERS), 1)?;
+        let readers = count("readers", raw.readers.unwrap_or(defaults::READERS), 0)?;
+        let kill_rate = raw.kill_rate.unwrap_or(defaults::KILL_RATE);
+        if !(0.0..=1.0).contains(&kill_rate) {
+            return Err(format!("key `kill_rate`: {kill_rate} is outside [0, 1]"));
+        }
+        let length = match (raw.ops, raw.duration) {
+            (Some(_), Some(_)) => {
+                return Err("keys `ops` and `duration`: give one, not both".into());
+            }
+            (Some(0), None) => return Err("key `ops`: must be at least 1".into()),
+            (Some(n), None) => RunLength::Ops(n),
+            (None, d) => {
+                RunLength::Duration(parse_duration(d.as_deref().unwrap_or(defaults::DURATION))?)
+            }
+        };
+        Ok(Scenario {
+            file: path.to_path_buf(),
+            name,
+            description: raw.description,
+            strategy,
+            writers,
+            readers,
+            kill_rate,
+            length,
+            payload: raw.payload.unwrap_or(defaults::PAYLOAD),
+            seed: raw.seed,
+            expect: parse_expect(raw.expect)?,
+        })
+    }
+
+    /// The run configuration of this scenario.
+    pub fn config(&self, program: PathBuf, progress: bool) -> RunConfig {
+        RunConfig {
+            strategy: self.strategy,
+            writers: self.writers,
+            readers: self.readers,
+            kill_rate: self.kill_rate,
+            length: self.length,
+            payload: self.payload,
+            seed: self.seed.unwrap_or_else(crate::seed::fresh),
+            dir: None,
+            baseline: false,
+            progress,
+            program,
+        }
+    }
+}
+
+fn count(key: &str, n: usize, min: usize) -> Result<usize, String> {
+    if n < min {
+        return Err(format!("key `{key}`: must be at least {min}"));
+    }
+    if n > defaults::MAX_CHILDREN {
+        return Err(format!(
+            "key `{key}`: {n} is more than {}",
+            defaults::MAX_CHILDREN
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match crate::duration::parse(text) {
+        Ok(d) if d.is_zero() => Err("key `duration`: must be more than 0".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("key `duration`: {e}")),
+    }
+}
+
+fn parse_expect(spec: ExpectSpec) -> Result<Expectation, String> {
+    let names = match spec {
+        ExpectSpec::One(s) if s == "pass" => return Ok(Expectation::Pass),
+        ExpectSpec::One(s) => vec![s],
+        ExpectSpec::Many(v) => v,
+    };
+    if names.is_empty() {
+        return Err("key `expect`: give \"pass\" or a list of violation classes".into());
+    }
+    let kinds = names
+        .iter()
+        .map(|n| {
+            ViolationKind::from_name(n).ok_or_else(|| {
+                let valid: Vec<_> = ViolationKind::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "key `expect`: unknown class {n:?} (valid: pass, {})",
+                    valid.join(", ")
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Expectation::Fails(kinds))
+}
+
+/// Turns a TOML error into one line naming the key and the reason.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let reason = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else { return reason };
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..span.start].matches('\n').count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => {
+            format!("line {line_no}: key `{}`: {reason}", key.trim())
+        }
+        _ => format!("line {line_no}: {reason}"),
+    }
+}
+
+/// Whether `report` meets `expect`: a pass for `Pass`; every listed class
+/// present for `Fails` (other classes may appear too).
+pub fn meets(expect: &Expectation, report: &crate::report::Report) -> bool {
+    match expect {
+        Expectation::Pass => report.verdict == crate::report::Verdict::Pass,
+        Expectation::Fails(kinds) => kinds.iter().all(|&k| report.violations.get(k) > 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Scenario, ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, text).unwrap();
+        Scenario::load(&p)
+    }
+
+    #[test]
+    fn loads_a_full_scenario() {
+        let s = load("strategy = \"naive\"\nwriters = 4\nkill_rate = 0.2\nduration = \"2s\"\nexpect = [\"torn\"]\n").unwrap();
+        assert_eq!(s.strategy.name(), "naive");
+        assert_eq!((s.writers, s.kill_rate), (4, 0.2));
+        assert_eq!(s.length, RunLength::Duration(Duration::from_secs(2)));
+        assert_eq!(s.expect, Expectation::Fails(vec![ViolationKind::Torn]));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\nwritrs = 3\n",
+                "writrs",
+            ),
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\nwriters = \"many\"\n",
+                "writers",
+            ),
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\nkill_rate = 1.5\n",
+                "kill_rate",
+            ),
+            ("strategy = \"zzz\"\nexpect = \"pass\"\n", "strategy"),
+            ("strategy = \"reference\"\nexpect = \"lots\"\n", "expect"),
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\nduration = \"soon\"\n",
+                "duration",
+            ),
+        ];
+        for (text, key) in cases {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+            assert!(e.contains("s.toml"), "{e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+}

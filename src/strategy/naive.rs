@@ -1,0 +1,48 @@
+//! `naive`: truncate and rewrite the file in place, under a correct lock.
+//!
+//! Concurrency is handled, crashes are not: a kill between the truncating
+//! open and the last write leaves a short or empty file. The document is
+//! streamed in small writes, as a serializer writing straight to an
+//! unbuffered `File` (`serde_json::to_writer(File::create(p)?, &v)`) does.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use super::{Compute, Expectation, Strategy};
+use crate::error::{IoContext, Result, Step};
+use crate::lock::{LockMode, StateLock};
+use crate::verifier::ViolationKind;
+
+/// The size of each write, as an unbuffered serializer would issue them.
+const CHUNK: usize = 512;
+
+/// In-place rewrite under the lock.
+pub struct Naive;
+
+impl Strategy for Naive {
+    fn name(&self) -> &'static str {
+        "naive"
+    }
+    fn summary(&self) -> &'static str {
+        "under the lock, truncate the state file and rewrite it in place"
+    }
+    fn expected(&self) -> Expectation {
+        Expectation::Fails(vec![ViolationKind::Torn])
+    }
+    fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
+        let lock = StateLock::acquire(state)?;
+        let current = crate::update::read(state)?;
+        let next = f(current.as_deref())?;
+        let mut file = File::create(state).at(Step::Write, state)?;
+        for chunk in next.chunks(CHUNK) {
+            file.write_all(chunk).at(Step::Write, state)?;
+        }
+        drop(file);
+        lock.unlock()
+    }
+    fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
+        let _lock = StateLock::acquire_mode(state, LockMode::Shared)?;
+        crate::update::read(state)
+    }
+}

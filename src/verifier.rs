@@ -1,0 +1,348 @@
+//! The verifier: from what was acknowledged and what is on disk, to a verdict.
+//!
+//! Every operation ends `ok` (acknowledged), `failed` (the writer reported an
+//! error; it may or may not have applied) or `indeterminate` (killed in
+//! flight; it may or may not have applied). A slot's counter in the state
+//! must therefore lie between the number of its acknowledged operations and
+//! the number of its attempted ones:
+//!
+//! - below the acknowledged count is `lost` (an acknowledged update vanished);
+//! - above the attempted count is `phantom` (more happened than was tried);
+//! - a state that does not decode is `torn` (seen by a check or a writer);
+//! - a reader that read an invalid state reports `torn_reads`.
+//!
+//! Lost updates are checked during the run too, safely: an acknowledgement
+//! is only sent after the write completed, so a read started after the
+//! supervisor received it must see it. Phantoms are only checked at the end,
+//! when every attempt is known.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::Document;
+
+/// The most evidence items a report keeps.
+pub const MAX_EVIDENCE: usize = 32;
+
+/// The classes of violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// The state at rest does not decode.
+    Torn,
+    /// A reader saw a state that does not decode.
+    TornReads,
+    /// An acknowledged update is missing.
+    Lost,
+    /// The state holds more than was attempted.
+    Phantom,
+}
+
+impl ViolationKind {
+    /// Every class, in report order.
+    pub const ALL: [ViolationKind; 4] = [Self::Torn, Self::TornReads, Self::Lost, Self::Phantom];
+
+    /// The name used in reports, scenarios and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Torn => "torn",
+            Self::TornReads => "torn_reads",
+            Self::Lost => "lost",
+            Self::Phantom => "phantom",
+        }
+    }
+
+    /// Parses a name as printed by [`ViolationKind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// What is kept about one violation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The class.
+    pub kind: ViolationKind,
+    /// Where it was seen: `final check`, `check after kill of w3-17`, ...
+    pub seen_by: String,
+    /// The operation concerned, when there is one.
+    pub op: Option<String>,
+    /// The writer slot concerned, when there is one.
+    pub writer: Option<usize>,
+    /// Milliseconds since the start of the run.
+    pub at_ms: u64,
+    /// What exactly is wrong.
+    pub detail: String,
+    /// The bytes that were read, hex-encoded (at most 64 KiB of them).
+    pub bytes_hex: Option<String>,
+}
+
+/// The outcome counts of one writer slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotLedger {
+    /// Operations begun.
+    pub attempted: u64,
+    /// Operations acknowledged.
+    pub acked: u64,
+    /// Operations that reported an error.
+    pub failed: u64,
+    /// Operations killed in flight.
+    pub indeterminate: u64,
+}
+
+/// Where a state check happens, which decides what can be concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckPoint {
+    /// While writers run: only lost updates can be concluded.
+    MidRun,
+    /// After every writer stopped and every message was read.
+    Final,
+}
+
+/// Accumulates violations and their evidence.
+#[derive(Debug, Default)]
+pub struct Verifier {
+    counts: BTreeMap<ViolationKind, u64>,
+    evidence: Vec<Evidence>,
+}
+
+impl Verifier {
+    /// Records one violation of `kind` (`count` instances) with its evidence.
+    pub fn record(&mut self, count: u64, evidence: Evidence) {
+        *self.counts.entry(evidence.kind).or_default() += count;
+        if self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(evidence);
+        }
+    }
+
+    /// Sets the count of `kind` to at least `count` (for lost updates, which
+    /// are seen again by every later check).
+    fn raise(&mut self, count: u64, evidence: Evidence) {
+        let entry = self.counts.entry(evidence.kind).or_default();
+        if count > *entry {
+            *entry = count;
+            if self.evidence.len() < MAX_EVIDENCE {
+                self.evidence.push(evidence);
+            }
+        }
+    }
+
+    /// The number of violations of `kind`.
+    pub fn count(&self, kind: ViolationKind) -> u64 {
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Whether any violation was recorded.
+    pub fn any(&self) -> bool {
+        self.counts.values().any(|&c| c > 0)
+    }
+
+    /// The evidence kept.
+    pub fn evidence(&self) -> &[Evidence] {
+        &self.evidence
+    }
+
+    /// Checks a state read at `point` against the ledgers. Returns false when
+    /// the state is torn (the run cannot go on meaningfully).
+    pub fn check_state(
+        &mut self,
+        bytes: Option<&[u8]>,
+        ledgers: &[SlotLedger],
+        point: CheckPoint,
+        seen_by: &str,
+        at_ms: u64,
+    ) -> bool {
+        let ev = |kind, writer, detail: String, bytes: Option<&[u8]>| Evidence {
+            kind,
+            seen_by: seen_by.to_string(),
+            op: None,
+            writer,
+            at_ms,
+            detail,
+            bytes_hex: bytes.map(hex),
+        };
+        let Some(bytes) = bytes else {
+            self.record(
+                1,
+                ev(
+                    ViolationKind::Torn,
+                    None,
+                    "the state file is missing".into(),
+                    None,
+                ),
+            );
+            return false;
+        };
+        let doc = match Document::decode(bytes) {
+            Ok(d) => d,
+            Err(reason) => {
+                self.record(1, ev(ViolationKind::Torn, None, reason, Some(bytes)));
+                return false;
+            }
+        };
+        let lost = deficits(&doc, ledgers);
+        if !lost.is_empty() {
+            let total = lost.iter().map(|d| d.1).sum();
+            let detail = describe(&lost, "acknowledged update(s) missing");
+            self.raise(
+                total,
+                ev(ViolationKind::Lost, Some(lost[0].0), detail, None),
+            );
+        }
+        if point == CheckPoint::Final {
+            let extra = excesses(&doc, ledgers);
+            if !extra.is_empty() {
+                let total = extra.iter().map(|d| d.1).sum();
+                let detail = describe(&extra, "more update(s) than attempted");
+                self.record(
+                    total,
+                    ev(ViolationKind::Phantom, Some(extra[0].0), detail, None),
+                );
+            }
+        }
+        true
+    }
+}
+
+/// `(slot, how many)` for every slot whose counter is below its acks.
+fn deficits(doc: &Document, ledgers: &[SlotLedger]) -> Vec<(usize, u64)> {
+    ledgers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let have = doc.counters.get(i).copied().unwrap_or(0);
+            (have < l.acked).then(|| (i, l.acked - have))
+        })
+        .collect()
+}
+
+/// `(slot, how many)` for every slot whose counter is above its attempts.
+fn excesses(doc: &Document, ledgers: &[SlotLedger]) -> Vec<(usize, u64)> {
+    ledgers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let have = doc.counters.get(i).copied().unwrap_or(0);
+            (have > l.attempted).then(|| (i, have - l.attempted))
+        })
+        .collect()
+}
+
+fn describe(per_slot: &[(usize, u64)], what: &str) -> String {
+    let parts: Vec<String> = per_slot
+        .iter()
+        .map(|(w, n)| format!("writer {w}: {n}"))
+        .collect();
+    format!("{what}: {}", parts.join(", "))
+}
+
+/// Hex-encodes at most 64 KiB of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len().min(65536) * 2);
+    for b in bytes.iter().take(65536) {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Decodes [`hex`] output; `None` if malformed.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger(attempted: u64, acked: u64) -> SlotLedger {
+        SlotLedger {
+            attempted,
+            acked,
+            ..Default::default()
+        }
+    }
+
+    fn doc(counters: &[u64]) -> Vec<u8> {
+        let mut d = Document::new(counters.len(), 16);
+        d.counters = counters.to_vec();
+        d.encode()
+    }
+
+    #[test]
+    fn counters_within_bounds_pass() {
+        let mut v = Verifier::default();
+        let ok = v.check_state(
+            Some(&doc(&[3, 5])),
+            &[ledger(4, 3), ledger(5, 5)],
+            CheckPoint::Final,
+            "t",
+            0,
+        );
+        assert!(ok && !v.any());
+    }
+
+    #[test]
+    fn counter_below_acks_is_lost_with_writer() {
+        let mut v = Verifier::default();
+        v.check_state(
+            Some(&doc(&[1, 5])),
+            &[ledger(4, 3), ledger(5, 5)],
+            CheckPoint::MidRun,
+            "t",
+            0,
+        );
+        assert_eq!(v.count(ViolationKind::Lost), 2);
+        assert_eq!(v.evidence()[0].writer, Some(0));
+        // Seen again by a later check: not counted twice.
+        v.check_state(
+            Some(&doc(&[1, 5])),
+            &[ledger(4, 3), ledger(5, 5)],
+            CheckPoint::Final,
+            "t",
+            1,
+        );
+        assert_eq!(v.count(ViolationKind::Lost), 2);
+    }
+
+    #[test]
+    fn phantom_only_at_final_check() {
+        let mut v = Verifier::default();
+        let ledgers = [ledger(2, 2)];
+        v.check_state(Some(&doc(&[3])), &ledgers, CheckPoint::MidRun, "t", 0);
+        assert!(!v.any());
+        v.check_state(Some(&doc(&[3])), &ledgers, CheckPoint::Final, "t", 0);
+        assert_eq!(v.count(ViolationKind::Phantom), 1);
+    }
+
+    #[test]
+    fn garbage_is_torn_with_bytes() {
+        let mut v = Verifier::default();
+        assert!(!v.check_state(
+            Some(b"torture-st"),
+            &[ledger(1, 1)],
+            CheckPoint::Final,
+            "t",
+            0
+        ));
+        assert_eq!(v.count(ViolationKind::Torn), 1);
+        assert_eq!(
+            unhex(v.evidence()[0].bytes_hex.as_ref().unwrap()).unwrap(),
+            b"torture-st"
+        );
+    }
+
+    #[test]
+    fn missing_state_is_torn() {
+        let mut v = Verifier::default();
+        assert!(!v.check_state(None, &[], CheckPoint::Final, "t", 0));
+        assert_eq!(v.count(ViolationKind::Torn), 1);
+    }
+}
