@@ -168,7 +168,8 @@ fn bad_input(message: impl std::fmt::Display) -> i32 {
 }
 
 fn program() -> Result<PathBuf, i32> {
-    std::env::current_exe().map_err(|e| bad_input(format!("cannot find my own executable: {e}")))
+    crate::platform::self_exe()
+        .map_err(|e| bad_input(format!("cannot find my own executable: {e}")))
 }
 
 fn torture(args: RunArgs) -> i32 {

@@ -76,6 +76,8 @@ pub struct Evidence {
     pub detail: String,
     /// The bytes that were read, hex-encoded (at most 64 KiB of them).
     pub bytes_hex: Option<String>,
+    /// The run's seed (set by the verifier when the evidence is recorded).
+    pub seed: u64,
 }
 
 /// The outcome counts of one writer slot.
@@ -103,17 +105,31 @@ pub enum CheckPoint {
 /// Accumulates violations and their evidence.
 #[derive(Debug, Default)]
 pub struct Verifier {
+    seed: u64,
     counts: BTreeMap<ViolationKind, u64>,
     evidence: Vec<Evidence>,
 }
 
 impl Verifier {
+    /// A verifier for a run with this seed, which every evidence item carries.
+    pub fn new(seed: u64) -> Self {
+        Verifier {
+            seed,
+            ..Default::default()
+        }
+    }
+
+    fn keep(&mut self, mut evidence: Evidence) {
+        if self.evidence.len() < MAX_EVIDENCE {
+            evidence.seed = self.seed;
+            self.evidence.push(evidence);
+        }
+    }
+
     /// Records one violation of `kind` (`count` instances) with its evidence.
     pub fn record(&mut self, count: u64, evidence: Evidence) {
         *self.counts.entry(evidence.kind).or_default() += count;
-        if self.evidence.len() < MAX_EVIDENCE {
-            self.evidence.push(evidence);
-        }
+        self.keep(evidence);
     }
 
     /// Sets the count of `kind` to at least `count` (for lost updates, which
@@ -122,9 +138,7 @@ impl Verifier {
         let entry = self.counts.entry(evidence.kind).or_default();
         if count > *entry {
             *entry = count;
-            if self.evidence.len() < MAX_EVIDENCE {
-                self.evidence.push(evidence);
-            }
+            self.keep(evidence);
         }
     }
 
@@ -161,6 +175,7 @@ impl Verifier {
             at_ms,
             detail,
             bytes_hex: bytes.map(hex),
+            seed: 0,
         };
         let Some(bytes) = bytes else {
             self.record(
@@ -249,7 +264,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Decodes [`hex`] output; `None` if malformed.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

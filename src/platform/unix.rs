@@ -60,6 +60,17 @@ pub fn die_with_parent(expected_parent: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// A path that executes this very program, even if its file was replaced
+/// or deleted since it started (an upgrade during a run): `/proc/self/exe`
+/// where there is a `/proc`, else the path the program was started from.
+pub fn self_exe() -> io::Result<std::path::PathBuf> {
+    let proc_exe = Path::new("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe.to_path_buf());
+    }
+    std::env::current_exe()
+}
+
 /// The pid of this process.
 pub fn current_pid() -> i32 {
     std::process::id() as i32

@@ -97,7 +97,7 @@ impl<'a> Supervisor<'a> {
             timers: BinaryHeap::new(),
             schedule,
             ledgers: vec![SlotLedger::default(); cfg.writers],
-            verifier: Verifier::default(),
+            verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             op_estimate: INITIAL_OP_ESTIMATE,
             out: Outcome::default(),
@@ -521,6 +521,7 @@ impl<'a> Supervisor<'a> {
             at_ms: self.elapsed_ms(),
             detail,
             bytes_hex: Some(hex(bytes)),
+            seed: self.cfg.seed,
         }
     }
 

@@ -1,0 +1,94 @@
+//! Process hygiene: no child outlives the run, whatever happens to the
+//! supervisor.
+
+mod util;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use util::{TestDir, processes_with, read_json, wait_for};
+
+/// Starts a long run in `t/run` and waits until all its children are up.
+fn start(t: &TestDir, writers: usize) -> (std::process::Child, String) {
+    let marker = t.join("run").display().to_string();
+    let child = t
+        .cmd(&[
+            "--dir",
+            "run",
+            "--writers",
+            &writers.to_string(),
+            "--readers",
+            "1",
+            "--kill-rate",
+            "0.05",
+            "--duration",
+            "60s",
+            "--json",
+            "r.json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = wait_for(Duration::from_secs(20), || {
+        processes_with(&marker).len() > writers
+    });
+    assert!(up, "children never started: {:?}", processes_with(&marker));
+    (child, marker)
+}
+
+#[test]
+fn sigint_stops_children_and_reports_the_partial_run() {
+    let t = TestDir::new();
+    let (child, marker) = start(&t, 6);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "interrupted without violation\n{stdout}"
+    );
+    assert!(stdout.contains("interrupted"), "{stdout}");
+    assert!(
+        processes_with(&marker).is_empty(),
+        "children survived: {:?}",
+        processes_with(&marker)
+    );
+    let r = read_json(&t.join("r.json"));
+    assert_eq!(r["stopped"], "interrupted");
+    assert_eq!(r["verdict"], "pass");
+    assert!(r["ops"]["acked"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn sigterm_stops_children() {
+    let t = TestDir::new();
+    let (child, marker) = start(&t, 4);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        processes_with(&marker).is_empty(),
+        "children survived: {:?}",
+        processes_with(&marker)
+    );
+}
+
+#[test]
+fn sigkill_of_the_supervisor_takes_every_child_down() {
+    let t = TestDir::new();
+    let (mut child, marker) = start(&t, 8);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = wait_for(Duration::from_secs(10), || {
+        processes_with(&marker).is_empty()
+    });
+    assert!(
+        gone,
+        "orphans after SIGKILL of the supervisor: {:?}",
+        processes_with(&marker)
+    );
+}

@@ -1,0 +1,204 @@
+//! A small CLI test harness: each test gets its own directory, and a failed
+//! assertion prints the command, its status, stdout, stderr and the listing
+//! of the directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_torture"))
+}
+
+/// A test's own directory.
+pub struct TestDir {
+    dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> Self {
+        TestDir {
+            dir: tempfile::Builder::new()
+                .prefix("torture-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// A `torture` command running in this directory.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args).current_dir(self.path());
+        c
+    }
+
+    /// Runs `torture args...` and returns what happened.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut c = self.cmd(args);
+        let output = c.output().expect("the binary runs");
+        Run {
+            command: format!("torture {}", args.join(" ")),
+            output,
+            listing: listing(self.path()),
+        }
+    }
+
+    /// Every file under the directory with its content, for before/after
+    /// comparisons.
+    pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        snapshot_into(self.path(), self.path(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn snapshot_into(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        let rel = p.strip_prefix(root).unwrap().display().to_string();
+        if p.is_dir() {
+            out.push((rel + "/", Vec::new()));
+            snapshot_into(root, &p, out);
+        } else {
+            out.push((rel, std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+}
+
+fn listing(dir: &Path) -> String {
+    let mut names: Vec<String> = walk(dir);
+    names.sort();
+    names.join("\n")
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        out.push(entry.path().display().to_string());
+        if entry.path().is_dir() {
+            out.extend(walk(&entry.path()));
+        }
+    }
+    out
+}
+
+/// The result of one command.
+pub struct Run {
+    pub command: String,
+    pub output: Output,
+    pub listing: String,
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Everything about the run, for a failure message.
+    pub fn describe(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}\n--- directory\n{}",
+            self.command,
+            self.output.status,
+            self.stdout(),
+            self.stderr(),
+            self.listing
+        )
+    }
+
+    /// Asserts the exit code.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "unexpected exit code\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Asserts one line on stderr containing `needle`.
+    pub fn expect_one_error_line(&self, needle: &str) -> &Self {
+        let err = self.stderr();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line on stderr\n{}",
+            self.describe()
+        );
+        assert!(
+            lines[0].contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// Polls `cond` until it holds or `deadline` passes; returns whether it held.
+pub fn wait_for(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pids of live processes whose command line contains `needle`.
+pub fn processes_with(needle: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if cmdline.contains(needle) && !zombie {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Reads a JSON report.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
