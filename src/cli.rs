@@ -68,7 +68,7 @@ struct RunArgs {
     /// How long to run (e.g. 10s, 500ms, 2m).
     #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops")]
     duration: std::time::Duration,
-    /// Run until this many operations have completed, instead of --duration.
+    /// Run exactly this many operations (split over the writers), instead of --duration.
     #[arg(long, value_name = "N", value_parser = parse_ops)]
     ops: Option<u64>,
     /// Padding bytes in the state document, so writes are large enough to cut.
@@ -196,8 +196,15 @@ fn torture(args: RunArgs) -> i32 {
         progress: std::io::stderr().is_terminal(),
         program,
     };
-    eprintln!("torture: seed {seed}");
-    let report = match runner::run(&config) {
+    let prepared = match runner::prepare(&config) {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
+    eprintln!(
+        "torture: seed {seed}, directory {}",
+        prepared.dir().display()
+    );
+    let report = match prepared.execute() {
         Ok(r) => r,
         Err(e) => return bad_input(e),
     };

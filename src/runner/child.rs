@@ -4,7 +4,8 @@
 //! A writer loops: announce `Begin`, run one update through the strategy,
 //! report `Ack`, `Fail` or `Torn`. A reader loops: read through the strategy's
 //! read path, validate, and report counts and invalid reads. Both stop after
-//! the operation in flight when they receive SIGUSR1.
+//! the operation in flight when they receive SIGUSR1; a writer also stops at
+//! its quota of operations (`--ops`).
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -46,6 +47,8 @@ pub struct ChildSpec {
     pub slot: usize,
     /// The sequence number of the writer's next operation.
     pub first_seq: Seq,
+    /// The writer stops before this sequence number (`Seq::MAX`: never).
+    pub end_seq: Seq,
 }
 
 impl ChildSpec {
@@ -61,12 +64,13 @@ impl ChildSpec {
             self.state.clone().into(),
             self.slot.to_string().into(),
             self.first_seq.to_string().into(),
+            self.end_seq.to_string().into(),
         ]
     }
 
     /// Parses what [`ChildSpec::to_args`] produced.
     pub fn from_args(args: &[OsString]) -> Option<Self> {
-        let [role, strategy, state, slot, first_seq] = args else {
+        let [role, strategy, state, slot, first_seq, end_seq] = args else {
             return None;
         };
         let role = match role.to_str()? {
@@ -80,6 +84,7 @@ impl ChildSpec {
             state: PathBuf::from(state),
             slot: slot.to_str()?.parse().ok()?,
             first_seq: first_seq.to_str()?.parse().ok()?,
+            end_seq: end_seq.to_str()?.parse().ok()?,
         })
     }
 }
@@ -118,7 +123,7 @@ fn send(out: &mut impl Write, msg: &Message) -> io::Result<()> {
 fn writer(strategy: &dyn Strategy, spec: &ChildSpec) -> io::Result<()> {
     let mut out = io::stdout().lock();
     let mut seq = spec.first_seq;
-    while !platform::stop_requested() {
+    while !platform::stop_requested() && seq < spec.end_seq {
         send(&mut out, &Message::Begin(seq))?;
         let start = Instant::now();
         let mut torn: Option<(String, Vec<u8>)> = None;
@@ -184,6 +189,7 @@ mod tests {
             state: "/tmp/x/state".into(),
             slot: 3,
             first_seq: 99,
+            end_seq: 120,
         };
         assert_eq!(ChildSpec::from_args(&spec.to_args()), Some(spec));
     }

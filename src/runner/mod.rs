@@ -35,7 +35,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 pub enum RunLength {
     /// After this much time.
     Duration(Duration),
-    /// Once this many operations have completed (in-flight ones finish).
+    /// Exactly this many operations, split evenly over the writers.
     Ops(u64),
 }
 
@@ -146,10 +146,10 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
         Ok(_) => reuse(dir)?,
     }
     mark(dir)?;
-    Ok(RunDir {
-        path: dir.to_path_buf(),
-        temp: None,
-    })
+    let path = dir
+        .canonicalize()
+        .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))?;
+    Ok(RunDir { path, temp: None })
 }
 
 /// Whether `name` is a file a run of `torture` creates in its directory.
@@ -196,17 +196,42 @@ fn mark(dir: &Path) -> Result<(), RunError> {
 
 /// Runs the torture described by `config` and returns its report.
 pub fn run(config: &RunConfig) -> Result<crate::report::Report, RunError> {
+    prepare(config)?.execute()
+}
+
+/// Validates `config` and makes its run directory; nothing else is touched
+/// when this fails.
+pub fn prepare(config: &RunConfig) -> Result<PreparedRun<'_>, RunError> {
     config.validate()?;
     let dir = prepare_dir(config.dir.as_deref())?;
-    let schedule = Box::new(SeededSchedule::new(config.seed, config.kill_rate));
-    let mut report = supervisor::Supervisor::new(config, &dir.path, schedule).run()?;
-    // A temporary directory is evidence when the run failed: keep it then.
-    if let Some(temp) = dir.temp {
-        if report.verdict == crate::report::Verdict::Fail {
-            let _ = temp.keep();
-        } else {
-            report.dir_removed = true;
-        }
+    Ok(PreparedRun { config, dir })
+}
+
+/// A run whose configuration is valid and whose directory is ready.
+pub struct PreparedRun<'a> {
+    config: &'a RunConfig,
+    dir: RunDir,
+}
+
+impl PreparedRun<'_> {
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir.path
     }
-    Ok(report)
+
+    /// Runs the torture and returns its report.
+    pub fn execute(self) -> Result<crate::report::Report, RunError> {
+        let config = self.config;
+        let schedule = Box::new(SeededSchedule::new(config.seed, config.kill_rate));
+        let mut report = supervisor::Supervisor::new(config, &self.dir.path, schedule).run()?;
+        // A temporary directory is evidence when the run failed: keep it then.
+        if let Some(temp) = self.dir.temp {
+            if report.verdict == crate::report::Verdict::Fail {
+                let _ = temp.keep();
+            } else {
+                report.dir_removed = true;
+            }
+        }
+        Ok(report)
+    }
 }

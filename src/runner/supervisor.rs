@@ -49,10 +49,21 @@ struct Running {
     generation: u64,
 }
 
+/// The ways a child may exit without a warning.
+#[derive(Debug, Clone, Copy)]
+struct AllowedExit {
+    /// With status 0 (it was asked to stop, or finished its quota).
+    clean: bool,
+    /// By SIGKILL (the supervisor killed it).
+    sigkill: bool,
+}
+
 #[derive(Default)]
 struct WriterSlot {
     running: Option<Running>,
     next_seq: Seq,
+    /// The slot's quota: it stops before this sequence number.
+    end_seq: Seq,
     in_flight: Option<(Seq, Instant)>,
     killed: Option<Seq>,
 }
@@ -92,7 +103,12 @@ impl<'a> Supervisor<'a> {
             tx,
             rx,
             generation: 0,
-            writers: (0..cfg.writers).map(|_| WriterSlot::default()).collect(),
+            writers: (0..cfg.writers)
+                .map(|slot| WriterSlot {
+                    end_seq: quota(cfg.length, cfg.writers, slot),
+                    ..WriterSlot::default()
+                })
+                .collect(),
             readers: (0..cfg.readers).map(|_| None).collect(),
             timers: BinaryHeap::new(),
             schedule,
@@ -164,7 +180,9 @@ impl<'a> Supervisor<'a> {
 
     fn spawn_all(&mut self) -> Result<(), RunError> {
         for slot in 0..self.cfg.writers {
-            self.spawn_writer(slot)?;
+            if self.writers[slot].end_seq > 0 {
+                self.spawn_writer(slot)?;
+            }
         }
         for index in 0..self.cfg.readers {
             self.spawn_reader(index)?;
@@ -179,6 +197,7 @@ impl<'a> Supervisor<'a> {
             state: self.state.clone(),
             slot,
             first_seq: self.writers[slot].next_seq,
+            end_seq: self.writers[slot].end_seq,
         };
         let running = self.spawn(&spec)?;
         self.writers[slot].running = Some(running);
@@ -192,6 +211,7 @@ impl<'a> Supervisor<'a> {
             state: self.state.clone(),
             slot: index,
             first_seq: 0,
+            end_seq: 0,
         };
         self.readers[index] = Some(self.spawn(&spec)?);
         Ok(())
@@ -253,7 +273,7 @@ impl<'a> Supervisor<'a> {
         } else {
             match self.cfg.length {
                 RunLength::Duration(d) if now - self.start >= d => Some(StopReason::Completed),
-                RunLength::Ops(n) if self.out.completed() >= n => Some(StopReason::Completed),
+                RunLength::Ops(_) if self.quotas_done() => Some(StopReason::Completed),
                 _ => None,
             }
         };
@@ -288,6 +308,13 @@ impl<'a> Supervisor<'a> {
         for r in self.readers.iter_mut().filter_map(Option::take) {
             let _ = r.process.wait();
         }
+    }
+
+    /// Whether every writer used up its quota and exited.
+    fn quotas_done(&self) -> bool {
+        self.writers
+            .iter()
+            .all(|w| w.running.is_none() && w.next_seq >= w.end_seq)
     }
 
     fn all_gone(&self) -> bool {
@@ -422,7 +449,11 @@ impl<'a> Supervisor<'a> {
         match id.role {
             Role::Reader => {
                 if let Some(r) = self.readers[id.index].take() {
-                    self.note_exit(r, "reader", id.index, false);
+                    let allowed = AllowedExit {
+                        clean: self.stopping.is_some(),
+                        sigkill: self.force_killed,
+                    };
+                    self.note_exit(r, format!("reader {}", id.index), allowed);
                 }
                 if self.stopping.is_none() {
                     self.respawn(|s| s.spawn_reader(id.index));
@@ -446,12 +477,12 @@ impl<'a> Supervisor<'a> {
                 self.remember_error(format!("w{slot}-{seq}: writer died in flight"));
             }
         }
-        self.note_exit(
-            running,
-            "writer",
-            slot,
-            killed.is_some() || self.force_killed,
-        );
+        let quota_done = self.writers[slot].next_seq >= self.writers[slot].end_seq;
+        let allowed = AllowedExit {
+            clean: self.stopping.is_some() || quota_done,
+            sigkill: killed.is_some() || self.force_killed,
+        };
+        self.note_exit(running, format!("writer {slot}"), allowed);
         if self.stopping.is_some() {
             return;
         }
@@ -463,8 +494,10 @@ impl<'a> Supervisor<'a> {
             self.begin_stop(StopReason::StateDestroyed);
             return;
         }
-        self.out.respawns += 1;
-        self.respawn(|s| s.spawn_writer(slot));
+        if !quota_done {
+            self.out.respawns += 1;
+            self.respawn(|s| s.spawn_writer(slot));
+        }
     }
 
     fn respawn(&mut self, spawn: impl FnOnce(&mut Self) -> Result<(), RunError>) {
@@ -476,16 +509,16 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Reaps a child; an exit we did not cause is worth a warning.
-    fn note_exit(&mut self, running: Running, role: &str, index: usize, expected_kill: bool) {
+    fn note_exit(&mut self, running: Running, who: String, allowed: AllowedExit) {
         use std::os::unix::process::ExitStatusExt;
         let Ok(status) = running.process.wait() else {
             return;
         };
-        let clean = status.success() && self.stopping.is_some();
-        let our_kill = expected_kill && status.signal() == Some(libc::SIGKILL);
+        let clean = allowed.clean && status.success();
+        let our_kill = allowed.sigkill && status.signal() == Some(libc::SIGKILL);
         if !clean && !our_kill {
             self.out.unexpected_exits += 1;
-            self.remember_error(format!("{role} {index} exited unexpectedly: {status}"));
+            self.remember_error(format!("{who} exited unexpectedly: {status}"));
         }
     }
 
@@ -565,6 +598,18 @@ impl<'a> Supervisor<'a> {
         self.out.errors = self.errors.into_iter().collect();
         self.out.latency = (&self.latency).into();
         Ok(Report::new(self.cfg, &self.dir, self.out, self.verifier))
+    }
+}
+
+/// The sequence number before which writer `slot` stops: `--ops` split
+/// evenly over the writers (the first ones take the remainder).
+fn quota(length: RunLength, writers: usize, slot: usize) -> Seq {
+    match length {
+        RunLength::Duration(_) => Seq::MAX,
+        RunLength::Ops(n) => {
+            let w = writers as u64;
+            n / w + u64::from((slot as u64) < n % w)
+        }
     }
 }
 
