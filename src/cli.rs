@@ -10,8 +10,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
-use crate::report::{Exporter, JsonExporter, Report, StopReason, Verdict};
-use crate::runner::{self, RunConfig, RunLength, child};
+use crate::report::{
+    Exporter, JsonExporter, JunitExporter, MarkdownExporter, Report, RunResult,
+    ScenariosJsonExporter, StopReason, Verdict,
+};
+use crate::runner::exec::ExecSpec;
+use crate::runner::{self, RunConfig, RunLength, Workload, child};
 use crate::scenario::{self, Scenario, defaults};
 use crate::strategy::{self, Strategy};
 
@@ -36,9 +40,11 @@ enum Command {
         /// Scenario files (TOML).
         #[arg(required = true, value_name = "SCENARIO.toml")]
         scenarios: Vec<PathBuf>,
-        /// Also write every report as JSON to this file.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        outputs: Outputs,
+        /// Run only the K-th of N deterministic slices of the scenarios.
+        #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+        partition: Option<(usize, usize)>,
     },
     /// List the strategies and the verdict each must get.
     List,
@@ -48,6 +54,22 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Internal: kills registered process groups when the supervisor dies.
+    #[command(name = "__watchdog", hide = true)]
+    Watchdog,
+}
+
+/// Report files, shared by a run and a scenario set.
+#[derive(Debug, Args)]
+struct Outputs {
+    /// Write the JSON report to this file (a run: schema torture/report/v1;
+    /// `run`: torture/scenarios/v1).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write JUnit XML to this file: one suite per run or scenario, one test
+    /// case per violation class.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 /// The options of a torture run.
@@ -56,6 +78,36 @@ struct RunArgs {
     /// Strategy under test (see `torture list`).
     #[arg(long, default_value = "reference", value_parser = parse_strategy)]
     strategy: &'static dyn Strategy,
+    /// Torture an outside program: this command (run by /bin/sh -c in the run
+    /// directory) must add $TORTURE_OP to the state at $TORTURE_STATE.
+    #[arg(
+        long,
+        value_name = "CMD",
+        requires = "check",
+        conflicts_with = "strategy"
+    )]
+    exec: Option<String>,
+    /// With --exec: prints the op ids present in the state, one per line;
+    /// a non-zero exit means the state is unreadable.
+    #[arg(long, value_name = "CMD", requires = "exec")]
+    check: Option<String>,
+    /// With --exec: runs once before the first operation.
+    #[arg(long, value_name = "CMD", requires = "exec")]
+    init: Option<String>,
+    /// With --exec: the state file's name in the run directory.
+    #[arg(long, value_name = "NAME", default_value = "state")]
+    state: String,
+    /// An operation running longer than this is killed and counted as a timeout.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration)]
+    op_timeout: std::time::Duration,
+    /// If operations are attempted but none is acknowledged for this long, the
+    /// run ends with the violation `stall`.
+    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
+    stall_timeout: std::time::Duration,
+    /// When the run fails, keep here copies of the run directory (at the first
+    /// violation and at the end), the op ledger, the evidence and repro.sh.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
     /// Number of concurrent writer processes.
     #[arg(long, value_name = "N", default_value_t = defaults::WRITERS, value_parser = parse_writers)]
     writers: usize,
@@ -80,9 +132,8 @@ struct RunArgs {
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// Write the JSON report (schema torture/report/v1) to this file.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
     /// First time an in-process loop of updates on the same directory, and
     /// report the harness's throughput against it.
     #[arg(long)]
@@ -127,6 +178,16 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+fn parse_partition(s: &str) -> Result<(usize, usize), String> {
+    let bad = || "write it K/N with 1 <= K <= N, e.g. 2/4".to_string();
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
 fn parse_ops(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -143,9 +204,14 @@ pub fn main() -> i32 {
     };
     match cli.command {
         None => torture(cli.run),
-        Some(Command::Run { scenarios, json }) => run_scenarios(&scenarios, json),
+        Some(Command::Run {
+            scenarios,
+            outputs,
+            partition,
+        }) => run_scenarios(&scenarios, &outputs, partition),
         Some(Command::List) => list(),
         Some(Command::Child { args }) => child::main(&args),
+        Some(Command::Watchdog) => runner::process::watchdog_main(),
     }
 }
 
@@ -173,16 +239,29 @@ fn program() -> Result<PathBuf, i32> {
 }
 
 fn torture(args: RunArgs) -> i32 {
-    if let Some(code) = check_output_path(args.json.as_ref()) {
+    if let Some(code) = check_outputs(&args.outputs) {
         return code;
+    }
+    if args.baseline && args.exec.is_some() {
+        return bad_input("--baseline needs a built-in strategy, not --exec");
     }
     let program = match program() {
         Ok(p) => p,
         Err(code) => return code,
     };
     let seed = args.seed.unwrap_or_else(crate::seed::fresh);
+    let workload = match (args.exec, args.check) {
+        (Some(exec), Some(check)) => Workload::Exec(ExecSpec {
+            exec,
+            check,
+            init: args.init,
+            state: args.state,
+            env: Vec::new(),
+        }),
+        _ => Workload::Builtin(args.strategy),
+    };
     let config = RunConfig {
-        strategy: args.strategy,
+        workload,
         writers: args.writers,
         readers: args.readers,
         kill_rate: args.kill_rate,
@@ -195,6 +274,9 @@ fn torture(args: RunArgs) -> i32 {
         baseline: args.baseline,
         progress: std::io::stderr().is_terminal(),
         program,
+        op_timeout: args.op_timeout,
+        stall_timeout: args.stall_timeout,
+        artifacts: args.artifacts,
     };
     let prepared = match runner::prepare(&config) {
         Ok(p) => p,
@@ -209,12 +291,49 @@ fn torture(args: RunArgs) -> i32 {
         Err(e) => return bad_input(e),
     };
     print!("{}", crate::report::summary(&report));
-    if let Some(path) = &args.json
-        && let Err(e) = JsonExporter.write(&report, path)
+    if let Some(a) = &config.artifacts
+        && report.verdict == Verdict::Fail
     {
-        return bad_input(format!("cannot write the report: {e}"));
+        println!("artifacts: {}", a.display());
     }
-    verdict_code(&report)
+    let code = verdict_code(&report);
+    let runs = [RunResult {
+        name: config.workload.name().to_string(),
+        file: None,
+        expected: None,
+        report,
+    }];
+    match write_outputs(&args.outputs, &runs, &JsonExporter) {
+        Ok(()) => code,
+        Err(e) => bad_input(e),
+    }
+}
+
+/// Writes the requested report files and the GitHub step summary.
+fn write_outputs(outputs: &Outputs, runs: &[RunResult], json: &dyn Exporter) -> Result<(), String> {
+    let write = |exporter: &dyn Exporter, path: &Option<PathBuf>| match path {
+        Some(p) => exporter
+            .write(runs, p)
+            .map_err(|e| format!("cannot write {}: {e}", p.display())),
+        None => Ok(()),
+    };
+    write(json, &outputs.json)?;
+    write(&JunitExporter, &outputs.junit)?;
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        use std::io::Write;
+        // GitHub collects the summary by appending to the file it names.
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(&MarkdownExporter.render(runs)));
+        appended.map_err(|e| format!("cannot append to GITHUB_STEP_SUMMARY: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_outputs(outputs: &Outputs) -> Option<i32> {
+    check_output_path(outputs.json.as_ref()).or_else(|| check_output_path(outputs.junit.as_ref()))
 }
 
 /// Refuses an output path whose directory does not exist, before running.
@@ -223,7 +342,7 @@ fn check_output_path(path: Option<&PathBuf>) -> Option<i32> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     match parent {
         Some(dir) if !dir.is_dir() => Some(bad_input(format!(
-            "--json {}: directory {} does not exist",
+            "{}: directory {} does not exist",
             path.display(),
             dir.display()
         ))),
@@ -270,32 +389,18 @@ fn list() -> i32 {
     exit::PASS
 }
 
-/// The JSON written by `torture run --json`.
-#[derive(serde::Serialize)]
-struct ScenarioReports {
-    schema: &'static str,
-    all_met: bool,
-    scenarios: Vec<ScenarioResult>,
-}
-
-#[derive(serde::Serialize)]
-struct ScenarioResult {
-    file: String,
-    name: String,
-    expected: String,
-    observed: String,
-    met: bool,
-    report: Report,
-}
-
-fn run_scenarios(files: &[PathBuf], json: Option<PathBuf>) -> i32 {
-    if let Some(code) = check_output_path(json.as_ref()) {
+fn run_scenarios(files: &[PathBuf], outputs: &Outputs, partition: Option<(usize, usize)>) -> i32 {
+    if let Some(code) = check_outputs(outputs) {
         return code;
     }
     let loaded: Result<Vec<Scenario>, _> = files.iter().map(|f| Scenario::load(f)).collect();
     let scenarios = match loaded {
         Ok(s) => s,
         Err(e) => return bad_input(e),
+    };
+    let scenarios = match partition {
+        Some((k, n)) => scenario::partition(scenarios, k, n),
+        None => scenarios,
     };
     let program = match program() {
         Ok(p) => p,
@@ -309,57 +414,41 @@ fn run_scenarios(files: &[PathBuf], json: Option<PathBuf>) -> i32 {
             Ok(r) => r,
             Err(e) => return bad_input(format!("{}: {e}", sc.file.display())),
         };
-        let met = scenario::meets(&sc.expect, &report);
-        let observed = observed(&report);
+        let interrupted = report.stopped == StopReason::Interrupted;
+        let result = RunResult {
+            name: sc.name.clone(),
+            file: Some(sc.file.display().to_string()),
+            expected: Some(sc.expect.clone()),
+            report,
+        };
         println!(
             "{:<28} expected {:<12} observed {:<24} {}   (seed {})",
-            sc.name,
+            result.name,
             sc.expect.to_string(),
-            observed,
-            if met { "ok" } else { "MISMATCH" },
-            report.config.seed
+            result.observed(),
+            if result.met() { "ok" } else { "MISMATCH" },
+            result.report.config.seed
         );
-        if report.stopped == StopReason::Interrupted {
+        if !result.met() {
+            println!("  replay: {}", result.report.replay);
+        }
+        results.push(result);
+        if interrupted {
             eprintln!("torture: interrupted");
             return exit::BAD_INPUT;
         }
-        results.push(ScenarioResult {
-            file: sc.file.display().to_string(),
-            name: sc.name.clone(),
-            expected: sc.expect.to_string(),
-            observed,
-            met,
-            report,
-        });
     }
-    let all_met = results.iter().all(|r| r.met);
-    let met_count = results.iter().filter(|r| r.met).count();
+    let met = results.iter().filter(|r| r.met()).count();
     println!(
-        "{met_count} of {} scenario(s) met their expectation",
+        "{met} of {} scenario(s) met their expectation",
         results.len()
     );
-    if let Some(path) = json {
-        let doc = ScenarioReports {
-            schema: "torture/scenarios/v1",
-            all_met,
-            scenarios: results,
-        };
-        let bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
-        if let Err(e) = crate::atomic::write_file_atomic(&path, &bytes, 0o644) {
-            return bad_input(format!("cannot write the report: {e}"));
-        }
+    if let Err(e) = write_outputs(outputs, &results, &ScenariosJsonExporter) {
+        return bad_input(e);
     }
-    if all_met { exit::PASS } else { exit::VIOLATION }
-}
-
-fn observed(report: &Report) -> String {
-    let kinds = report.violated();
-    if kinds.is_empty() {
-        return "pass".into();
+    if met == results.len() {
+        exit::PASS
+    } else {
+        exit::VIOLATION
     }
-    let parts: Vec<String> = kinds
-        .iter()
-        .map(|&k| format!("{}={}", k.name(), report.violations.get(k)))
-        .collect();
-    parts.join(" ")
 }

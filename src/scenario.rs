@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::runner::{RunConfig, RunLength};
+use crate::runner::exec::ExecSpec;
+use crate::runner::{RunConfig, RunLength, Workload};
 use crate::strategy::{self, Expectation, Strategy};
 use crate::verifier::ViolationKind;
 
@@ -41,7 +42,13 @@ pub mod defaults {
 #[serde(deny_unknown_fields)]
 struct ScenarioFile {
     description: Option<String>,
-    strategy: String,
+    strategy: Option<String>,
+    exec: Option<String>,
+    check: Option<String>,
+    init: Option<String>,
+    state: Option<String>,
+    op_timeout: Option<String>,
+    stall_timeout: Option<String>,
     writers: Option<usize>,
     readers: Option<usize>,
     kill_rate: Option<f64>,
@@ -68,8 +75,8 @@ pub struct Scenario {
     pub name: String,
     /// What it is about.
     pub description: Option<String>,
-    /// The strategy.
-    pub strategy: &'static dyn Strategy,
+    /// What is tortured.
+    pub workload: Workload,
     /// Writers.
     pub writers: usize,
     /// Readers.
@@ -82,8 +89,21 @@ pub struct Scenario {
     pub payload: usize,
     /// A fixed seed, or `None` for a fresh one per run.
     pub seed: Option<u64>,
+    /// The op timeout.
+    pub op_timeout: Duration,
+    /// The stall timeout.
+    pub stall_timeout: Duration,
     /// The verdict it must get.
     pub expect: Expectation,
+}
+
+impl std::fmt::Debug for Workload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Workload::Builtin(s) => f.write_str(s.name()),
+            Workload::Exec(spec) => write!(f, "exec {:?}", spec.exec),
+        }
+    }
 }
 
 impl std::fmt::Debug for dyn Strategy {
@@ -120,13 +140,7 @@ impl Scenario {
     }
 
     fn from_raw(path: &Path, name: String, raw: ScenarioFile) -> Result<Self, String> {
-        let strategy = strategy::by_name(&raw.strategy).ok_or_else(|| {
-            format!(
-                "key `strategy`: unknown strategy {:?} (valid: {})",
-                raw.strategy,
-                strategy::names()
-            )
-        })?;
+        let workload = workload(path, &raw)?;
         let writers = count("writers", raw.writers.unwrap_or(defaults::WRITERS), 1)?;
         let readers = count("readers", raw.readers.unwrap_or(defaults::READERS), 0)?;
         let kill_rate = raw.kill_rate.unwrap_or(defaults::KILL_RATE);
@@ -147,13 +161,23 @@ impl Scenario {
             file: path.to_path_buf(),
             name,
             description: raw.description,
-            strategy,
+            workload,
             writers,
             readers,
             kill_rate,
             length,
             payload: raw.payload.unwrap_or(defaults::PAYLOAD),
             seed: raw.seed,
+            op_timeout: timeout(
+                "op_timeout",
+                raw.op_timeout.as_deref(),
+                crate::runner::DEFAULT_OP_TIMEOUT,
+            )?,
+            stall_timeout: timeout(
+                "stall_timeout",
+                raw.stall_timeout.as_deref(),
+                crate::runner::DEFAULT_STALL_TIMEOUT,
+            )?,
             expect: parse_expect(raw.expect)?,
         })
     }
@@ -161,7 +185,7 @@ impl Scenario {
     /// The run configuration of this scenario.
     pub fn config(&self, program: PathBuf, progress: bool) -> RunConfig {
         RunConfig {
-            strategy: self.strategy,
+            workload: self.workload.clone(),
             writers: self.writers,
             readers: self.readers,
             kill_rate: self.kill_rate,
@@ -172,7 +196,59 @@ impl Scenario {
             baseline: false,
             progress,
             program,
+            op_timeout: self.op_timeout,
+            stall_timeout: self.stall_timeout,
+            artifacts: None,
         }
+    }
+}
+
+/// A built-in strategy, or an outside program whose commands see the
+/// scenario file's directory as `TORTURE_SCENARIO_DIR`.
+fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
+    match (&raw.strategy, &raw.exec, &raw.check) {
+        (Some(_), Some(_), _) => Err("keys `strategy` and `exec`: give one, not both".into()),
+        (Some(name), None, _) => {
+            if raw.check.is_some() || raw.init.is_some() || raw.state.is_some() {
+                return Err(
+                    "keys `check`, `init` and `state` go with `exec`, not `strategy`".into(),
+                );
+            }
+            let s = strategy::by_name(name).ok_or_else(|| {
+                format!(
+                    "key `strategy`: unknown strategy {name:?} (valid: {})",
+                    strategy::names()
+                )
+            })?;
+            Ok(Workload::Builtin(s))
+        }
+        (None, Some(_), None) => {
+            Err("key `check`: an `exec` scenario needs a `check` command".into())
+        }
+        (None, Some(exec), Some(check)) => {
+            let dir = std::path::absolute(path.parent().unwrap_or(Path::new(".")))
+                .map_err(|e| format!("cannot resolve the scenario's directory: {e}"))?;
+            Ok(Workload::Exec(ExecSpec {
+                exec: exec.clone(),
+                check: check.clone(),
+                init: raw.init.clone(),
+                state: raw
+                    .state
+                    .clone()
+                    .unwrap_or_else(|| crate::runner::STATE_FILE.into()),
+                env: vec![("TORTURE_SCENARIO_DIR".into(), dir.display().to_string())],
+            }))
+        }
+        (None, None, _) => Err("key `strategy` or `exec`: say what to torture".into()),
+    }
+}
+
+fn timeout(key: &str, text: Option<&str>, default: Duration) -> Result<Duration, String> {
+    let Some(text) = text else { return Ok(default) };
+    match crate::duration::parse(text) {
+        Ok(d) if d.is_zero() => Err(format!("key `{key}`: must be more than 0")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("key `{key}`: {e}")),
     }
 }
 
@@ -236,6 +312,18 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// The `k`-th (1-based) of `n` deterministic slices of `scenarios`: sorted
+/// by file, then every `n`-th. Slices are disjoint and together cover all.
+pub fn partition(mut scenarios: Vec<Scenario>, k: usize, n: usize) -> Vec<Scenario> {
+    scenarios.sort_by(|a, b| a.file.cmp(&b.file));
+    scenarios
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, s)| s)
+        .collect()
+}
+
 /// Whether `report` meets `expect`: a pass for `Pass`; every listed class
 /// present for `Fails` (other classes may appear too).
 pub fn meets(expect: &Expectation, report: &crate::report::Report) -> bool {
@@ -259,7 +347,7 @@ mod tests {
     #[test]
     fn loads_a_full_scenario() {
         let s = load("strategy = \"naive\"\nwriters = 4\nkill_rate = 0.2\nduration = \"2s\"\nexpect = [\"torn\"]\n").unwrap();
-        assert_eq!(s.strategy.name(), "naive");
+        assert_eq!(s.workload.name(), "naive");
         assert_eq!((s.writers, s.kill_rate), (4, 0.2));
         assert_eq!(s.length, RunLength::Duration(Duration::from_secs(2)));
         assert_eq!(s.expect, Expectation::Fails(vec![ViolationKind::Torn]));

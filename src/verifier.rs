@@ -16,10 +16,12 @@
 //! supervisor received it must see it. Phantoms are only checked at the end,
 //! when every attempt is known.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::runner::exec::{op_id, parse_op_id};
+use crate::runner::protocol::Seq;
 use crate::state::Document;
 
 /// The most evidence items a report keeps.
@@ -37,11 +39,22 @@ pub enum ViolationKind {
     Lost,
     /// The state holds more than was attempted.
     Phantom,
+    /// An outside program's check printed the same op id twice.
+    Duplicate,
+    /// Operations were attempted but none was acknowledged for too long.
+    Stall,
 }
 
 impl ViolationKind {
     /// Every class, in report order.
-    pub const ALL: [ViolationKind; 4] = [Self::Torn, Self::TornReads, Self::Lost, Self::Phantom];
+    pub const ALL: [ViolationKind; 6] = [
+        Self::Torn,
+        Self::TornReads,
+        Self::Lost,
+        Self::Phantom,
+        Self::Duplicate,
+        Self::Stall,
+    ];
 
     /// The name used in reports, scenarios and on the command line.
     pub fn name(self) -> &'static str {
@@ -50,6 +63,8 @@ impl ViolationKind {
             Self::TornReads => "torn_reads",
             Self::Lost => "lost",
             Self::Phantom => "phantom",
+            Self::Duplicate => "duplicate",
+            Self::Stall => "stall",
         }
     }
 
@@ -220,6 +235,116 @@ impl Verifier {
     }
 }
 
+/// What an outside program's check reported.
+#[derive(Debug, Clone, Copy)]
+pub enum CheckOutput<'a> {
+    /// It exited 0 and printed this.
+    Printed(&'a str),
+    /// It failed; the reason (exit status and last output lines).
+    Failed(&'a str),
+}
+
+impl Verifier {
+    /// Checks an outside program's view of the state against what was
+    /// acknowledged (`acked[slot]`) and attempted (sequence numbers below
+    /// `attempted_end[slot]`). Returns false when the check failed (torn).
+    pub fn check_ids(
+        &mut self,
+        output: CheckOutput<'_>,
+        acked: &[HashSet<Seq>],
+        attempted_end: &[Seq],
+        seen_by: &str,
+        at_ms: u64,
+    ) -> bool {
+        let ev = |kind, detail: String| Evidence {
+            kind,
+            seen_by: seen_by.to_string(),
+            op: None,
+            writer: None,
+            at_ms,
+            detail,
+            bytes_hex: None,
+            seed: 0,
+        };
+        let text = match output {
+            CheckOutput::Printed(text) => text,
+            CheckOutput::Failed(reason) => {
+                self.record(
+                    1,
+                    ev(ViolationKind::Torn, format!("the check failed: {reason}")),
+                );
+                return false;
+            }
+        };
+        let seen = IdsSeen::parse(text, attempted_end);
+        let lost: Vec<String> = acked
+            .iter()
+            .enumerate()
+            .flat_map(|(slot, seqs)| {
+                let present = &seen.present;
+                seqs.iter()
+                    .filter(move |&&q| !present.contains(&(slot, q)))
+                    .map(move |&q| op_id(slot, q))
+            })
+            .collect();
+        let classes = [
+            (ViolationKind::Lost, lost, "acknowledged op(s) missing"),
+            (
+                ViolationKind::Phantom,
+                seen.phantoms,
+                "line(s) that are not ops of this run",
+            ),
+            (
+                ViolationKind::Duplicate,
+                seen.duplicates,
+                "op(s) printed more than once",
+            ),
+        ];
+        for (kind, mut ids, what) in classes {
+            if ids.is_empty() {
+                continue;
+            }
+            ids.sort();
+            let shown: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
+            let more = if ids.len() > 20 {
+                format!(" and {} more", ids.len() - 20)
+            } else {
+                String::new()
+            };
+            let detail = format!("{} {what}: {}{more}", ids.len(), shown.join(", "));
+            self.raise(ids.len() as u64, ev(kind, detail));
+        }
+        true
+    }
+}
+
+/// The ids a check printed, sorted into present, phantom and duplicate.
+struct IdsSeen {
+    present: HashSet<(usize, Seq)>,
+    phantoms: Vec<String>,
+    duplicates: Vec<String>,
+}
+
+impl IdsSeen {
+    fn parse(text: &str, attempted_end: &[Seq]) -> Self {
+        let mut seen = IdsSeen {
+            present: HashSet::new(),
+            phantoms: Vec::new(),
+            duplicates: Vec::new(),
+        };
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let known = parse_op_id(line)
+                .filter(|&(slot, seq)| attempted_end.get(slot).is_some_and(|&end| seq < end));
+            match known {
+                None => seen.phantoms.push(line.chars().take(80).collect()),
+                Some(id) if !seen.present.insert(id) => seen.duplicates.push(line.to_string()),
+                Some(_) => {}
+            }
+        }
+        seen
+    }
+}
+
 /// `(slot, how many)` for every slot whose counter is below its acks.
 fn deficits(doc: &Document, ledgers: &[SlotLedger]) -> Vec<(usize, u64)> {
     ledgers
@@ -352,6 +477,38 @@ mod tests {
             unhex(v.evidence()[0].bytes_hex.as_ref().unwrap()).unwrap(),
             b"torture-st"
         );
+    }
+
+    #[test]
+    fn ids_lost_phantom_duplicate() {
+        let mut v = Verifier::default();
+        let acked = vec![HashSet::from([0, 1]), HashSet::from([0])];
+        let out = "w0-0\nw0-0\nw1-0\nw1-5\nheader\n\n";
+        assert!(v.check_ids(CheckOutput::Printed(out), &acked, &[3, 2], "t", 0));
+        assert_eq!(v.count(ViolationKind::Lost), 1, "w0-1 missing");
+        assert_eq!(
+            v.count(ViolationKind::Phantom),
+            2,
+            "w1-5 never attempted, header"
+        );
+        assert_eq!(v.count(ViolationKind::Duplicate), 1);
+        assert!(v.evidence().iter().any(|e| e.detail.contains("w0-1")));
+    }
+
+    #[test]
+    fn indeterminate_ops_may_be_present_or_not() {
+        let mut v = Verifier::default();
+        let acked = vec![HashSet::from([0])];
+        assert!(v.check_ids(CheckOutput::Printed("w0-0\nw0-1\n"), &acked, &[2], "t", 0));
+        assert!(v.check_ids(CheckOutput::Printed("w0-0\n"), &acked, &[2], "t", 0));
+        assert!(!v.any());
+    }
+
+    #[test]
+    fn failed_check_is_torn() {
+        let mut v = Verifier::default();
+        assert!(!v.check_ids(CheckOutput::Failed("exit 1"), &[], &[], "t", 0));
+        assert_eq!(v.count(ViolationKind::Torn), 1);
     }
 
     #[test]

@@ -129,6 +129,7 @@ fn stop_note(r: &Report) -> &'static str {
         StopReason::Interrupted => " — interrupted, partial run",
         StopReason::StateDestroyed => " — stopped early: the state was destroyed",
         StopReason::HarnessFailed => " — the harness failed, see the last errors",
+        StopReason::Stalled => " — stopped: operations stalled",
     }
 }
 

@@ -10,11 +10,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::{RunConfig, RunLength};
+use crate::runner::{RunConfig, RunLength, Workload};
 use crate::verifier::{Evidence, Verifier, ViolationKind};
 
 mod human;
+mod junit;
+mod markdown;
 pub use human::summary;
+pub use junit::JunitExporter;
+pub use markdown::MarkdownExporter;
 
 /// The schema of [`Report`].
 pub const REPORT_SCHEMA: &str = "torture/report/v1";
@@ -45,6 +49,8 @@ pub enum StopReason {
     StateDestroyed,
     /// The harness could not go on (for example, a child failed to start).
     HarnessFailed,
+    /// Operations stopped being acknowledged (`stall`).
+    Stalled,
 }
 
 /// Latency percentiles, in microseconds.
@@ -88,6 +94,12 @@ pub struct Outcome {
     pub kills_missed: u64,
     /// Writers restarted after dying.
     pub respawns: u64,
+    /// Operations killed for running past the op timeout.
+    pub timeouts: u64,
+    /// Checks of an outside program's state, and the time they took.
+    pub checks: u64,
+    /// Total time of those checks.
+    pub check_time: Duration,
     /// Valid reads by readers.
     pub reads: u64,
     /// Children that exited in a way the supervisor did not cause.
@@ -162,6 +174,10 @@ pub struct Violations {
     pub lost: u64,
     /// Updates present that were never attempted.
     pub phantom: u64,
+    /// Op ids an outside program's check printed twice.
+    pub duplicate: u64,
+    /// Runs where operations stopped being acknowledged.
+    pub stall: u64,
 }
 
 impl Violations {
@@ -172,6 +188,8 @@ impl Violations {
             ViolationKind::TornReads => self.torn_reads,
             ViolationKind::Lost => self.lost,
             ViolationKind::Phantom => self.phantom,
+            ViolationKind::Duplicate => self.duplicate,
+            ViolationKind::Stall => self.stall,
         }
     }
 }
@@ -208,6 +226,8 @@ pub struct Report {
     pub kills_missed: u64,
     /// Writers restarted.
     pub respawns: u64,
+    /// Operations killed for running past `--op-timeout`.
+    pub timeouts: u64,
     /// Valid reads by readers.
     pub reads: u64,
     /// Violation counts.
@@ -254,7 +274,7 @@ impl Report {
             fault_tier: PROCESS_CRASH_TIER.into(),
             stopped: out.stop,
             config: ConfigReport {
-                strategy: cfg.strategy.name().into(),
+                strategy: cfg.workload.name().into(),
                 writers: cfg.writers,
                 readers: cfg.readers,
                 kill_rate: cfg.kill_rate,
@@ -273,12 +293,15 @@ impl Report {
             kills: out.kills,
             kills_missed: out.kills_missed,
             respawns: out.respawns,
+            timeouts: out.timeouts,
             reads: out.reads,
             violations: Violations {
                 torn: count(ViolationKind::Torn),
                 torn_reads: count(ViolationKind::TornReads),
                 lost: count(ViolationKind::Lost),
                 phantom: count(ViolationKind::Phantom),
+                duplicate: count(ViolationKind::Duplicate),
+                stall: count(ViolationKind::Stall),
             },
             warnings: Warnings {
                 litter: out.litter.len() as u64,
@@ -308,39 +331,162 @@ impl Report {
 
 /// The command line that reruns `cfg` with the same seed.
 pub fn replay_command(cfg: &RunConfig) -> String {
-    let length = match cfg.length {
-        RunLength::Duration(d) => format!("--duration {}", crate::duration::format(d)),
-        RunLength::Ops(n) => format!("--ops {n}"),
+    let mut env = String::new();
+    let mut args: Vec<String> = vec!["torture".into()];
+    let mut push = |flag: &str, value: String| {
+        args.push(flag.into());
+        args.push(shell_quote(&value));
     };
-    format!(
-        "torture --strategy {} --writers {} --readers {} --kill-rate {} {length} --payload {} --seed {}",
-        cfg.strategy.name(),
-        cfg.writers,
-        cfg.readers,
-        cfg.kill_rate,
-        cfg.payload,
-        cfg.seed
-    )
+    match &cfg.workload {
+        Workload::Builtin(s) => push("--strategy", s.name().into()),
+        Workload::Exec(spec) => {
+            push("--exec", spec.exec.clone());
+            push("--check", spec.check.clone());
+            if let Some(init) = &spec.init {
+                push("--init", init.clone());
+            }
+            if spec.state != crate::runner::STATE_FILE {
+                push("--state", spec.state.clone());
+            }
+            for (k, v) in &spec.env {
+                env += &format!("{k}={} ", shell_quote(v));
+            }
+        }
+    }
+    push("--writers", cfg.writers.to_string());
+    push("--readers", cfg.readers.to_string());
+    push("--kill-rate", cfg.kill_rate.to_string());
+    match cfg.length {
+        RunLength::Duration(d) => push("--duration", crate::duration::format(d)),
+        RunLength::Ops(n) => push("--ops", n.to_string()),
+    }
+    if matches!(cfg.workload, Workload::Builtin(_)) {
+        push("--payload", cfg.payload.to_string());
+    }
+    if cfg.op_timeout != crate::runner::DEFAULT_OP_TIMEOUT {
+        push("--op-timeout", crate::duration::format(cfg.op_timeout));
+    }
+    if cfg.stall_timeout != crate::runner::DEFAULT_STALL_TIMEOUT {
+        push(
+            "--stall-timeout",
+            crate::duration::format(cfg.stall_timeout),
+        );
+    }
+    push("--seed", cfg.seed.to_string());
+    env + &args.join(" ")
 }
 
-/// Writes a report in some format.
-pub trait Exporter {
-    /// The bytes of the file.
-    fn render(&self, report: &Report) -> Vec<u8>;
-
-    /// Renders and writes `path` with the crate's own atomic write.
-    fn write(&self, report: &Report, path: &Path) -> crate::Result<()> {
-        crate::atomic::write_file_atomic(path, &self.render(report), 0o644)
+/// Quotes `s` for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
-/// The JSON report.
+/// One finished run, as the exporters see it: a plain run or a scenario.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The run's name: the strategy, or the scenario's name.
+    pub name: String,
+    /// The scenario file, if any.
+    pub file: Option<String>,
+    /// The scenario's expectation, if any.
+    pub expected: Option<crate::strategy::Expectation>,
+    /// The report.
+    pub report: Report,
+}
+
+impl RunResult {
+    /// Whether the run met its expectation (a plain run: whether it passed).
+    pub fn met(&self) -> bool {
+        match &self.expected {
+            Some(e) => crate::scenario::meets(e, &self.report),
+            None => self.report.verdict == Verdict::Pass,
+        }
+    }
+
+    /// `pass`, or the violated classes with their counts.
+    pub fn observed(&self) -> String {
+        let kinds = self.report.violated();
+        if kinds.is_empty() {
+            return "pass".into();
+        }
+        let parts: Vec<String> = kinds
+            .iter()
+            .map(|&k| format!("{}={}", k.name(), self.report.violations.get(k)))
+            .collect();
+        parts.join(" ")
+    }
+}
+
+/// Writes a set of runs in some format.
+pub trait Exporter {
+    /// The bytes of the file.
+    fn render(&self, runs: &[RunResult]) -> Vec<u8>;
+
+    /// Renders and writes `path` with the crate's own atomic write.
+    fn write(&self, runs: &[RunResult], path: &Path) -> crate::Result<()> {
+        crate::atomic::write_file_atomic(path, &self.render(runs), 0o644)
+    }
+}
+
+/// The JSON report of one run (`torture/report/v1`): the first run given.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonExporter;
 
 impl Exporter for JsonExporter {
-    fn render(&self, report: &Report) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(report).expect("a report always serializes");
+    fn render(&self, runs: &[RunResult]) -> Vec<u8> {
+        let mut bytes =
+            serde_json::to_vec_pretty(&runs[0].report).expect("a report always serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// The JSON of a scenario set (`torture/scenarios/v1`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScenariosJsonExporter;
+
+#[derive(Serialize)]
+struct ScenarioDoc<'a> {
+    schema: &'static str,
+    all_met: bool,
+    scenarios: Vec<ScenarioEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScenarioEntry<'a> {
+    file: Option<&'a str>,
+    name: &'a str,
+    expected: String,
+    observed: String,
+    met: bool,
+    report: &'a Report,
+}
+
+impl Exporter for ScenariosJsonExporter {
+    fn render(&self, runs: &[RunResult]) -> Vec<u8> {
+        let doc = ScenarioDoc {
+            schema: "torture/scenarios/v1",
+            all_met: runs.iter().all(RunResult::met),
+            scenarios: runs
+                .iter()
+                .map(|r| ScenarioEntry {
+                    file: r.file.as_deref(),
+                    name: &r.name,
+                    expected: r.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
+                    observed: r.observed(),
+                    met: r.met(),
+                    report: &r.report,
+                })
+                .collect(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
         bytes.push(b'\n');
         bytes
     }

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use crate::strategy::Strategy;
 
+pub mod artifacts;
 pub mod child;
+pub mod exec;
 pub mod process;
 pub mod protocol;
 pub mod schedule;
@@ -30,6 +32,12 @@ pub const MARKER_FILE: &str = ".torture-run";
 /// How long children get to finish their operation after being asked to stop.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// The default of [`RunConfig::op_timeout`].
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default of [`RunConfig::stall_timeout`].
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunLength {
@@ -39,11 +47,30 @@ pub enum RunLength {
     Ops(u64),
 }
 
+/// What is tortured: a built-in strategy or an outside program.
+#[derive(Clone)]
+pub enum Workload {
+    /// A strategy of the zoo, driven by `torture`'s own writer processes.
+    Builtin(&'static dyn Strategy),
+    /// An outside program, driven through `--exec`, `--check`, `--init`.
+    Exec(exec::ExecSpec),
+}
+
+impl Workload {
+    /// The strategy's name, or `exec` for an outside program.
+    pub fn name(&self) -> &str {
+        match self {
+            Workload::Builtin(s) => s.name(),
+            Workload::Exec(_) => "exec",
+        }
+    }
+}
+
 /// Everything a run needs.
 #[derive(Clone)]
 pub struct RunConfig {
-    /// The strategy under test.
-    pub strategy: &'static dyn Strategy,
+    /// What is tortured.
+    pub workload: Workload,
     /// Number of writer processes.
     pub writers: usize,
     /// Number of reader processes.
@@ -64,12 +91,19 @@ pub struct RunConfig {
     pub progress: bool,
     /// The program to re-execute as children (normally the `torture` binary).
     pub program: PathBuf,
+    /// An operation running longer than this is killed and counted as a timeout.
+    pub op_timeout: Duration,
+    /// No acknowledgement for this long while operations are attempted is a stall.
+    pub stall_timeout: Duration,
+    /// Where to keep the run directory, ledger, evidence and replay script of
+    /// a failing run.
+    pub artifacts: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for RunConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunConfig")
-            .field("strategy", &self.strategy.name())
+            .field("workload", &self.workload.name())
             .field("writers", &self.writers)
             .field("readers", &self.readers)
             .field("kill_rate", &self.kill_rate)
@@ -99,6 +133,20 @@ impl RunConfig {
         }
         if !(0.0..=1.0).contains(&self.kill_rate) || self.kill_rate.is_nan() {
             return bad(format!("--kill-rate {} is outside [0, 1]", self.kill_rate));
+        }
+        if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
+            return bad("--op-timeout and --stall-timeout must be more than 0".into());
+        }
+        if let Workload::Exec(spec) = &self.workload
+            && (spec.state.is_empty()
+                || spec.state.contains('/')
+                || spec.state == "."
+                || spec.state == "..")
+        {
+            return bad(format!(
+                "--state {:?} must be a plain file name",
+                spec.state
+            ));
         }
         match self.length {
             RunLength::Duration(d) if d.is_zero() => bad("--duration must be more than 0".into()),
@@ -203,6 +251,9 @@ pub fn run(config: &RunConfig) -> Result<crate::report::Report, RunError> {
 /// when this fails.
 pub fn prepare(config: &RunConfig) -> Result<PreparedRun<'_>, RunError> {
     config.validate()?;
+    if let Some(a) = &config.artifacts {
+        artifacts::check_target(a)?;
+    }
     let dir = prepare_dir(config.dir.as_deref())?;
     Ok(PreparedRun { config, dir })
 }

@@ -1,22 +1,26 @@
-//! Starting and stopping child processes.
+//! Starting, watching and stopping child processes.
 //!
 //! Every child is the leader of its own process group, so a kill reaches
 //! whatever it started, and asks the kernel to SIGKILL it if the supervisor
-//! dies (so no child outlives the run, even when the supervisor is itself
-//! SIGKILLed). Children are always spawned from the supervisor's main thread:
-//! the parent-death signal fires when the *thread* that forked exits.
+//! dies. Children are always spawned from the supervisor's main thread: the
+//! parent-death signal fires when the *thread* that forked exits.
+//!
+//! Grandchildren (what an outside program's shell starts) do not inherit the
+//! parent-death signal, so every group is also registered with the
+//! [`Watchdog`], a small process that SIGKILLs the registered groups when the
+//! supervisor's end of its pipe closes, however the supervisor died.
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 
 use nix::sys::signal::Signal;
 
 use crate::platform::{self, SignalTarget};
 
-/// A running child process.
+/// A running child process, leader of its own process group.
 #[derive(Debug)]
 pub struct ChildProcess {
     child: Child,
@@ -24,41 +28,139 @@ pub struct ChildProcess {
 }
 
 impl ChildProcess {
-    /// Starts `program args...` in its own process group, stdout piped.
-    pub fn spawn(program: &Path, args: &[OsString]) -> io::Result<(Self, ChildStdout)> {
+    /// Starts `cmd` in its own process group with the parent-death signal.
+    /// The caller sets up its stdio.
+    pub fn spawn(mut cmd: Command) -> io::Result<Self> {
         let parent = platform::current_pid();
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .process_group(0);
+        cmd.process_group(0);
         // SAFETY: both calls are async-signal-safe. The stop signal stays
-        // blocked through exec until the child has installed its handler.
+        // blocked through exec until a built-in child installs its handler.
         unsafe {
             cmd.pre_exec(move || {
                 platform::die_with_parent(parent)?;
                 platform::block_signal(Signal::SIGUSR1, true)
             })
         };
-        let mut child = cmd.spawn()?;
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let child = cmd.spawn()?;
         let pid = child.id() as i32;
-        Ok((ChildProcess { child, pid }, stdout))
+        Ok(ChildProcess { child, pid })
     }
 
-    /// The child's process group (its pid: it leads its own group).
-    pub fn group(&self) -> SignalTarget {
-        SignalTarget::Group(self.pid)
+    /// Starts `program args...` with stdout piped, stdin and stderr null.
+    pub fn spawn_piped(program: &Path, args: &[OsString]) -> io::Result<(Self, ChildStdout)> {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = Self::spawn(cmd)?;
+        let stdout = child.child.stdout.take().expect("stdout is piped");
+        Ok((child, stdout))
+    }
+
+    /// The child's pid, which is also its process group id.
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 
     /// Sends `signal` to the whole process group.
     pub fn signal(&self, signal: Signal) -> io::Result<()> {
-        self.group().send(signal)
+        SignalTarget::Group(self.pid).send(signal)
     }
 
-    /// Waits for the child to exit and describes how it did.
-    pub fn wait(mut self) -> io::Result<std::process::ExitStatus> {
+    /// Kills what is left of the group, then reaps the leader.
+    ///
+    /// Call it once the leader has exited (or been killed): while the leader
+    /// is an unreaped zombie its pid, and so the group id, cannot be reused,
+    /// so the group kill cannot hit a stranger.
+    pub fn finish(mut self) -> io::Result<ExitStatus> {
+        let _ = SignalTarget::Group(self.pid).send(Signal::SIGKILL);
         self.child.wait()
     }
+
+    /// Reaps the leader without touching the rest of its group.
+    pub fn wait(mut self) -> io::Result<ExitStatus> {
+        self.child.wait()
+    }
+}
+
+/// Blocks until process `pid` (a child of this process) has exited, without
+/// reaping it. Meant for a watcher thread; the main thread reaps.
+pub fn wait_exited(pid: i32) -> io::Result<()> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    use nix::unistd::Pid;
+    loop {
+        match waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        ) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+}
+
+/// The name of the watchdog's hidden subcommand.
+pub const WATCHDOG_SUBCOMMAND: &str = "__watchdog";
+
+/// The supervisor's handle on the watchdog process.
+pub struct Watchdog {
+    stdin: ChildStdin,
+    child: Child,
+}
+
+impl Watchdog {
+    /// Starts the watchdog (`program __watchdog`) in its own process group.
+    pub fn start(program: &Path) -> io::Result<Self> {
+        let mut cmd = Command::new(program);
+        cmd.arg(WATCHDOG_SUBCOMMAND)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let mut child = cmd.spawn()?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        Ok(Watchdog { stdin, child })
+    }
+
+    /// Registers a process group to kill if the supervisor dies.
+    pub fn watch(&mut self, pgid: i32) {
+        let _ = writeln!(self.stdin, "+{pgid}");
+    }
+
+    /// Unregisters a group that was reaped.
+    pub fn forget(&mut self, pgid: i32) {
+        let _ = writeln!(self.stdin, "-{pgid}");
+    }
+
+    /// Closes the pipe (the watchdog kills what is left) and reaps it.
+    pub fn stop(self) {
+        let Watchdog { stdin, mut child } = self;
+        drop(stdin);
+        let _ = child.wait();
+    }
+}
+
+/// The watchdog process: reads `+PGID` / `-PGID` lines until end of input,
+/// then SIGKILLs every group still registered.
+pub fn watchdog_main() -> i32 {
+    use std::io::BufRead;
+    let mut groups = std::collections::BTreeSet::new();
+    for line in io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let (sign, pgid) = line.split_at(line.len().min(1));
+        let Ok(pgid) = pgid.parse::<i32>() else {
+            continue;
+        };
+        match sign {
+            "+" => groups.insert(pgid),
+            "-" => groups.remove(&pgid),
+            _ => false,
+        };
+    }
+    for pgid in groups {
+        let _ = SignalTarget::Group(pgid).send(Signal::SIGKILL);
+    }
+    0
 }

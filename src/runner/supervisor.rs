@@ -1,26 +1,35 @@
 //! The supervisor's event loop.
 //!
-//! One thread per child turns its stdout into [`Event`]s on a channel; the
-//! main thread owns all state, spawns and reaps children (it must be the
-//! main thread: see [`super::process`]), fires kill timers and runs checks.
+//! Threads turn what children do into [`Event`]s on a channel: for built-in
+//! writers and readers, the lines of their stdout; for an outside program's
+//! commands, the moment each process exits (seen with `waitid(WNOWAIT)`, so
+//! the main thread still reaps it and no pid can be reused under a pending
+//! kill). The main thread owns all state, spawns and reaps children (it must
+//! be the main thread: see [`super::process`]), fires kill timers, enforces
+//! the op and stall timeouts, and runs checks.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 use nix::sys::signal::Signal;
 
+use super::artifacts::{Artifacts, OpRecord};
 use super::child::{ChildSpec, Role, SUBCOMMAND};
-use super::process::ChildProcess;
+use super::exec::{ExecSpec, Which, op_id, tail};
+use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
-use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE};
+use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
 use crate::report::{Outcome, Report, StopReason};
 use crate::state::Document;
-use crate::verifier::{CheckPoint, Evidence, SlotLedger, Verifier, ViolationKind, hex};
+use crate::verifier::{
+    CheckOutput, CheckPoint, Evidence, SlotLedger, Verifier, ViolationKind, hex,
+};
 
 /// The longest the loop sleeps, so interrupts and deadlines are noticed.
 const TICK: Duration = Duration::from_millis(50);
@@ -31,7 +40,8 @@ const KEEP_ERRORS: usize = 8;
 /// The duration assumed for an operation before any was measured.
 const INITIAL_OP_ESTIMATE: Duration = Duration::from_millis(1);
 
-/// Which child an event comes from.
+/// Which child an event comes from. Outside programs' checks use
+/// [`Role::Reader`] with index `usize::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ChildId {
     role: Role,
@@ -39,14 +49,25 @@ struct ChildId {
     generation: u64,
 }
 
+/// The index that marks the supervisor's own check of an outside program.
+const CHECK_INDEX: usize = usize::MAX;
+
 enum Event {
     Line(ChildId, Message, Instant),
     Eof(ChildId),
+    Exited(ChildId, Instant),
 }
 
 struct Running {
     process: ChildProcess,
     generation: u64,
+}
+
+/// How an operation ended.
+enum OpEnd {
+    Acked(Duration),
+    Failed(String),
+    Indeterminate,
 }
 
 /// The ways a child may exit without a warning.
@@ -68,6 +89,33 @@ struct WriterSlot {
     killed: Option<Seq>,
 }
 
+/// A check of an outside program's state, running in the background.
+struct RunningCheck {
+    running: Running,
+    /// The acknowledged ops when it started: those it must see.
+    acked: Vec<HashSet<Seq>>,
+    seen_by: String,
+    output: PathBuf,
+    started: Instant,
+}
+
+/// Where an outside program's command output goes.
+struct ExecRun<'s> {
+    spec: &'s ExecSpec,
+    logs: tempfile::TempDir,
+    watchdog: Watchdog,
+    check: Option<RunningCheck>,
+    check_wanted: Option<String>,
+    final_check: FinalCheck,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FinalCheck {
+    NotYet,
+    Running,
+    Done,
+}
+
 pub(super) struct Supervisor<'a> {
     cfg: &'a RunConfig,
     dir: PathBuf,
@@ -78,9 +126,11 @@ pub(super) struct Supervisor<'a> {
     generation: u64,
     writers: Vec<WriterSlot>,
     readers: Vec<Option<Running>>,
+    exec: Option<ExecRun<'a>>,
     timers: BinaryHeap<Reverse<(Instant, usize, Seq)>>,
     schedule: Box<dyn KillSchedule>,
     ledgers: Vec<SlotLedger>,
+    acked_ids: Vec<HashSet<Seq>>,
     verifier: Verifier,
     latency: Histogram<u64>,
     op_estimate: Duration,
@@ -89,16 +139,22 @@ pub(super) struct Supervisor<'a> {
     stopping: Option<(StopReason, Instant)>,
     force_killed: bool,
     last_progress: Instant,
+    last_ack: Instant,
+    artifacts: Option<Artifacts>,
 }
 
 impl<'a> Supervisor<'a> {
     pub(super) fn new(cfg: &'a RunConfig, dir: &Path, schedule: Box<dyn KillSchedule>) -> Self {
         let (tx, rx) = mpsc::channel();
         let now = Instant::now();
+        let state = match &cfg.workload {
+            Workload::Builtin(_) => dir.join(STATE_FILE),
+            Workload::Exec(spec) => spec.state_path(dir),
+        };
         Supervisor {
             cfg,
             dir: dir.to_path_buf(),
-            state: dir.join(STATE_FILE),
+            state,
             start: now,
             tx,
             rx,
@@ -110,9 +166,11 @@ impl<'a> Supervisor<'a> {
                 })
                 .collect(),
             readers: (0..cfg.readers).map(|_| None).collect(),
+            exec: None,
             timers: BinaryHeap::new(),
             schedule,
             ledgers: vec![SlotLedger::default(); cfg.writers],
+            acked_ids: vec![HashSet::new(); cfg.writers],
             verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             op_estimate: INITIAL_OP_ESTIMATE,
@@ -121,19 +179,26 @@ impl<'a> Supervisor<'a> {
             stopping: None,
             force_killed: false,
             last_progress: now,
+            last_ack: now,
+            artifacts: cfg.artifacts.as_deref().map(Artifacts::new),
         }
     }
 
     pub(super) fn run(mut self) -> Result<Report, RunError> {
         crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM])
             .map_err(|e| RunError::Harness(format!("cannot install signal handlers: {e}")))?;
-        if self.cfg.baseline {
-            self.out.baseline_ops_per_s = Some(self.baseline()?);
+        match &self.cfg.workload {
+            Workload::Builtin(_) => {
+                if self.cfg.baseline {
+                    self.out.baseline_ops_per_s = Some(self.baseline()?);
+                }
+                self.init_state()?;
+            }
+            Workload::Exec(spec) => self.exec = Some(self.prepare_exec(spec)?),
         }
-        self.init_state()?;
         self.start = Instant::now();
-        let spawned = self.spawn_all();
-        if let Err(e) = spawned {
+        self.last_ack = self.start;
+        if let Err(e) = self.spawn_all() {
             self.stop_now();
             return Err(e);
         }
@@ -142,16 +207,91 @@ impl<'a> Supervisor<'a> {
     }
 
     fn init_state(&self) -> Result<(), RunError> {
+        let Workload::Builtin(strategy) = &self.cfg.workload else {
+            return Ok(());
+        };
         let fresh = Document::new(self.cfg.writers, self.cfg.payload).encode();
-        self.cfg
-            .strategy
+        strategy
             .update(&self.state, &mut |_| Ok(fresh.clone()))
             .map_err(|e| RunError::Harness(format!("cannot create the initial state: {e}")))
+    }
+
+    /// Runs the outside program's init, then its check on the fresh state:
+    /// a failure of either, before any operation, is bad input.
+    fn prepare_exec(&self, spec: &'a ExecSpec) -> Result<ExecRun<'a>, RunError> {
+        let harness = |what: &str, e: std::io::Error| RunError::Harness(format!("{what}: {e}"));
+        let logs = tempfile::Builder::new()
+            .prefix("torture-logs-")
+            .tempdir()
+            .map_err(|e| harness("cannot create a log directory", e))?;
+        let watchdog = Watchdog::start(&self.cfg.program)
+            .map_err(|e| harness("cannot start the watchdog", e))?;
+        let out = logs.path().join("preflight.out");
+        if spec.init.is_some() {
+            let status = self.run_to_end(spec, Which::Init, &out)?;
+            if !status.success() {
+                return Err(RunError::BadConfig(format!(
+                    "--init failed before any operation ({}): {}",
+                    describe_status(status),
+                    tail(&out)
+                )));
+            }
+        }
+        let status = self.run_to_end(spec, Which::Check, &out)?;
+        let printed = std::fs::read_to_string(&out).unwrap_or_default();
+        if !status.success() {
+            return Err(RunError::BadConfig(format!(
+                "--check failed on the fresh state before any operation ({}): {}",
+                describe_status(status),
+                tail(&out)
+            )));
+        }
+        if let Some(line) = printed.lines().map(str::trim).find(|l| !l.is_empty()) {
+            return Err(RunError::BadConfig(format!(
+                "--check printed {line:?} on the fresh state, before any operation: it must print only op ids"
+            )));
+        }
+        Ok(ExecRun {
+            spec,
+            logs,
+            watchdog,
+            check: None,
+            check_wanted: None,
+            final_check: FinalCheck::NotYet,
+        })
+    }
+
+    /// Runs one command of the outside program to its end, or kills it after
+    /// the op timeout.
+    fn run_to_end(
+        &self,
+        spec: &ExecSpec,
+        which: Which,
+        out: &Path,
+    ) -> Result<ExitStatus, RunError> {
+        let harness = |e: std::io::Error| RunError::Harness(format!("cannot run /bin/sh: {e}"));
+        let process = spec.spawn(which, &self.dir, out).map_err(harness)?;
+        let (tx, rx) = mpsc::channel();
+        let pid = process.pid();
+        std::thread::spawn(move || tx.send(wait_exited(pid)));
+        if rx.recv_timeout(self.cfg.op_timeout).is_err() {
+            let _ = process.finish();
+            return Err(RunError::BadConfig(format!(
+                "{which:?} did not finish within --op-timeout {:?}",
+                self.cfg.op_timeout
+            )));
+        }
+        process.finish().map_err(harness)
     }
 
     /// Runs updates in this process, on a separate file of the same
     /// directory, for a comparison with what the harness reaches.
     fn baseline(&self) -> Result<f64, RunError> {
+        let Workload::Builtin(strategy) = &self.cfg.workload else {
+            return Err(RunError::BadConfig(
+                "--baseline needs a built-in strategy".into(),
+            ));
+        };
         let path = self.dir.join("baseline-state");
         let mut doc = Document::new(1, self.cfg.payload);
         let budget = match self.cfg.length {
@@ -163,8 +303,7 @@ impl<'a> Supervisor<'a> {
         while start.elapsed() < budget {
             doc.apply(0, n).map_err(RunError::Harness)?;
             let bytes = doc.encode();
-            self.cfg
-                .strategy
+            strategy
                 .update(&path, &mut |_| Ok(bytes.clone()))
                 .map_err(|e| RunError::Harness(format!("baseline update failed: {e}")))?;
             n += 1;
@@ -190,58 +329,118 @@ impl<'a> Supervisor<'a> {
         Ok(())
     }
 
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
+    }
+
     fn spawn_writer(&mut self, slot: usize) -> Result<(), RunError> {
+        if self.exec.is_some() {
+            return self.spawn_op(slot);
+        }
         let spec = ChildSpec {
             role: Role::Writer,
-            strategy: self.cfg.strategy.name().to_string(),
+            strategy: self.cfg.workload.name().to_string(),
             state: self.state.clone(),
             slot,
             first_seq: self.writers[slot].next_seq,
             end_seq: self.writers[slot].end_seq,
         };
-        let running = self.spawn(&spec)?;
+        let running = self.spawn_builtin(&spec)?;
         self.writers[slot].running = Some(running);
         Ok(())
     }
 
     fn spawn_reader(&mut self, index: usize) -> Result<(), RunError> {
-        let spec = ChildSpec {
-            role: Role::Reader,
-            strategy: self.cfg.strategy.name().to_string(),
-            state: self.state.clone(),
-            slot: index,
-            first_seq: 0,
-            end_seq: 0,
+        let running = if self.exec.is_some() {
+            let output = format!("r{index}.out");
+            self.spawn_exec(Which::Check, Role::Reader, index, &output)?
+        } else {
+            let spec = ChildSpec {
+                role: Role::Reader,
+                strategy: self.cfg.workload.name().to_string(),
+                state: self.state.clone(),
+                slot: index,
+                first_seq: 0,
+                end_seq: 0,
+            };
+            self.spawn_builtin(&spec)?
         };
-        self.readers[index] = Some(self.spawn(&spec)?);
+        self.readers[index] = Some(running);
         Ok(())
     }
 
-    fn spawn(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
+    fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
         let mut args = vec![SUBCOMMAND.into()];
         args.extend(spec.to_args());
-        let (process, stdout) = ChildProcess::spawn(&self.cfg.program, &args).map_err(|e| {
-            RunError::Harness(format!("cannot start {}: {e}", self.cfg.program.display()))
-        })?;
-        self.generation += 1;
+        let (process, stdout) =
+            ChildProcess::spawn_piped(&self.cfg.program, &args).map_err(|e| {
+                RunError::Harness(format!("cannot start {}: {e}", self.cfg.program.display()))
+            })?;
         let id = ChildId {
             role: spec.role,
             index: spec.slot,
-            generation: self.generation,
+            generation: self.next_generation(),
         };
         let tx = self.tx.clone();
         std::thread::spawn(move || forward(stdout, id, tx));
         Ok(Running {
             process,
-            generation: self.generation,
+            generation: id.generation,
         })
+    }
+
+    /// Starts one command of the outside program, watched for its exit.
+    fn spawn_exec(
+        &mut self,
+        which: Which,
+        role: Role,
+        index: usize,
+        output: &str,
+    ) -> Result<Running, RunError> {
+        let id = ChildId {
+            role,
+            index,
+            generation: self.next_generation(),
+        };
+        let exec = self.exec.as_mut().expect("exec mode");
+        let output = exec.logs.path().join(output);
+        let process = exec
+            .spec
+            .spawn(which, &self.dir, &output)
+            .map_err(|e| RunError::Harness(format!("cannot run /bin/sh: {e}")))?;
+        exec.watchdog.watch(process.pid());
+        let (pid, tx) = (process.pid(), self.tx.clone());
+        std::thread::spawn(move || {
+            if wait_exited(pid).is_ok() {
+                let _ = tx.send(Event::Exited(id, Instant::now()));
+            }
+        });
+        Ok(Running {
+            process,
+            generation: id.generation,
+        })
+    }
+
+    fn spawn_op(&mut self, slot: usize) -> Result<(), RunError> {
+        let seq = self.writers[slot].next_seq;
+        let running = self.spawn_exec(
+            Which::Op(slot, seq),
+            Role::Writer,
+            slot,
+            &format!("w{slot}.out"),
+        )?;
+        self.writers[slot].running = Some(running);
+        self.on_begin(slot, seq, Instant::now());
+        Ok(())
     }
 
     fn event_loop(&mut self) {
         loop {
             let now = Instant::now();
             self.maybe_stop(now);
-            if self.stopping.is_some() && self.all_gone() {
+            self.enforce_timeouts(now);
+            if self.stopping.is_some() && self.all_gone() && self.final_check_done() {
                 break;
             }
             self.progress(now);
@@ -254,9 +453,38 @@ impl<'a> Supervisor<'a> {
                 }
             }
             self.fire_timers(Instant::now());
+            if self.verifier.any()
+                && let Some(a) = self.artifacts.as_mut()
+            {
+                a.first_violation(&self.dir);
+            }
         }
         if self.cfg.progress {
             eprint!("\r\x1b[K");
+        }
+    }
+
+    /// For an outside program, the final check runs in the loop once every
+    /// writer and reader is gone; built-in runs check in [`Self::finish`].
+    fn final_check_done(&mut self) -> bool {
+        let torn = self.verifier.count(ViolationKind::Torn) > 0;
+        let Some(exec) = self.exec.as_mut() else {
+            return true;
+        };
+        match exec.final_check {
+            FinalCheck::Done => true,
+            FinalCheck::Running => false,
+            FinalCheck::NotYet if torn => true,
+            FinalCheck::NotYet if exec.check.is_some() => false,
+            FinalCheck::NotYet => {
+                exec.final_check = FinalCheck::Running;
+                exec.check_wanted = None;
+                if self.spawn_check("final check".into()).is_err() {
+                    self.exec.as_mut().expect("exec mode").final_check = FinalCheck::Done;
+                    return true;
+                }
+                false
+            }
         }
     }
 
@@ -286,13 +514,22 @@ impl<'a> Supervisor<'a> {
         if self.stopping.is_none() {
             self.stopping = Some((reason, Instant::now() + STOP_GRACE));
             self.timers.clear();
-            self.signal_all(Signal::SIGUSR1);
+            // Built-in children finish their operation on SIGUSR1; an outside
+            // program's commands are simply left to finish within the grace.
+            if self.exec.is_none() {
+                self.signal_all(Signal::SIGUSR1);
+            }
         }
     }
 
     fn signal_all(&self, signal: Signal) {
         let writers = self.writers.iter().filter_map(|w| w.running.as_ref());
-        for running in writers.chain(self.readers.iter().flatten()) {
+        let check = self
+            .exec
+            .as_ref()
+            .and_then(|e| e.check.as_ref())
+            .map(|c| &c.running);
+        for running in writers.chain(self.readers.iter().flatten()).chain(check) {
             let _ = running.process.signal(signal);
         }
     }
@@ -302,11 +539,14 @@ impl<'a> Supervisor<'a> {
         self.signal_all(Signal::SIGKILL);
         for slot in &mut self.writers {
             if let Some(r) = slot.running.take() {
-                let _ = r.process.wait();
+                let _ = r.process.finish();
             }
         }
         for r in self.readers.iter_mut().filter_map(Option::take) {
-            let _ = r.process.wait();
+            let _ = r.process.finish();
+        }
+        if let Some(exec) = self.exec.take() {
+            exec.watchdog.stop();
         }
     }
 
@@ -318,7 +558,13 @@ impl<'a> Supervisor<'a> {
     }
 
     fn all_gone(&self) -> bool {
-        self.writers.iter().all(|w| w.running.is_none()) && self.readers.iter().all(Option::is_none)
+        let check_gone = self
+            .exec
+            .as_ref()
+            .is_none_or(|e| e.check.is_none() || e.final_check == FinalCheck::Running);
+        self.writers.iter().all(|w| w.running.is_none())
+            && self.readers.iter().all(Option::is_none)
+            && check_gone
     }
 
     fn next_wakeup(&self, now: Instant) -> Instant {
@@ -329,19 +575,124 @@ impl<'a> Supervisor<'a> {
         at
     }
 
+    /// Kills operations that ran past `--op-timeout`, and ends the run with a
+    /// `stall` when nothing was acknowledged for `--stall-timeout`.
+    fn enforce_timeouts(&mut self, now: Instant) {
+        let limit = self.cfg.op_timeout;
+        for slot in 0..self.writers.len() {
+            let w = &mut self.writers[slot];
+            let Some((seq, began)) = w.in_flight else {
+                continue;
+            };
+            if w.killed == Some(seq) || now - began < limit {
+                continue;
+            }
+            if let Some(running) = &w.running {
+                let _ = running.process.signal(Signal::SIGKILL);
+                w.killed = Some(seq);
+                self.out.timeouts += 1;
+                self.remember_error(format!(
+                    "{}: timed out after {limit:?} and was killed",
+                    op_id(slot, seq)
+                ));
+            }
+        }
+        let idle = now.saturating_duration_since(self.last_ack);
+        if self.stopping.is_none() && self.out.attempted > 0 && idle >= self.cfg.stall_timeout {
+            let ev = self.evidence(
+                ViolationKind::Stall,
+                "stall watch".into(),
+                self.stall_detail(idle),
+                &[],
+            );
+            self.verifier.record(
+                1,
+                Evidence {
+                    bytes_hex: None,
+                    ..ev
+                },
+            );
+            self.begin_stop(StopReason::Stalled);
+        }
+    }
+
+    /// Why nothing is acknowledged: lock files, the directory, last errors.
+    fn stall_detail(&self, idle: Duration) -> String {
+        let mut files: Vec<(String, Option<Duration>)> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                let age = e
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| SystemTime::now().duration_since(t).ok());
+                (e.file_name().to_string_lossy().into_owned(), age)
+            })
+            .collect();
+        files.sort();
+        let mut detail = format!(
+            "no operation acknowledged for {:.1}s while {} were attempted",
+            idle.as_secs_f64(),
+            self.out.attempted
+        );
+        let locks: Vec<String> = files
+            .iter()
+            .filter(|(n, _)| n.ends_with(".lock") || n.contains("lock"))
+            .map(|(n, age)| {
+                format!(
+                    "{n} (last modified {:.1}s ago)",
+                    age.unwrap_or_default().as_secs_f64()
+                )
+            })
+            .collect();
+        if !locks.is_empty() {
+            detail += &format!("; probable cause: leftover lock file {}", locks.join(", "));
+        }
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        detail += &format!("; files in the run directory: {}", names.join(", "));
+        if let Some(exec) = &self.exec {
+            for (slot, w) in self
+                .writers
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.in_flight.is_some())
+                .take(3)
+            {
+                let out = tail(&exec.logs.path().join(format!("w{slot}.out")));
+                if !out.is_empty() {
+                    detail += &format!(
+                        "; {} printed: {out}",
+                        op_id(slot, w.in_flight.map_or(0, |f| f.0))
+                    );
+                }
+            }
+        }
+        if let Some(e) = self.errors.back() {
+            detail += &format!("; last error: {e}");
+        }
+        detail
+    }
+
     fn handle(&mut self, event: Event) {
         match event {
             Event::Line(id, msg, at) if self.is_current(id) => self.on_message(id, msg, at),
-            Event::Line(..) => {}
             Event::Eof(id) if self.is_current(id) => self.on_exit(id),
-            Event::Eof(_) => {}
+            Event::Exited(id, at) if self.is_current(id) => self.on_exec_exit(id, at),
+            _ => {}
         }
     }
 
     fn is_current(&self, id: ChildId) -> bool {
-        let running = match id.role {
-            Role::Writer => self.writers[id.index].running.as_ref(),
-            Role::Reader => self.readers[id.index].as_ref(),
+        let running = match (id.role, id.index) {
+            (Role::Reader, CHECK_INDEX) => self
+                .exec
+                .as_ref()
+                .and_then(|e| e.check.as_ref())
+                .map(|c| &c.running),
+            (Role::Writer, i) => self.writers[i].running.as_ref(),
+            (Role::Reader, i) => self.readers[i].as_ref(),
         };
         running.is_some_and(|r| r.generation == id.generation)
     }
@@ -350,23 +701,11 @@ impl<'a> Supervisor<'a> {
         let slot = id.index;
         match msg {
             Message::Begin(seq) => self.on_begin(slot, seq, at),
-            Message::Ack(seq, took) => {
-                self.end_op(slot, seq, at);
-                self.ledgers[slot].acked += 1;
-                self.out.acked += 1;
-                let _ = self.latency.record(took.as_micros().max(1) as u64);
-            }
-            Message::Fail(seq, error) => {
-                self.end_op(slot, seq, at);
-                self.ledgers[slot].failed += 1;
-                self.out.failed += 1;
-                self.remember_error(format!("w{slot}-{seq}: {error}"));
-            }
+            Message::Ack(seq, took) => self.end_op(slot, seq, at, OpEnd::Acked(took)),
+            Message::Fail(seq, error) => self.end_op(slot, seq, at, OpEnd::Failed(error)),
             Message::Torn(seq, why, bytes) => {
-                self.end_op(slot, seq, at);
-                self.ledgers[slot].failed += 1;
-                self.out.failed += 1;
-                let op = format!("w{slot}-{seq}");
+                self.end_op(slot, seq, at, OpEnd::Failed("read a torn state".into()));
+                let op = op_id(slot, seq);
                 let ev = self.evidence(
                     ViolationKind::Torn,
                     format!("writer {slot} reading for {op}"),
@@ -411,15 +750,48 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn end_op(&mut self, slot: usize, seq: Seq, at: Instant) {
+    /// Records how operation `seq` of `slot` ended, if it is the one in flight.
+    fn end_op(&mut self, slot: usize, seq: Seq, at: Instant, end: OpEnd) {
         let w = &mut self.writers[slot];
-        if let Some((s, began)) = w.in_flight
-            && s == seq
-        {
-            w.in_flight = None;
-            // An exponentially weighted mean of what the supervisor sees.
-            let took = at.saturating_duration_since(began);
-            self.op_estimate = self.op_estimate.mul_f64(0.95) + took.mul_f64(0.05);
+        let Some((s, began)) = w.in_flight.filter(|f| f.0 == seq) else {
+            return;
+        };
+        w.in_flight = None;
+        let killed = w.killed == Some(seq);
+        let outcome = match end {
+            OpEnd::Acked(took) => {
+                self.ledgers[slot].acked += 1;
+                self.acked_ids[slot].insert(s);
+                self.out.acked += 1;
+                self.last_ack = at;
+                let _ = self.latency.record(took.as_micros().max(1) as u64);
+                // An exponentially weighted mean of what the supervisor sees.
+                let seen = at.saturating_duration_since(began);
+                self.op_estimate = self.op_estimate.mul_f64(0.95) + seen.mul_f64(0.05);
+                "ok"
+            }
+            OpEnd::Failed(error) => {
+                self.ledgers[slot].failed += 1;
+                self.out.failed += 1;
+                self.remember_error(format!("{}: {error}", op_id(slot, s)));
+                "failed"
+            }
+            OpEnd::Indeterminate => {
+                self.ledgers[slot].indeterminate += 1;
+                self.out.indeterminate += 1;
+                "indeterminate"
+            }
+        };
+        if let Some(a) = self.artifacts.as_mut() {
+            let ms = |t: Instant| t.saturating_duration_since(self.start).as_millis() as u64;
+            a.record(OpRecord {
+                id: op_id(slot, s),
+                writer: slot,
+                start_ms: ms(began),
+                end_ms: ms(at),
+                outcome,
+                killed,
+            });
         }
     }
 
@@ -469,13 +841,12 @@ impl<'a> Supervisor<'a> {
             return;
         };
         let killed = w.killed.take();
-        let cut = w.in_flight.take();
-        if let Some((seq, _)) = cut {
-            self.ledgers[slot].indeterminate += 1;
-            self.out.indeterminate += 1;
+        let cut = w.in_flight.map(|f| f.0);
+        if let Some(seq) = cut {
             if killed.is_none() && self.stopping.is_none() {
-                self.remember_error(format!("w{slot}-{seq}: writer died in flight"));
+                self.remember_error(format!("{}: writer died in flight", op_id(slot, seq)));
             }
+            self.end_op(slot, seq, Instant::now(), OpEnd::Indeterminate);
         }
         let quota_done = self.writers[slot].next_seq >= self.writers[slot].end_seq;
         let allowed = AllowedExit {
@@ -487,16 +858,178 @@ impl<'a> Supervisor<'a> {
             return;
         }
         let seen_by = match cut {
-            Some((seq, _)) => format!("check after the death of w{slot}-{seq}"),
+            Some(seq) => format!("check after the death of {}", op_id(slot, seq)),
             None => format!("check after the death of writer {slot}"),
         };
-        if !self.check(CheckPoint::MidRun, &seen_by) {
+        if !self.check_builtin(CheckPoint::MidRun, &seen_by) {
             self.begin_stop(StopReason::StateDestroyed);
             return;
         }
         if !quota_done {
             self.out.respawns += 1;
             self.respawn(|s| s.spawn_writer(slot));
+        }
+    }
+
+    /// An outside program's command exited: reap it and act on its status.
+    fn on_exec_exit(&mut self, id: ChildId, at: Instant) {
+        match (id.role, id.index) {
+            (Role::Reader, CHECK_INDEX) => self.on_check_exit(at),
+            (Role::Reader, i) => self.on_exec_reader_exit(i),
+            (Role::Writer, slot) => self.on_op_exit(slot, at),
+        }
+    }
+
+    fn reap_exec(&mut self, running: Running) -> Option<ExitStatus> {
+        let pid = running.process.pid();
+        let status = running.process.finish().ok();
+        if let Some(exec) = self.exec.as_mut() {
+            exec.watchdog.forget(pid);
+        }
+        status
+    }
+
+    fn on_op_exit(&mut self, slot: usize, at: Instant) {
+        let Some(running) = self.writers[slot].running.take() else {
+            return;
+        };
+        let status = self.reap_exec(running);
+        let killed = self.writers[slot].killed.take();
+        let Some((seq, began)) = self.writers[slot].in_flight else {
+            return;
+        };
+        let end = match status {
+            Some(s) if s.success() => OpEnd::Acked(at.saturating_duration_since(began)),
+            _ if killed == Some(seq) || self.force_killed => OpEnd::Indeterminate,
+            Some(s) => {
+                let out = self
+                    .exec
+                    .as_ref()
+                    .map(|e| tail(&e.logs.path().join(format!("w{slot}.out"))));
+                OpEnd::Failed(format!(
+                    "{}: {}",
+                    describe_status(s),
+                    out.unwrap_or_default()
+                ))
+            }
+            None => OpEnd::Failed("could not be reaped".into()),
+        };
+        let was_killed = matches!(end, OpEnd::Indeterminate);
+        self.end_op(slot, seq, at, end);
+        if self.stopping.is_some() {
+            return;
+        }
+        if was_killed {
+            self.request_check(format!("check after the kill of {}", op_id(slot, seq)));
+        }
+        if self.writers[slot].next_seq < self.writers[slot].end_seq && self.stopping.is_none() {
+            self.respawn(|s| s.spawn_op(slot));
+        }
+    }
+
+    fn on_exec_reader_exit(&mut self, index: usize) {
+        let Some(running) = self.readers[index].take() else {
+            return;
+        };
+        let status = self.reap_exec(running);
+        match status {
+            Some(s) if s.success() => self.out.reads += 1,
+            _ if self.force_killed || self.stopping.is_some() => {}
+            Some(s) => {
+                let out = self
+                    .exec
+                    .as_ref()
+                    .map(|e| tail(&e.logs.path().join(format!("r{index}.out"))));
+                let detail = format!(
+                    "the check failed ({}): {}",
+                    describe_status(s),
+                    out.unwrap_or_default()
+                );
+                let ev = self.evidence(
+                    ViolationKind::TornReads,
+                    format!("reader {index}"),
+                    detail,
+                    &[],
+                );
+                self.verifier.record(
+                    1,
+                    Evidence {
+                        bytes_hex: None,
+                        ..ev
+                    },
+                );
+            }
+            None => {}
+        }
+        if self.stopping.is_none() {
+            self.respawn(|s| s.spawn_reader(index));
+        }
+    }
+
+    /// Checks the state now (built-in) or as soon as the running check is done
+    /// (outside program).
+    fn request_check(&mut self, seen_by: String) {
+        let Some(exec) = self.exec.as_mut() else {
+            if !self.check_builtin(CheckPoint::MidRun, &seen_by) {
+                self.begin_stop(StopReason::StateDestroyed);
+            }
+            return;
+        };
+        if exec.check.is_some() {
+            exec.check_wanted = Some(seen_by);
+        } else if let Err(e) = self.spawn_check(seen_by) {
+            self.remember_error(e.to_string());
+        }
+    }
+
+    fn spawn_check(&mut self, seen_by: String) -> Result<(), RunError> {
+        let running = self.spawn_exec(Which::Check, Role::Reader, CHECK_INDEX, "check.out")?;
+        let exec = self.exec.as_mut().expect("exec mode");
+        exec.check = Some(RunningCheck {
+            running,
+            acked: self.acked_ids.clone(),
+            seen_by,
+            output: exec.logs.path().join("check.out"),
+            started: Instant::now(),
+        });
+        Ok(())
+    }
+
+    fn on_check_exit(&mut self, at: Instant) {
+        let Some(check) = self.exec.as_mut().and_then(|e| e.check.take()) else {
+            return;
+        };
+        let status = self.reap_exec(check.running);
+        let printed = std::fs::read_to_string(&check.output).unwrap_or_default();
+        let reason = match status {
+            Some(s) if s.success() => None,
+            Some(s) => Some(format!("{}: {}", describe_status(s), tail(&check.output))),
+            None => Some("could not be reaped".into()),
+        };
+        let output = match &reason {
+            None => CheckOutput::Printed(&printed),
+            Some(r) => CheckOutput::Failed(r),
+        };
+        let attempted_end: Vec<Seq> = self.writers.iter().map(|w| w.next_seq).collect();
+        let at_ms = at.saturating_duration_since(self.start).as_millis() as u64;
+        let whole =
+            self.verifier
+                .check_ids(output, &check.acked, &attempted_end, &check.seen_by, at_ms);
+        self.out.checks += 1;
+        self.out.check_time += at.saturating_duration_since(check.started);
+        let exec = self.exec.as_mut().expect("exec mode");
+        if exec.final_check == FinalCheck::Running {
+            exec.final_check = FinalCheck::Done;
+            return;
+        }
+        if !whole {
+            self.begin_stop(StopReason::StateDestroyed);
+            return;
+        }
+        if let Some(next) = exec.check_wanted.take()
+            && self.stopping.is_none()
+        {
+            let _ = self.spawn_check(next);
         }
     }
 
@@ -522,10 +1055,13 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Reads the state through the strategy and checks it. False if torn.
-    fn check(&mut self, point: CheckPoint, seen_by: &str) -> bool {
+    /// Reads a built-in strategy's state and checks it. False if torn.
+    fn check_builtin(&mut self, point: CheckPoint, seen_by: &str) -> bool {
+        let Workload::Builtin(strategy) = &self.cfg.workload else {
+            return true;
+        };
         let at_ms = self.elapsed_ms();
-        match self.cfg.strategy.read(&self.state) {
+        match strategy.read(&self.state) {
             Ok(bytes) => {
                 self.verifier
                     .check_state(bytes.as_deref(), &self.ledgers, point, seen_by, at_ms)
@@ -590,14 +1126,35 @@ impl<'a> Supervisor<'a> {
 
     fn finish(mut self) -> Result<Report, RunError> {
         self.out.elapsed = self.start.elapsed();
-        if self.verifier.count(ViolationKind::Torn) == 0 {
-            self.check(CheckPoint::Final, "final check");
+        if self.exec.is_none() && self.verifier.count(ViolationKind::Torn) == 0 {
+            self.check_builtin(CheckPoint::Final, "final check");
+        }
+        if let Some(exec) = self.exec.take() {
+            exec.watchdog.stop();
         }
         self.out.litter = litter(&self.dir);
         self.out.stop = self.stopping.map(|s| s.0).unwrap_or(StopReason::Completed);
         self.out.errors = self.errors.into_iter().collect();
         self.out.latency = (&self.latency).into();
-        Ok(Report::new(self.cfg, &self.dir, self.out, self.verifier))
+        let report = Report::new(self.cfg, &self.dir, self.out, self.verifier);
+        if let Some(a) = &self.artifacts
+            && let Err(e) = a.finish(&self.dir, &report)
+        {
+            return Err(RunError::Harness(format!(
+                "cannot write artifacts to {}: {e}",
+                a.dir().display()
+            )));
+        }
+        Ok(report)
+    }
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        _ => status.to_string(),
     }
 }
 

@@ -1,0 +1,127 @@
+//! Outside programs: the protocol by which `torture` drives any program.
+//!
+//! Commands run through `/bin/sh -c` in the run directory, each in its own
+//! process group, with `TORTURE_DIR` and `TORTURE_STATE` set, and for an
+//! operation `TORTURE_OP` (a unique id of letters, digits and `-`) and
+//! `TORTURE_WRITER` (the writer slot).
+//!
+//! - `exec` must add `TORTURE_OP` to the state; exit 0 acknowledges it, any
+//!   other exit is a failure (it may or may not have applied), a kill makes
+//!   it indeterminate.
+//! - `check` prints the op ids present in the state, one per line, and exits
+//!   0; a non-zero exit means the state is unreadable.
+//! - `init` runs once before the first operation.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::process::ChildProcess;
+use super::protocol::Seq;
+
+/// How many bytes of a command's output are kept as evidence.
+const TAIL_BYTES: u64 = 2048;
+
+/// An outside program under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecSpec {
+    /// Applies one operation.
+    pub exec: String,
+    /// Prints the op ids in the state.
+    pub check: String,
+    /// Runs once before the first operation.
+    pub init: Option<String>,
+    /// The state file's name inside the run directory.
+    pub state: String,
+    /// Extra environment (for example the scenario's directory).
+    pub env: Vec<(String, String)>,
+}
+
+/// The id of operation `seq` of writer `slot`.
+pub fn op_id(slot: usize, seq: Seq) -> String {
+    format!("w{slot}-{seq}")
+}
+
+/// Parses an id made by [`op_id`].
+pub fn parse_op_id(id: &str) -> Option<(usize, Seq)> {
+    let (slot, seq) = id.strip_prefix('w')?.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(slot) || !digits(seq) {
+        return None;
+    }
+    Some((slot.parse().ok()?, seq.parse().ok()?))
+}
+
+/// Which of the program's commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// `init`.
+    Init,
+    /// `exec`, as operation `seq` of writer `slot`.
+    Op(usize, Seq),
+    /// `check`.
+    Check,
+}
+
+impl ExecSpec {
+    /// The path of the state file in `dir`.
+    pub fn state_path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.state)
+    }
+
+    /// Starts one command with stdout and stderr going to `output`.
+    pub fn spawn(&self, which: Which, dir: &Path, output: &Path) -> io::Result<ChildProcess> {
+        let script = match which {
+            Which::Init => self.init.as_deref().unwrap_or("true"),
+            Which::Op(..) => &self.exec,
+            Which::Check => &self.check,
+        };
+        let out = File::create(output)?;
+        let err = out.try_clone()?;
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .env("TORTURE_DIR", dir)
+            .env("TORTURE_STATE", self.state_path(dir))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        if let Which::Op(slot, seq) = which {
+            cmd.env("TORTURE_OP", op_id(slot, seq))
+                .env("TORTURE_WRITER", slot.to_string());
+        }
+        ChildProcess::spawn(cmd)
+    }
+}
+
+/// The last lines of a command's output file, for evidence.
+pub fn tail(path: &Path) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(5)..].join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_ids_round_trip_and_reject_junk() {
+        assert_eq!(parse_op_id(&op_id(3, 17)), Some((3, 17)));
+        for junk in [
+            "", "w", "w3", "w-1", "x3-1", "w3-", "w3-1a", "w3-1-2", "header",
+        ] {
+            assert_eq!(parse_op_id(junk), None, "{junk}");
+        }
+    }
+}
