@@ -222,9 +222,18 @@ fn clap_error(e: clap::Error) -> i32 {
         let _ = e.print();
         return exit::PASS;
     }
+    // clap explains on several lines; keep the message lines, on one line.
     let text = e.to_string();
-    let first = text.lines().next().unwrap_or("bad arguments");
-    eprintln!("torture: {}", first.trim_start_matches("error: "));
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    eprintln!(
+        "torture: {}",
+        message.join(" ").trim_start_matches("error: ")
+    );
     exit::BAD_INPUT
 }
 
@@ -273,6 +282,7 @@ fn torture(args: RunArgs) -> i32 {
         dir: args.dir,
         baseline: args.baseline,
         progress: std::io::stderr().is_terminal(),
+        announce: true,
         program,
         op_timeout: args.op_timeout,
         stall_timeout: args.stall_timeout,
@@ -282,10 +292,6 @@ fn torture(args: RunArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
-    eprintln!(
-        "torture: seed {seed}, directory {}",
-        prepared.dir().display()
-    );
     let report = match prepared.execute() {
         Ok(r) => r,
         Err(e) => return bad_input(e),

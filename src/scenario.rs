@@ -195,6 +195,7 @@ impl Scenario {
             dir: None,
             baseline: false,
             progress,
+            announce: false,
             program,
             op_timeout: self.op_timeout,
             stall_timeout: self.stall_timeout,

@@ -93,7 +93,7 @@ impl ExecSpec {
             cmd.env("TORTURE_OP", op_id(slot, seq))
                 .env("TORTURE_WRITER", slot.to_string());
         }
-        ChildProcess::spawn(cmd)
+        ChildProcess::spawn_fast(cmd)
     }
 }
 

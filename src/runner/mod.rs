@@ -89,6 +89,8 @@ pub struct RunConfig {
     pub baseline: bool,
     /// Print a live progress line on stderr.
     pub progress: bool,
+    /// Print the seed and the run directory on stderr once the run starts.
+    pub announce: bool,
     /// The program to re-execute as children (normally the `torture` binary).
     pub program: PathBuf,
     /// An operation running longer than this is killed and counted as a timeout.

@@ -196,6 +196,13 @@ impl<'a> Supervisor<'a> {
             }
             Workload::Exec(spec) => self.exec = Some(self.prepare_exec(spec)?),
         }
+        if self.cfg.announce {
+            eprintln!(
+                "torture: seed {}, directory {}",
+                self.cfg.seed,
+                self.dir.display()
+            );
+        }
         self.start = Instant::now();
         self.last_ack = self.start;
         if let Err(e) = self.spawn_all() {

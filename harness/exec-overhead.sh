@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The harness's overhead on outside programs, side by side on one machine:
+#
+#   harness/exec-overhead.sh [SECONDS] [TORTURE]
+#
+# 1. torture --exec true --check true --writers 4 --readers 0 --kill-rate 0
+#    for SECONDS (default 5), its acknowledged ops/s from the JSON report;
+# 2. a plain shell loop with the same parallelism: 4 loops, each spawning
+#    `/bin/sh -c true` (what torture spawns per operation) for SECONDS.
+# Prints both rates and their ratio (torture / loop). The run itself is
+# judged `lost` (true adds nothing to any state); only its rate matters here.
+set -euo pipefail
+secs=${1:-5}
+torture=${2:-target/release/torture}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$torture" --exec true --check true --writers 4 --readers 0 --kill-rate 0 \
+  --duration "${secs}s" --json "$work/r.json" >/dev/null 2>&1 || true
+harness=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["throughput_ops_per_s"])' "$work/r.json")
+
+loop() {
+  local end=$((SECONDS + secs)) n=0
+  while [ "$SECONDS" -lt "$end" ]; do /bin/sh -c true; n=$((n + 1)); done
+  echo "$n" > "$work/loop.$1"
+}
+start=$(date +%s.%N)
+for i in 1 2 3 4; do loop "$i" & done
+wait
+elapsed=$(python3 -c "import time; print(time.time() - $start)")
+total=$(cat "$work"/loop.* | paste -sd+ | bc)
+plain=$(python3 -c "print('%.0f' % ($total / $elapsed))")
+ratio=$(python3 -c "print('%.2f' % ($harness / $plain))")
+echo "torture --exec true: $harness ops/s; shell loop: $plain ops/s; ratio $ratio"
