@@ -7,7 +7,7 @@
 //!   rename, fsync the directory;
 //! - [`StateLock`]: `flock` on a sibling `PATH.lock` that is never renamed or
 //!   deleted, held across the whole read-compute-write;
-//! - [`update`]: the two together, the one call to use;
+//! - [`update()`]: the two together, the one call to use;
 //! - [`CasStore`]: compare-and-swap on versioned files, for when no lock can
 //!   be taken.
 //!

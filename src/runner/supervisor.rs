@@ -97,6 +97,8 @@ struct RunningCheck {
     seen_by: String,
     output: PathBuf,
     started: Instant,
+    /// Killed for running past the op timeout.
+    timed_out: bool,
 }
 
 /// Where an outside program's command output goes.
@@ -529,11 +531,14 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Signals every writer, reader and background check; never the final
+    /// check, which has its own timeout.
     fn signal_all(&self, signal: Signal) {
         let writers = self.writers.iter().filter_map(|w| w.running.as_ref());
         let check = self
             .exec
             .as_ref()
+            .filter(|e| e.final_check != FinalCheck::Running)
             .and_then(|e| e.check.as_ref())
             .map(|c| &c.running);
         for running in writers.chain(self.readers.iter().flatten()).chain(check) {
@@ -603,6 +608,13 @@ impl<'a> Supervisor<'a> {
                     op_id(slot, seq)
                 ));
             }
+        }
+        if let Some(check) = self.exec.as_mut().and_then(|e| e.check.as_mut())
+            && !check.timed_out
+            && now - check.started >= limit
+        {
+            let _ = check.running.process.signal(Signal::SIGKILL);
+            check.timed_out = true;
         }
         let idle = now.saturating_duration_since(self.last_ack);
         if self.stopping.is_none() && self.out.attempted > 0 && idle >= self.cfg.stall_timeout {
@@ -998,6 +1010,7 @@ impl<'a> Supervisor<'a> {
             seen_by,
             output: exec.logs.path().join("check.out"),
             started: Instant::now(),
+            timed_out: false,
         });
         Ok(())
     }
@@ -1008,7 +1021,20 @@ impl<'a> Supervisor<'a> {
         };
         let status = self.reap_exec(check.running);
         let printed = std::fs::read_to_string(&check.output).unwrap_or_default();
+        let is_final = self
+            .exec
+            .as_ref()
+            .is_some_and(|e| e.final_check == FinalCheck::Running);
+        if self.force_killed && !is_final && !check.timed_out {
+            // Cut by the end-of-run kill: it says nothing about the state.
+            return;
+        }
         let reason = match status {
+            _ if check.timed_out => Some(format!(
+                "did not finish within --op-timeout {:?}: {}",
+                self.cfg.op_timeout,
+                tail(&check.output)
+            )),
             Some(s) if s.success() => None,
             Some(s) => Some(format!("{}: {}", describe_status(s), tail(&check.output))),
             None => Some("could not be reaped".into()),
