@@ -37,6 +37,8 @@ const TICK: Duration = Duration::from_millis(50);
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// How many recent error messages are kept as evidence.
 const KEEP_ERRORS: usize = 8;
+/// The stack of a thread that waits for one process to exit.
+const WATCHER_STACK: usize = 64 * 1024;
 /// The duration assumed for an operation before any was measured.
 const INITIAL_OP_ESTIMATE: Duration = Duration::from_millis(1);
 
@@ -55,6 +57,7 @@ const CHECK_INDEX: usize = usize::MAX;
 enum Event {
     Line(ChildId, Message, Instant),
     Eof(ChildId),
+    Spawned(ChildId, Result<ChildProcess, String>, Instant),
     Exited(ChildId, Instant),
 }
 
@@ -87,6 +90,9 @@ struct WriterSlot {
     end_seq: Seq,
     in_flight: Option<(Seq, Instant)>,
     killed: Option<Seq>,
+    /// An outside program's operation asked of the spawner, not started yet:
+    /// (generation, sequence number).
+    pending: Option<(u64, Seq)>,
 }
 
 /// A check of an outside program's state, running in the background.
@@ -104,6 +110,8 @@ struct RunningCheck {
 /// Where an outside program's command output goes.
 struct ExecRun<'s> {
     spec: &'s ExecSpec,
+    /// One spawner thread per writer slot, so operations start in parallel.
+    spawners: Vec<Sender<(ChildId, Seq)>>,
     logs: tempfile::TempDir,
     watchdog: Watchdog,
     check: Option<RunningCheck>,
@@ -260,8 +268,12 @@ impl<'a> Supervisor<'a> {
                 "--check printed {line:?} on the fresh state, before any operation: it must print only op ids"
             )));
         }
+        let spawners = (0..self.cfg.writers)
+            .map(|slot| self.start_spawner(spec, slot, logs.path()))
+            .collect::<Result<_, _>>()?;
         Ok(ExecRun {
             spec,
+            spawners,
             logs,
             watchdog,
             check: None,
@@ -420,28 +432,93 @@ impl<'a> Supervisor<'a> {
             .map_err(|e| RunError::Harness(format!("cannot run /bin/sh: {e}")))?;
         exec.watchdog.watch(process.pid());
         let (pid, tx) = (process.pid(), self.tx.clone());
-        std::thread::spawn(move || {
-            if wait_exited(pid).is_ok() {
-                let _ = tx.send(Event::Exited(id, Instant::now()));
-            }
-        });
+        // The watcher only blocks in waitid: a small stack is plenty and
+        // cheaper to map, and one is started per operation.
+        let watcher = std::thread::Builder::new()
+            .stack_size(WATCHER_STACK)
+            .spawn(move || {
+                if wait_exited(pid).is_ok() {
+                    let _ = tx.send(Event::Exited(id, Instant::now()));
+                }
+            });
+        watcher.map_err(|e| RunError::Harness(format!("cannot start a watcher thread: {e}")))?;
         Ok(Running {
             process,
             generation: id.generation,
         })
     }
 
+    /// A thread that starts the operations of writer `slot` of an outside
+    /// program when asked, and reports each start and each exit.
+    fn start_spawner(
+        &self,
+        spec: &ExecSpec,
+        slot: usize,
+        logs: &Path,
+    ) -> Result<Sender<(ChildId, Seq)>, RunError> {
+        let (requests, rx) = mpsc::channel::<(ChildId, Seq)>();
+        let (spec, dir, tx) = (spec.clone(), self.dir.clone(), self.tx.clone());
+        let output = logs.join(format!("w{slot}.out"));
+        let spawned = std::thread::Builder::new()
+            .stack_size(WATCHER_STACK)
+            .spawn(move || {
+                for (id, seq) in rx {
+                    let at = Instant::now();
+                    match spec.spawn(Which::Op(slot, seq), &dir, &output) {
+                        Ok(process) => {
+                            let pid = process.pid();
+                            let _ = tx.send(Event::Spawned(id, Ok(process), at));
+                            if wait_exited(pid).is_ok() {
+                                let _ = tx.send(Event::Exited(id, Instant::now()));
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Event::Spawned(id, Err(e.to_string()), at));
+                        }
+                    }
+                }
+            });
+        spawned.map_err(|e| RunError::Harness(format!("cannot start a spawner thread: {e}")))?;
+        Ok(requests)
+    }
+
+    /// Asks the slot's spawner for its next operation.
     fn spawn_op(&mut self, slot: usize) -> Result<(), RunError> {
+        let id = ChildId {
+            role: Role::Writer,
+            index: slot,
+            generation: self.next_generation(),
+        };
+        let exec = self.exec.as_ref().expect("exec mode");
         let seq = self.writers[slot].next_seq;
-        let running = self.spawn_exec(
-            Which::Op(slot, seq),
-            Role::Writer,
-            slot,
-            &format!("w{slot}.out"),
-        )?;
-        self.writers[slot].running = Some(running);
-        self.on_begin(slot, seq, Instant::now());
+        exec.spawners[slot]
+            .send((id, seq))
+            .map_err(|_| RunError::Harness("a spawner thread is gone".into()))?;
+        self.writers[slot].pending = Some((id.generation, seq));
         Ok(())
+    }
+
+    fn on_spawned(&mut self, id: ChildId, process: Result<ChildProcess, String>, at: Instant) {
+        let slot = id.index;
+        let Some((_, seq)) = self.writers[slot].pending.take() else {
+            return;
+        };
+        match process {
+            Ok(process) => {
+                if let Some(exec) = self.exec.as_mut() {
+                    exec.watchdog.watch(process.pid());
+                }
+                self.writers[slot].running = Some(Running {
+                    process,
+                    generation: id.generation,
+                });
+                self.on_begin(slot, seq, at);
+            }
+            Err(e) => {
+                let e = RunError::Harness(format!("cannot run /bin/sh: {e}"));
+                self.respawn(|_| Err(e));
+            }
+        }
     }
 
     fn event_loop(&mut self) {
@@ -566,7 +643,7 @@ impl<'a> Supervisor<'a> {
     fn quotas_done(&self) -> bool {
         self.writers
             .iter()
-            .all(|w| w.running.is_none() && w.next_seq >= w.end_seq)
+            .all(|w| w.running.is_none() && w.pending.is_none() && w.next_seq >= w.end_seq)
     }
 
     fn all_gone(&self) -> bool {
@@ -574,7 +651,9 @@ impl<'a> Supervisor<'a> {
             .exec
             .as_ref()
             .is_none_or(|e| e.check.is_none() || e.final_check == FinalCheck::Running);
-        self.writers.iter().all(|w| w.running.is_none())
+        self.writers
+            .iter()
+            .all(|w| w.running.is_none() && w.pending.is_none())
             && self.readers.iter().all(Option::is_none)
             && check_gone
     }
@@ -699,8 +778,18 @@ impl<'a> Supervisor<'a> {
             Event::Line(id, msg, at) if self.is_current(id) => self.on_message(id, msg, at),
             Event::Eof(id) if self.is_current(id) => self.on_exit(id),
             Event::Exited(id, at) if self.is_current(id) => self.on_exec_exit(id, at),
+            Event::Spawned(id, process, at) if self.is_pending(id) => {
+                self.on_spawned(id, process, at)
+            }
             _ => {}
         }
+    }
+
+    fn is_pending(&self, id: ChildId) -> bool {
+        id.role == Role::Writer
+            && self.writers[id.index]
+                .pending
+                .is_some_and(|p| p.0 == id.generation)
     }
 
     fn is_current(&self, id: ChildId) -> bool {
