@@ -5,6 +5,8 @@
 //! operation's identity (slot, sequence number), not from the order in which
 //! messages arrive, so a run with the same seed draws the same decisions.
 
+use std::time::Duration;
+
 use super::protocol::Seq;
 use crate::seed;
 
@@ -40,9 +42,76 @@ impl KillSchedule for SeededSchedule {
     }
 }
 
+/// The typical duration of an operation as the supervisor sees it (from
+/// its begin message to its acknowledgement): the median of the most recent
+/// ones. A median, not a mean: under load a few operations take a hundred
+/// times longer, and a mean would push most kills past the end of ordinary
+/// operations.
+#[derive(Debug, Clone)]
+pub struct TypicalDuration {
+    recent: Vec<Duration>,
+    next: usize,
+    since_update: usize,
+    median: Duration,
+}
+
+/// How many recent durations the median is taken over.
+const WINDOW: usize = 255;
+/// How often (in observations) the median is recomputed.
+const REFRESH: usize = 16;
+
+impl TypicalDuration {
+    /// Starts from `initial` until operations have been observed.
+    pub fn new(initial: Duration) -> Self {
+        TypicalDuration {
+            recent: Vec::with_capacity(WINDOW),
+            next: 0,
+            since_update: 0,
+            median: initial,
+        }
+    }
+
+    /// Adds one observed duration.
+    pub fn observe(&mut self, d: Duration) {
+        if self.recent.len() < WINDOW {
+            self.recent.push(d);
+        } else {
+            self.recent[self.next] = d;
+        }
+        self.next = (self.next + 1) % WINDOW;
+        self.since_update += 1;
+        if self.since_update >= REFRESH || self.recent.len() < REFRESH {
+            self.since_update = 0;
+            let mut sorted = self.recent.clone();
+            let mid = sorted.len() / 2;
+            self.median = *sorted.select_nth_unstable(mid).1;
+        }
+    }
+
+    /// The current estimate.
+    pub fn get(&self) -> Duration {
+        self.median
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typical_duration_ignores_outliers() {
+        let mut t = TypicalDuration::new(Duration::from_millis(1));
+        assert_eq!(t.get(), Duration::from_millis(1));
+        for i in 0..300u64 {
+            let d = if i % 10 == 0 {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_micros(500)
+            };
+            t.observe(d);
+        }
+        assert_eq!(t.get(), Duration::from_micros(500));
+    }
 
     #[test]
     fn same_seed_same_decisions() {

@@ -24,6 +24,7 @@ use super::child::{ChildSpec, Role, SUBCOMMAND};
 use super::exec::{ExecSpec, Which, op_id, tail};
 use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
+use super::schedule::TypicalDuration;
 use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
 use crate::report::{Outcome, Report, StopReason};
 use crate::state::Document;
@@ -143,7 +144,7 @@ pub(super) struct Supervisor<'a> {
     acked_ids: Vec<HashSet<Seq>>,
     verifier: Verifier,
     latency: Histogram<u64>,
-    op_estimate: Duration,
+    op_estimate: TypicalDuration,
     out: Outcome,
     errors: VecDeque<String>,
     stopping: Option<(StopReason, Instant)>,
@@ -183,7 +184,7 @@ impl<'a> Supervisor<'a> {
             acked_ids: vec![HashSet::new(); cfg.writers],
             verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-            op_estimate: INITIAL_OP_ESTIMATE,
+            op_estimate: TypicalDuration::new(INITIAL_OP_ESTIMATE),
             out: Outcome::default(),
             errors: VecDeque::new(),
             stopping: None,
@@ -853,7 +854,7 @@ impl<'a> Supervisor<'a> {
             return;
         }
         if let Some(fraction) = self.schedule.decide(slot, seq) {
-            let when = at + self.op_estimate.mul_f64(fraction);
+            let when = at + self.op_estimate.get().mul_f64(fraction);
             self.timers.push(Reverse((when, slot, seq)));
         }
     }
@@ -873,9 +874,8 @@ impl<'a> Supervisor<'a> {
                 self.out.acked += 1;
                 self.last_ack = at;
                 let _ = self.latency.record(took.as_micros().max(1) as u64);
-                // An exponentially weighted mean of what the supervisor sees.
-                let seen = at.saturating_duration_since(began);
-                self.op_estimate = self.op_estimate.mul_f64(0.95) + seen.mul_f64(0.05);
+                self.op_estimate
+                    .observe(at.saturating_duration_since(began));
                 "ok"
             }
             OpEnd::Failed(error) => {
