@@ -18,7 +18,8 @@
 //! legitimate claim that others already built on, so the claim is withdrawn
 //! and [`Error::CasAmbiguous`] is returned: may or may not have applied,
 //! never silently lost and never applied twice. A cheap re-list before the
-//! link makes that case rare.
+//! link makes that case rare. The base stays open until the check, so its
+//! inode number cannot be handed to a new file in between.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -59,6 +60,9 @@ struct Base {
     number: u64,
     ino: Option<(u64, u64)>,
     bytes: Option<Vec<u8>>,
+    /// Kept open until the claim is checked: while it is open its inode
+    /// number cannot be reused by a new file, which the check relies on.
+    _file: Option<File>,
 }
 
 impl CasStore {
@@ -152,10 +156,12 @@ impl CasStore {
     }
 
     /// Whether the base version we read is still the same file. Without a
-    /// base (the very first version), whether no newer version appeared.
+    /// base (the very first version): the name `v1` can only have been freed
+    /// once a version `1 + KEEP_VERSIONS` existed, and the newest version is
+    /// never removed, so a newest below that proves `v1` is the first.
     fn base_survives(&self, base: &Base) -> Result<bool> {
         match base.ino {
-            None => Ok(self.newest()?.unwrap_or(0) <= 1),
+            None => Ok(self.newest()?.unwrap_or(0) < 1 + KEEP_VERSIONS),
             Some(ino) => match fs::metadata(self.version_path(base.number)) {
                 Ok(m) => Ok((m.dev(), m.ino()) == ino),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -171,6 +177,7 @@ impl CasStore {
                     number: 0,
                     ino: None,
                     bytes: None,
+                    _file: None,
                 });
             };
             let path = self.version_path(number);
@@ -187,6 +194,7 @@ impl CasStore {
                 number,
                 ino: Some((meta.dev(), meta.ino())),
                 bytes: Some(bytes),
+                _file: Some(file),
             });
         }
     }
@@ -217,7 +225,8 @@ impl CasStore {
     }
 
     /// Deletes versions older than the newest [`KEEP_VERSIONS`], oldest first
-    /// (the order is what makes the base check sound). Best effort.
+    /// (the order is what makes the base check sound), stopping at the first
+    /// failure so that the order holds. Best effort.
     fn collect(&self, newest: u64) {
         let Ok(versions) = self.versions() else {
             return;
@@ -226,7 +235,11 @@ impl CasStore {
             .into_iter()
             .take_while(|&v| v + KEEP_VERSIONS <= newest)
         {
-            let _ = fs::remove_file(self.version_path(v));
+            match fs::remove_file(self.version_path(v)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(_) => return,
+            }
         }
     }
 }

@@ -15,6 +15,24 @@
 //! strategies, a multiprocess [runner] that SIGKILLs writers mid-operation,
 //! a [verifier] that turns what was acknowledged and what is on disk into a
 //! verdict, and [reports](report).
+//!
+//! ```
+//! use torture::{update, write_file_atomic};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! # let config = dir.path().join("config.json");
+//! # let state = dir.path().join("state.json");
+//! // Replace a file atomically and durably.
+//! write_file_atomic(&config, b"{}", 0o644)?;
+//!
+//! // Read-modify-write under the lock: no torn write, no lost update.
+//! update(&state, |current| {
+//!     let n: u64 = current.map_or(0, |b| String::from_utf8_lossy(b).parse().unwrap_or(0));
+//!     Ok((n + 1).to_string().into_bytes())
+//! })?;
+//! # assert_eq!(std::fs::read(&state)?, b"1");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![warn(missing_docs)]
 

@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 
 use nix::sys::signal::Signal;
 
@@ -90,6 +91,11 @@ impl ChildProcess {
         self.child.wait()
     }
 
+    /// Kills what is left of the group, without reaping the leader.
+    pub fn kill_group(&self) {
+        let _ = SignalTarget::Group(self.pid).send(Signal::SIGKILL);
+    }
+
     /// Reaps the leader without touching the rest of its group.
     pub fn wait(mut self) -> io::Result<ExitStatus> {
         self.child.wait()
@@ -116,10 +122,11 @@ pub fn wait_exited(pid: i32) -> io::Result<()> {
 /// The name of the watchdog's hidden subcommand.
 pub const WATCHDOG_SUBCOMMAND: &str = "__watchdog";
 
-/// The supervisor's handle on the watchdog process.
+/// The supervisor's handle on the watchdog process; shared by the threads
+/// that spawn, so a group is registered the moment it exists.
 pub struct Watchdog {
-    stdin: ChildStdin,
-    child: Child,
+    stdin: Mutex<Option<ChildStdin>>,
+    child: Mutex<Child>,
 }
 
 impl Watchdog {
@@ -133,24 +140,40 @@ impl Watchdog {
             .process_group(0);
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take().expect("stdin is piped");
-        Ok(Watchdog { stdin, child })
+        Ok(Watchdog {
+            stdin: Mutex::new(Some(stdin)),
+            child: Mutex::new(child),
+        })
     }
 
     /// Registers a process group to kill if the supervisor dies.
-    pub fn watch(&mut self, pgid: i32) {
-        let _ = writeln!(self.stdin, "+{pgid}");
+    pub fn watch(&self, pgid: i32) {
+        self.send(&format!("+{pgid}\n"));
     }
 
-    /// Unregisters a group that was reaped.
-    pub fn forget(&mut self, pgid: i32) {
-        let _ = writeln!(self.stdin, "-{pgid}");
+    /// Unregisters a group that is about to be reaped.
+    pub fn forget(&self, pgid: i32) {
+        self.send(&format!("-{pgid}\n"));
     }
 
-    /// Closes the pipe (the watchdog kills what is left) and reaps it.
-    pub fn stop(self) {
-        let Watchdog { stdin, mut child } = self;
-        drop(stdin);
-        let _ = child.wait();
+    /// One line, one `write(2)`: lines from two threads never interleave.
+    fn send(&self, line: &str) {
+        if let Ok(mut stdin) = self.stdin.lock()
+            && let Some(stdin) = stdin.as_mut()
+        {
+            let _ = stdin.write_all(line.as_bytes());
+        }
+    }
+
+    /// Closes the pipe (the watchdog kills every group still registered)
+    /// and reaps it.
+    pub fn stop(&self) {
+        if let Ok(mut stdin) = self.stdin.lock() {
+            stdin.take();
+        }
+        if let Ok(mut child) = self.child.lock() {
+            let _ = child.wait();
+        }
     }
 }
 

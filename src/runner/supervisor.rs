@@ -13,6 +13,7 @@ use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -114,7 +115,7 @@ struct ExecRun<'s> {
     /// One spawner thread per writer slot, so operations start in parallel.
     spawners: Vec<Sender<(ChildId, Seq)>>,
     logs: tempfile::TempDir,
-    watchdog: Watchdog,
+    watchdog: std::sync::Arc<Watchdog>,
     check: Option<RunningCheck>,
     check_wanted: Option<String>,
     final_check: FinalCheck,
@@ -244,9 +245,10 @@ impl<'a> Supervisor<'a> {
             .map_err(|e| harness("cannot create a log directory", e))?;
         let watchdog = Watchdog::start(&self.cfg.program)
             .map_err(|e| harness("cannot start the watchdog", e))?;
+        let watchdog = Arc::new(watchdog);
         let out = logs.path().join("preflight.out");
         if spec.init.is_some() {
-            let status = self.run_to_end(spec, Which::Init, &out)?;
+            let status = self.run_to_end(spec, Which::Init, &out, &watchdog)?;
             if !status.success() {
                 return Err(RunError::BadConfig(format!(
                     "--init failed before any operation ({}): {}",
@@ -255,7 +257,7 @@ impl<'a> Supervisor<'a> {
                 )));
             }
         }
-        let status = self.run_to_end(spec, Which::Check, &out)?;
+        let status = self.run_to_end(spec, Which::Check, &out, &watchdog)?;
         let printed = std::fs::read_to_string(&out).unwrap_or_default();
         if !status.success() {
             return Err(RunError::BadConfig(format!(
@@ -270,7 +272,7 @@ impl<'a> Supervisor<'a> {
             )));
         }
         let spawners = (0..self.cfg.writers)
-            .map(|slot| self.start_spawner(spec, slot, logs.path()))
+            .map(|slot| self.start_spawner(spec, slot, logs.path(), &watchdog))
             .collect::<Result<_, _>>()?;
         Ok(ExecRun {
             spec,
@@ -290,20 +292,25 @@ impl<'a> Supervisor<'a> {
         spec: &ExecSpec,
         which: Which,
         out: &Path,
+        watchdog: &Watchdog,
     ) -> Result<ExitStatus, RunError> {
         let harness = |e: std::io::Error| RunError::Harness(format!("cannot run /bin/sh: {e}"));
         let process = spec.spawn(which, &self.dir, out).map_err(harness)?;
         let (tx, rx) = mpsc::channel();
         let pid = process.pid();
+        watchdog.watch(pid);
         std::thread::spawn(move || tx.send(wait_exited(pid)));
-        if rx.recv_timeout(self.cfg.op_timeout).is_err() {
-            let _ = process.finish();
+        let finished = rx.recv_timeout(self.cfg.op_timeout).is_ok();
+        process.kill_group();
+        watchdog.forget(pid);
+        let status = process.wait().map_err(harness)?;
+        if !finished {
             return Err(RunError::BadConfig(format!(
                 "{which:?} did not finish within --op-timeout {:?}",
                 self.cfg.op_timeout
             )));
         }
-        process.finish().map_err(harness)
+        Ok(status)
     }
 
     /// Runs updates in this process, on a separate file of the same
@@ -438,9 +445,8 @@ impl<'a> Supervisor<'a> {
         let watcher = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
-                if wait_exited(pid).is_ok() {
-                    let _ = tx.send(Event::Exited(id, Instant::now()));
-                }
+                let _ = wait_exited(pid);
+                let _ = tx.send(Event::Exited(id, Instant::now()));
             });
         watcher.map_err(|e| RunError::Harness(format!("cannot start a watcher thread: {e}")))?;
         Ok(Running {
@@ -456,9 +462,11 @@ impl<'a> Supervisor<'a> {
         spec: &ExecSpec,
         slot: usize,
         logs: &Path,
+        watchdog: &Arc<Watchdog>,
     ) -> Result<Sender<(ChildId, Seq)>, RunError> {
         let (requests, rx) = mpsc::channel::<(ChildId, Seq)>();
         let (spec, dir, tx) = (spec.clone(), self.dir.clone(), self.tx.clone());
+        let watchdog = Arc::clone(watchdog);
         let output = logs.join(format!("w{slot}.out"));
         let spawned = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
@@ -468,10 +476,11 @@ impl<'a> Supervisor<'a> {
                     match spec.spawn(Which::Op(slot, seq), &dir, &output) {
                         Ok(process) => {
                             let pid = process.pid();
+                            watchdog.watch(pid);
                             let _ = tx.send(Event::Spawned(id, Ok(process), at));
-                            if wait_exited(pid).is_ok() {
-                                let _ = tx.send(Event::Exited(id, Instant::now()));
-                            }
+                            // Even if waiting fails, say so: the loop waits for it.
+                            let _ = wait_exited(pid);
+                            let _ = tx.send(Event::Exited(id, Instant::now()));
                         }
                         Err(e) => {
                             let _ = tx.send(Event::Spawned(id, Err(e.to_string()), at));
@@ -506,9 +515,6 @@ impl<'a> Supervisor<'a> {
         };
         match process {
             Ok(process) => {
-                if let Some(exec) = self.exec.as_mut() {
-                    exec.watchdog.watch(process.pid());
-                }
                 self.writers[slot].running = Some(Running {
                     process,
                     generation: id.generation,
@@ -627,6 +633,26 @@ impl<'a> Supervisor<'a> {
     /// Kills every child at once and reaps it (used when start-up fails).
     fn stop_now(&mut self) {
         self.signal_all(Signal::SIGKILL);
+        // Operations already asked of a spawner start anyway: collect them.
+        let deadline = Instant::now() + STOP_GRACE;
+        while self.writers.iter().any(|w| w.pending.is_some()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(Event::Spawned(id, process, _)) => {
+                    self.writers[id.index].pending = None;
+                    if let Ok(process) = process {
+                        process.kill_group();
+                        if let Some(exec) = &self.exec {
+                            exec.watchdog.forget(process.pid());
+                        }
+                        let _ = process.wait();
+                    }
+                }
+                Ok(_) => {}
+                // The watchdog, stopped below, kills whatever is left.
+                Err(_) => break,
+            }
+        }
         for slot in &mut self.writers {
             if let Some(r) = slot.running.take() {
                 let _ = r.process.finish();
@@ -697,7 +723,13 @@ impl<'a> Supervisor<'a> {
             check.timed_out = true;
         }
         let idle = now.saturating_duration_since(self.last_ack);
-        if self.stopping.is_none() && self.out.attempted > 0 && idle >= self.cfg.stall_timeout {
+        // At kill rate 1 no operation can ever be acknowledged: no stall watch.
+        let watch = self.cfg.kill_rate < 1.0;
+        if watch
+            && self.stopping.is_none()
+            && self.out.attempted > 0
+            && idle >= self.cfg.stall_timeout
+        {
             let ev = self.evidence(
                 ViolationKind::Stall,
                 "stall watch".into(),
@@ -988,13 +1020,21 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Kills what is left of the group, unregisters it, then reaps the
+    /// leader: in that order, the watchdog never holds a reused group id.
     fn reap_exec(&mut self, running: Running) -> Option<ExitStatus> {
-        let pid = running.process.pid();
-        let status = running.process.finish().ok();
-        if let Some(exec) = self.exec.as_mut() {
-            exec.watchdog.forget(pid);
+        running.process.kill_group();
+        if let Some(exec) = self.exec.as_ref() {
+            exec.watchdog.forget(running.process.pid());
         }
-        status
+        running.process.wait().ok()
+    }
+
+    /// Whether a command died of the end-of-run SIGKILL (its result says
+    /// nothing about the state).
+    fn cut_by_force_kill(&self, status: Option<ExitStatus>) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        self.force_killed && status.and_then(|s| s.signal()) == Some(libc::SIGKILL)
     }
 
     fn on_op_exit(&mut self, slot: usize, at: Instant) {
@@ -1042,7 +1082,7 @@ impl<'a> Supervisor<'a> {
         let status = self.reap_exec(running);
         match status {
             Some(s) if s.success() => self.out.reads += 1,
-            _ if self.force_killed || self.stopping.is_some() => {}
+            _ if self.cut_by_force_kill(status) => {}
             Some(s) => {
                 let out = self
                     .exec
@@ -1114,7 +1154,7 @@ impl<'a> Supervisor<'a> {
             .exec
             .as_ref()
             .is_some_and(|e| e.final_check == FinalCheck::Running);
-        if self.force_killed && !is_final && !check.timed_out {
+        if !is_final && !check.timed_out && self.cut_by_force_kill(status) {
             // Cut by the end-of-run kill: it says nothing about the state.
             return;
         }
@@ -1132,7 +1172,12 @@ impl<'a> Supervisor<'a> {
             None => CheckOutput::Printed(&printed),
             Some(r) => CheckOutput::Failed(r),
         };
-        let attempted_end: Vec<Seq> = self.writers.iter().map(|w| w.next_seq).collect();
+        // An op asked of a spawner may have run before its start was seen.
+        let attempted_end: Vec<Seq> = self
+            .writers
+            .iter()
+            .map(|w| w.next_seq.max(w.pending.map_or(0, |p| p.1 + 1)))
+            .collect();
         let at_ms = at.saturating_duration_since(self.start).as_millis() as u64;
         let whole =
             self.verifier
