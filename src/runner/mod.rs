@@ -21,7 +21,7 @@ pub mod protocol;
 pub mod schedule;
 mod supervisor;
 
-pub use schedule::{KillSchedule, SeededSchedule};
+pub use schedule::{KillPoint, KillSchedule, SeededSchedule};
 
 /// The name of the state file inside the run directory.
 pub const STATE_FILE: &str = "state";

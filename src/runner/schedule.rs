@@ -10,11 +10,23 @@ use std::time::Duration;
 use super::protocol::Seq;
 use crate::seed;
 
+/// Where inside an operation a kill lands: after `fraction` of a duration
+/// picked from the recent operations' durations at `quantile`. Picking the
+/// duration from the whole distribution, not a mean or a median, spreads
+/// kills over long operations too, whose last steps (the write, after a long
+/// wait for a lock) would otherwise never be hit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KillPoint {
+    /// Which recent duration, as a quantile in `[0, 1)`.
+    pub quantile: f64,
+    /// The fraction of it after which to kill, in `[0, 1)`.
+    pub fraction: f64,
+}
+
 /// Decides, for each operation that begins, whether and when to kill it.
 pub trait KillSchedule: Send {
-    /// `Some(f)` to kill operation `seq` of writer `slot` after the fraction
-    /// `f` in `[0, 1)` of an operation's typical duration; `None` to let it be.
-    fn decide(&mut self, slot: usize, seq: Seq) -> Option<f64>;
+    /// Where to kill operation `seq` of writer `slot`, or `None` to let it be.
+    fn decide(&mut self, slot: usize, seq: Seq) -> Option<KillPoint>;
 }
 
 /// Kills each operation independently with probability `rate`.
@@ -33,41 +45,44 @@ impl SeededSchedule {
 
 const KILL_KEY: u64 = 0x6b69_6c6c;
 const WHEN_KEY: u64 = 0x7768_656e;
+const WHICH_KEY: u64 = 0x7768_6963;
 
 impl KillSchedule for SeededSchedule {
-    fn decide(&mut self, slot: usize, seq: Seq) -> Option<f64> {
+    fn decide(&mut self, slot: usize, seq: Seq) -> Option<KillPoint> {
         let key = [slot as u64, seq];
         let kill = seed::unit(self.seed ^ KILL_KEY, &key) < self.rate;
-        kill.then(|| seed::unit(self.seed ^ WHEN_KEY, &key))
+        kill.then(|| KillPoint {
+            quantile: seed::unit(self.seed ^ WHICH_KEY, &key),
+            fraction: seed::unit(self.seed ^ WHEN_KEY, &key),
+        })
     }
 }
 
-/// The typical duration of an operation as the supervisor sees it (from
-/// its begin message to its acknowledgement): the median of the most recent
-/// ones. A median, not a mean: under load a few operations take a hundred
-/// times longer, and a mean would push most kills past the end of ordinary
-/// operations.
+/// The durations of recent operations as the supervisor sees them (from the
+/// begin message, or the spawn, to the acknowledgement).
 #[derive(Debug, Clone)]
-pub struct TypicalDuration {
+pub struct RecentDurations {
     recent: Vec<Duration>,
     next: usize,
     since_update: usize,
-    median: Duration,
+    sorted: Vec<Duration>,
+    initial: Duration,
 }
 
-/// How many recent durations the median is taken over.
+/// How many recent durations are kept.
 const WINDOW: usize = 255;
-/// How often (in observations) the median is recomputed.
+/// How often (in observations) the sorted copy is refreshed.
 const REFRESH: usize = 16;
 
-impl TypicalDuration {
-    /// Starts from `initial` until operations have been observed.
+impl RecentDurations {
+    /// Answers `initial` until operations have been observed.
     pub fn new(initial: Duration) -> Self {
-        TypicalDuration {
+        RecentDurations {
             recent: Vec::with_capacity(WINDOW),
             next: 0,
             since_update: 0,
-            median: initial,
+            sorted: Vec::new(),
+            initial,
         }
     }
 
@@ -82,15 +97,23 @@ impl TypicalDuration {
         self.since_update += 1;
         if self.since_update >= REFRESH || self.recent.len() < REFRESH {
             self.since_update = 0;
-            let mut sorted = self.recent.clone();
-            let mid = sorted.len() / 2;
-            self.median = *sorted.select_nth_unstable(mid).1;
+            self.sorted.clone_from(&self.recent);
+            self.sorted.sort_unstable();
         }
     }
 
-    /// The current estimate.
-    pub fn get(&self) -> Duration {
-        self.median
+    /// The recent duration at quantile `q` in `[0, 1)`.
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.sorted.is_empty() {
+            return self.initial;
+        }
+        let i = ((q * self.sorted.len() as f64) as usize).min(self.sorted.len() - 1);
+        self.sorted[i]
+    }
+
+    /// The delay after which to kill, for `point`.
+    pub fn delay(&self, point: KillPoint) -> Duration {
+        self.quantile(point.quantile).mul_f64(point.fraction)
     }
 }
 
@@ -99,9 +122,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn typical_duration_ignores_outliers() {
-        let mut t = TypicalDuration::new(Duration::from_millis(1));
-        assert_eq!(t.get(), Duration::from_millis(1));
+    fn quantiles_follow_the_recent_distribution() {
+        let mut t = RecentDurations::new(Duration::from_millis(1));
+        assert_eq!(t.quantile(0.5), Duration::from_millis(1));
         for i in 0..300u64 {
             let d = if i % 10 == 0 {
                 Duration::from_secs(1)
@@ -110,7 +133,17 @@ mod tests {
             };
             t.observe(d);
         }
-        assert_eq!(t.get(), Duration::from_micros(500));
+        assert_eq!(t.quantile(0.5), Duration::from_micros(500));
+        assert_eq!(
+            t.quantile(0.99),
+            Duration::from_secs(1),
+            "the long tail is reachable"
+        );
+        let point = KillPoint {
+            quantile: 0.5,
+            fraction: 0.5,
+        };
+        assert_eq!(t.delay(point), Duration::from_micros(250));
     }
 
     #[test]

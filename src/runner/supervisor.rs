@@ -25,7 +25,7 @@ use super::child::{ChildSpec, Role, SUBCOMMAND};
 use super::exec::{ExecSpec, Which, op_id, tail};
 use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
-use super::schedule::TypicalDuration;
+use super::schedule::RecentDurations;
 use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
 use crate::report::{Outcome, Report, StopReason};
 use crate::state::Document;
@@ -145,7 +145,7 @@ pub(super) struct Supervisor<'a> {
     acked_ids: Vec<HashSet<Seq>>,
     verifier: Verifier,
     latency: Histogram<u64>,
-    op_estimate: TypicalDuration,
+    op_durations: RecentDurations,
     out: Outcome,
     errors: VecDeque<String>,
     stopping: Option<(StopReason, Instant)>,
@@ -185,7 +185,7 @@ impl<'a> Supervisor<'a> {
             acked_ids: vec![HashSet::new(); cfg.writers],
             verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-            op_estimate: TypicalDuration::new(INITIAL_OP_ESTIMATE),
+            op_durations: RecentDurations::new(INITIAL_OP_ESTIMATE),
             out: Outcome::default(),
             errors: VecDeque::new(),
             stopping: None,
@@ -885,8 +885,8 @@ impl<'a> Supervisor<'a> {
         if self.stopping.is_some() {
             return;
         }
-        if let Some(fraction) = self.schedule.decide(slot, seq) {
-            let when = at + self.op_estimate.get().mul_f64(fraction);
+        if let Some(point) = self.schedule.decide(slot, seq) {
+            let when = at + self.op_durations.delay(point);
             self.timers.push(Reverse((when, slot, seq)));
         }
     }
@@ -906,7 +906,7 @@ impl<'a> Supervisor<'a> {
                 self.out.acked += 1;
                 self.last_ack = at;
                 let _ = self.latency.record(took.as_micros().max(1) as u64);
-                self.op_estimate
+                self.op_durations
                     .observe(at.saturating_duration_since(began));
                 "ok"
             }
