@@ -8,7 +8,8 @@
 # runs it was met, and the seeds of the runs that missed (replay one with the
 # `replay` line of `torture run`). TORTURE names the binary to use (default:
 # target/release/torture). Failing runs keep their temporary directory as
-# evidence; this script removes them, since it only counts.
+# evidence; this script removes them, since it only counts. Set KEEP_MISSES
+# to a directory to keep the JSON report of every run that missed.
 set -euo pipefail
 runs=$1
 shift
@@ -29,7 +30,12 @@ print("ok" if s["met"] else "miss", s["report"]["config"]["seed"], s["expected"]
 PY
 )
     [ -n "${dir:-}" ] && case "$dir" in /tmp/torture-*) rm -rf "$dir" ;; esac
-    if [ "$ok" = ok ]; then met=$((met + 1)); else misses="$misses $seed"; fi
+    if [ "$ok" = ok ]; then
+      met=$((met + 1))
+    else
+      misses="$misses $seed"
+      [ -n "${KEEP_MISSES:-}" ] && mkdir -p "$KEEP_MISSES" && cp "$work/r.json" "$KEEP_MISSES/$(basename "$scenario" .toml)-$seed.json"
+    fi
   done
   printf '%-28s %-14s %d of %d%s\n' "$(basename "$scenario" .toml)" "$expected" "$met" "$runs" \
     "${misses:+  (missed seeds:$misses)}"

@@ -3,7 +3,8 @@
 //! Concurrency is handled, crashes are not: a kill between the truncating
 //! open and the last write leaves a short or empty file. The document is
 //! streamed in small writes, as a serializer writing straight to an
-//! unbuffered `File` (`serde_json::to_writer(File::create(p)?, &v)`) does.
+//! unbuffered `File` (`serde_json::to_writer(File::create(p)?, &v)`, which
+//! issues one `write(2)` per token) does.
 
 use std::fs::File;
 use std::io::Write;
@@ -14,8 +15,9 @@ use crate::error::{IoContext, Result, Step};
 use crate::lock::{LockMode, StateLock};
 use crate::verifier::ViolationKind;
 
-/// The size of each write, as an unbuffered serializer would issue them.
-const CHUNK: usize = 512;
+/// The size of each write, as an unbuffered serializer would issue them
+/// (serde_json's are smaller still: one per token).
+const CHUNK: usize = 128;
 
 /// In-place rewrite under the lock.
 pub struct Naive;
