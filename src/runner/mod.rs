@@ -226,8 +226,13 @@ fn reuse(dir: &Path) -> Result<(), RunError> {
             .first()
             .map(|s| s.as_str())
             .unwrap_or(entries[0].as_str());
+        let why = if ours {
+            "which torture did not create"
+        } else {
+            "and torture did not create the directory"
+        };
         return Err(RunError::BadConfig(format!(
-            "--dir {} is not empty (it holds {example:?}) and was not created by torture: give an empty or new directory",
+            "--dir {} is not empty (it holds {example:?}, {why}): give an empty or new directory",
             dir.display()
         )));
     }
