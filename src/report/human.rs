@@ -5,6 +5,9 @@ use std::fmt::Write;
 use super::{Report, StopReason, Verdict};
 use crate::verifier::ViolationKind;
 
+/// How many evidence lines of each class the summary prints.
+const EVIDENCE_LINES: usize = 3;
+
 /// What the process-crash tier can and cannot show, printed with verdicts.
 const TIER_NOTE: &str = "SIGKILL leaves the page cache intact, so a missing fsync cannot show here";
 
@@ -96,15 +99,26 @@ fn evidence(s: &mut String, r: &Report) {
         return;
     }
     let _ = writeln!(s);
-    for e in &r.evidence {
-        let _ = writeln!(
-            s,
-            "  {} at {} ms, {}: {}",
-            e.kind.name(),
-            e.at_ms,
-            e.seen_by,
-            e.detail
-        );
+    for kind in ViolationKind::ALL {
+        let items: Vec<_> = r.evidence.iter().filter(|e| e.kind == kind).collect();
+        for e in items.iter().take(EVIDENCE_LINES) {
+            let _ = writeln!(
+                s,
+                "  {} at {} ms, {}: {}",
+                e.kind.name(),
+                e.at_ms,
+                e.seen_by,
+                e.detail
+            );
+        }
+        let more = r.violations.get(kind).saturating_sub(EVIDENCE_LINES as u64);
+        if items.len() > EVIDENCE_LINES && more > 0 {
+            let _ = writeln!(
+                s,
+                "  ... {more} more {} observation(s): see the JSON report",
+                kind.name()
+            );
+        }
     }
     if r.verdict == Verdict::Fail || r.harness_error.is_some() {
         for e in r.errors.iter().rev().take(3) {
