@@ -421,7 +421,7 @@ fn run_scenarios(files: &[PathBuf], outputs: &Outputs, partition: Option<(usize,
             Err(e) => return bad_input(format!("{}: {e}", sc.file.display())),
         };
         let interrupted = report.stopped == StopReason::Interrupted;
-        let result = RunResult {
+        let mut result = RunResult {
             name: sc.name.clone(),
             file: Some(sc.file.display().to_string()),
             expected: Some(sc.expect.clone()),
@@ -437,6 +437,12 @@ fn run_scenarios(files: &[PathBuf], outputs: &Outputs, partition: Option<(usize,
         );
         if !result.met() {
             println!("  replay: {}", result.report.replay);
+            println!("  run directory: {}", result.report.config.dir);
+        } else if !result.report.dir_removed {
+            // A failing verdict that was expected is no evidence worth keeping;
+            // the temporary directory is ours to remove.
+            let _ = std::fs::remove_dir_all(&result.report.config.dir);
+            result.report.dir_removed = true;
         }
         results.push(result);
         if interrupted {

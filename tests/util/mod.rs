@@ -36,10 +36,13 @@ impl TestDir {
         self.dir.path().join(p)
     }
 
-    /// A `torture` command running in this directory.
+    /// A `torture` command running in this directory. Its temporary
+    /// directories (kept as evidence when a run fails) go here too.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.args(args).current_dir(self.path());
+        c.args(args)
+            .current_dir(self.path())
+            .env("TMPDIR", self.path());
         c
     }
 
