@@ -12,6 +12,35 @@ const GOOD_EXEC: &str = "exec 9>>\"$TORTURE_STATE.lock\"; flock 9; t=$(mktemp \"
     cat \"$TORTURE_STATE\" > \"$t\" 2>/dev/null; echo \"$TORTURE_OP\" >> \"$t\"; mv \"$t\" \"$TORTURE_STATE\"";
 const GOOD_CHECK: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
 
+/// Runs a program with no kills and no readers for `ops` operations over
+/// `writers` writers; returns the run and its JSON report.
+fn quiet_run(
+    t: &TestDir,
+    exec: &str,
+    check: &str,
+    writers: &str,
+    ops: &str,
+) -> (util::Run, serde_json::Value) {
+    let run = t.run(&[
+        "--exec",
+        exec,
+        "--check",
+        check,
+        "--writers",
+        writers,
+        "--readers",
+        "0",
+        "--kill-rate",
+        "0",
+        "--ops",
+        ops,
+        "--json",
+        "r.json",
+    ]);
+    let report = read_json(&t.join("r.json"));
+    (run, report)
+}
+
 #[test]
 fn a_correct_program_passes_with_kills() {
     let t = TestDir::new();
@@ -89,22 +118,8 @@ fn a_check_failing_after_ops_ran_is_torn_not_bad_input() {
     let t = TestDir::new();
     let exec = "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"";
     let check = "if [ -s \"$TORTURE_STATE\" ]; then echo corrupt >&2; exit 1; fi";
-    let run = t.run(&[
-        "--exec",
-        exec,
-        "--check",
-        check,
-        "--readers",
-        "0",
-        "--kill-rate",
-        "0",
-        "--ops",
-        "5",
-        "--json",
-        "r.json",
-    ]);
+    let (run, r) = quiet_run(&t, exec, check, "8", "5");
     run.expect_code(1);
-    let r = read_json(&t.join("r.json"));
     assert!(
         r["violations"]["torn"].as_u64().unwrap() > 0,
         "{}",
@@ -122,22 +137,8 @@ fn lines_that_are_not_op_ids_are_phantoms_in_the_evidence() {
     let t = TestDir::new();
     let exec = "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"";
     let check = "if [ -e \"$TORTURE_STATE\" ]; then cat \"$TORTURE_STATE\"; echo stray-line; fi";
-    let run = t.run(&[
-        "--exec",
-        exec,
-        "--check",
-        check,
-        "--readers",
-        "0",
-        "--kill-rate",
-        "0",
-        "--ops",
-        "4",
-        "--json",
-        "r.json",
-    ]);
+    let (run, r) = quiet_run(&t, exec, check, "8", "4");
     run.expect_code(1);
-    let r = read_json(&t.join("r.json"));
     assert_eq!(r["violations"]["phantom"], 1, "{}", run.describe());
     let details: Vec<&str> = r["evidence"]
         .as_array()
@@ -157,24 +158,8 @@ fn duplicates_and_lost_ids_are_named() {
     // Forgets every op but the first, and prints the first twice.
     let exec = "[ -e \"$TORTURE_STATE\" ] || echo \"$TORTURE_OP\" > \"$TORTURE_STATE\"";
     let check = "if [ -e \"$TORTURE_STATE\" ]; then cat \"$TORTURE_STATE\" \"$TORTURE_STATE\"; fi";
-    let run = t.run(&[
-        "--exec",
-        exec,
-        "--check",
-        check,
-        "--writers",
-        "1",
-        "--readers",
-        "0",
-        "--kill-rate",
-        "0",
-        "--ops",
-        "3",
-        "--json",
-        "r.json",
-    ]);
+    let (run, r) = quiet_run(&t, exec, check, "1", "3");
     run.expect_code(1);
-    let r = read_json(&t.join("r.json"));
     assert_eq!(r["violations"]["lost"], 2, "{}", run.describe());
     assert_eq!(r["violations"]["duplicate"], 1, "{}", run.describe());
     assert!(run.stdout().contains("w0-1, w0-2"), "{}", run.describe());

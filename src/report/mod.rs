@@ -96,10 +96,8 @@ pub struct Outcome {
     pub respawns: u64,
     /// Operations killed for running past the op timeout.
     pub timeouts: u64,
-    /// Checks of an outside program's state, and the time they took.
+    /// Checks of an outside program's state run by the supervisor.
     pub checks: u64,
-    /// Total time of those checks.
-    pub check_time: Duration,
     /// Valid reads by readers.
     pub reads: u64,
     /// Children that exited in a way the supervisor did not cause.
@@ -228,6 +226,9 @@ pub struct Report {
     pub respawns: u64,
     /// Operations killed for running past `--op-timeout`.
     pub timeouts: u64,
+    /// Checks of an outside program's state run by the supervisor (after
+    /// kills and at the end).
+    pub checks: u64,
     /// Valid reads by readers.
     pub reads: u64,
     /// Violation counts.
@@ -294,6 +295,7 @@ impl Report {
             kills_missed: out.kills_missed,
             respawns: out.respawns,
             timeouts: out.timeouts,
+            checks: out.checks,
             reads: out.reads,
             violations: Violations {
                 torn: count(ViolationKind::Torn),

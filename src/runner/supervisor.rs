@@ -1183,7 +1183,6 @@ impl<'a> Supervisor<'a> {
             self.verifier
                 .check_ids(output, &check.acked, &attempted_end, &check.seen_by, at_ms);
         self.out.checks += 1;
-        self.out.check_time += at.saturating_duration_since(check.started);
         let exec = self.exec.as_mut().expect("exec mode");
         if exec.final_check == FinalCheck::Running {
             exec.final_check = FinalCheck::Done;
