@@ -10,6 +10,8 @@ use util::{TestDir, processes_with, read_json, wait_for};
 /// A correct little program: flock(1) + temp + mv, one op id per line.
 const GOOD_EXEC: &str = "exec 9>>\"$TORTURE_STATE.lock\"; flock 9; t=$(mktemp \"$TORTURE_STATE.tmp-XXXXXX\"); \
     cat \"$TORTURE_STATE\" > \"$t\" 2>/dev/null; echo \"$TORTURE_OP\" >> \"$t\"; mv \"$t\" \"$TORTURE_STATE\"";
+/// Appends the op id to the state, unlocked: enough when runs are sequential.
+const APPEND_OP: &str = "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"";
 const GOOD_CHECK: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
 
 /// Runs a program with no kills and no readers for `ops` operations over
@@ -116,7 +118,7 @@ fn a_check_that_prints_junk_on_the_fresh_state_is_bad_input() {
 #[test]
 fn a_check_failing_after_ops_ran_is_torn_not_bad_input() {
     let t = TestDir::new();
-    let exec = "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"";
+    let exec = APPEND_OP;
     let check = "if [ -s \"$TORTURE_STATE\" ]; then echo corrupt >&2; exit 1; fi";
     let (run, r) = quiet_run(&t, exec, check, "8", "5");
     run.expect_code(1);
@@ -135,7 +137,7 @@ fn a_check_failing_after_ops_ran_is_torn_not_bad_input() {
 #[test]
 fn lines_that_are_not_op_ids_are_phantoms_in_the_evidence() {
     let t = TestDir::new();
-    let exec = "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"";
+    let exec = APPEND_OP;
     let check = "if [ -e \"$TORTURE_STATE\" ]; then cat \"$TORTURE_STATE\"; echo stray-line; fi";
     let (run, r) = quiet_run(&t, exec, check, "8", "4");
     run.expect_code(1);
