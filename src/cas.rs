@@ -116,10 +116,13 @@ impl CasStore {
     /// after `base`. `Ok(None)` means another writer won the race.
     fn try_claim(&self, base: &Base, next: &[u8]) -> Result<Option<u64>> {
         let (tmp, mut file) = create_temp(&self.dir, &self.name)?;
+        // Removed on every way out, a panic included (the standard library
+        // panics when closing a directory fails).
+        let tmp = RemoveOnDrop(tmp);
         let claimed = self
-            .fill(&mut file, &tmp, next)
-            .and_then(|()| self.link_next(base, &tmp));
-        let _ = fs::remove_file(&tmp);
+            .fill(&mut file, &tmp.0, next)
+            .and_then(|()| self.link_next(base, &tmp.0));
+        drop(tmp);
         let n = match claimed? {
             Some(n) => n,
             None => return Ok(None),
@@ -203,7 +206,7 @@ impl CasStore {
     pub fn versions(&self) -> Result<Vec<u64>> {
         let prefix = format!("{}.v", self.name);
         let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir).at(Step::ListDir, &self.dir)? {
+        for entry in retry_eintr(|| fs::read_dir(&self.dir)).at(Step::ListDir, &self.dir)? {
             let entry = entry.at(Step::ListDir, &self.dir)?;
             let name = entry.file_name();
             let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
@@ -241,6 +244,15 @@ impl CasStore {
                 Err(_) => return,
             }
         }
+    }
+}
+
+/// A temporary file removed when the guard goes out of scope.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
+use crate::fault::{self, Fault};
 use crate::report::{
     Exporter, JsonExporter, JunitExporter, MarkdownExporter, Report, RunResult,
     ScenariosJsonExporter, StopReason, Verdict,
@@ -46,11 +47,20 @@ enum Command {
         #[arg(long, value_name = "K/N", value_parser = parse_partition)]
         partition: Option<(usize, usize)>,
     },
+    /// Put a fault at every file-system syscall of one operation, one run
+    /// per point and fault, and check the state after each.
+    Explore(ExploreArgs),
     /// List the strategies and the verdict each must get.
     List,
     /// Internal: a writer or reader child of the supervisor.
     #[command(name = "__child", hide = true)]
     Child {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Internal: one operation of a built-in strategy (for explore).
+    #[command(name = "__op", hide = true)]
+    Op {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
@@ -140,6 +150,75 @@ struct RunArgs {
     baseline: bool,
 }
 
+/// A parsed `--faults` list (an alias, so that clap takes it as one value).
+type FaultList = Vec<Fault>;
+
+/// The options of `torture explore`.
+#[derive(Debug, Args)]
+struct ExploreArgs {
+    /// Strategy under test (see `torture list`).
+    #[arg(long, default_value = "reference", value_parser = parse_strategy)]
+    strategy: &'static dyn Strategy,
+    /// Explore an outside program: this command (run by /bin/sh -c in the run
+    /// directory) must add $TORTURE_OP to the state at $TORTURE_STATE.
+    #[arg(
+        long,
+        value_name = "CMD",
+        requires = "check",
+        conflicts_with = "strategy"
+    )]
+    exec: Option<String>,
+    /// With --exec: prints the op ids present in the state, one per line;
+    /// a non-zero exit means the state is unreadable.
+    #[arg(long, value_name = "CMD", requires = "exec")]
+    check: Option<String>,
+    /// With --exec: runs once before the first operation.
+    #[arg(long, value_name = "CMD", requires = "exec")]
+    init: Option<String>,
+    /// With --exec: the state file's name in the run directory.
+    #[arg(long, value_name = "NAME", default_value = "state")]
+    state: String,
+    /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
+    /// short-write, comma-separated, or all.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = Fault::parse_list)]
+    faults: FaultList,
+    /// Ordinary operations before the explored one, so there is
+    /// acknowledged state to lose.
+    #[arg(long, value_name = "N", default_value_t = fault::explore::DEFAULT_WARMUP_OPS)]
+    warmup_ops: u64,
+    /// Count every file-system syscall as a fault point, not only those on
+    /// files in the run directory.
+    #[arg(long)]
+    all_syscalls: bool,
+    /// Explore only the fault point with this index (a replay).
+    #[arg(long, value_name = "N")]
+    point: Option<usize>,
+    /// A faulted operation running longer than this is killed.
+    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
+    op_timeout: std::time::Duration,
+    /// The ordinary operation after a faulted one must finish within this,
+    /// else the violation is no_recovery.
+    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration)]
+    recovery_timeout: std::time::Duration,
+    /// Padding bytes in a built-in strategy's state document.
+    #[arg(long, value_name = "BYTES", default_value_t = fault::explore::DEFAULT_PAYLOAD)]
+    payload: usize,
+    /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Faulted runs carried out at once, each in its own directory
+    /// [default: the number of CPUs].
+    #[arg(long, value_name = "N", value_parser = parse_writers)]
+    jobs: Option<usize>,
+    /// Write the JSON report (schema torture/explore/v1) to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// For each violating run, keep the run directory after the fault and a
+    /// replay script here.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+}
+
 fn parse_strategy(s: &str) -> Result<&'static dyn Strategy, String> {
     strategy::by_name(s).ok_or_else(|| format!("unknown strategy (valid: {})", strategy::names()))
 }
@@ -209,7 +288,9 @@ pub fn main() -> i32 {
             outputs,
             partition,
         }) => run_scenarios(&scenarios, &outputs, partition),
+        Some(Command::Explore(args)) => explore(args),
         Some(Command::List) => list(),
+        Some(Command::Op { args }) => child::op_main(&args),
         Some(Command::Child { args }) => child::main(&args),
         Some(Command::Watchdog) => runner::process::watchdog_main(),
     }
@@ -315,6 +396,67 @@ fn torture(args: RunArgs) -> i32 {
     }
 }
 
+fn explore(args: ExploreArgs) -> i32 {
+    if let Some(code) = check_output_path(args.json.as_ref()) {
+        return code;
+    }
+    let program = match program() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let workload = match (args.exec, args.check) {
+        (Some(exec), Some(check)) => Workload::Exec(ExecSpec {
+            exec,
+            check,
+            init: args.init,
+            state: args.state,
+            env: Vec::new(),
+        }),
+        _ => Workload::Builtin(args.strategy),
+    };
+    let faults = args.faults;
+    let config = fault::ExploreConfig {
+        workload,
+        faults,
+        warmup_ops: args.warmup_ops,
+        all_syscalls: args.all_syscalls,
+        only_point: args.point,
+        op_timeout: args.op_timeout,
+        recovery_timeout: args.recovery_timeout,
+        payload: args.payload,
+        dir: args.dir,
+        artifacts: args.artifacts,
+        program,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    use nix::sys::signal::Signal;
+    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+        return bad_input(format!("cannot install signal handlers: {e}"));
+    }
+    let report = match fault::explore(&config) {
+        Ok(r) => r,
+        Err(e) => return bad_input(e),
+    };
+    print!("{}", report.summary());
+    if let Some(a) = &config.artifacts
+        && report.failed()
+    {
+        println!("artifacts: {}", a.display());
+    }
+    if let Some(path) = &args.json
+        && let Err(e) = report.write_json(path)
+    {
+        return bad_input(format!("cannot write {}: {e}", path.display()));
+    }
+    match (report.failed(), report.interrupted) {
+        (true, _) => exit::VIOLATION,
+        (false, true) => exit::BAD_INPUT,
+        (false, false) => exit::PASS,
+    }
+}
+
 /// Writes the requested report files and the GitHub step summary.
 fn write_outputs(outputs: &Outputs, runs: &[RunResult], json: &dyn Exporter) -> Result<(), String> {
     let write = |exporter: &dyn Exporter, path: &Option<PathBuf>| match path {
@@ -381,17 +523,34 @@ fn verdict_code(report: &Report) -> i32 {
 }
 
 fn list() -> i32 {
-    println!("{:<12} {:<10} description", "strategy", "expected");
+    println!(
+        "{:<13} {:<10} {:<24} description",
+        "strategy", "expected", "explore"
+    );
     for s in strategy::all() {
+        let explore: Vec<String> = s
+            .explore_expected()
+            .iter()
+            .map(|(fault, finding)| format!("{}@{}", finding.name(), fault.name()))
+            .collect();
+        let explore = if explore.is_empty() {
+            "pass".to_string()
+        } else {
+            explore.join(",")
+        };
         println!(
-            "{:<12} {:<10} {}",
+            "{:<13} {:<10} {:<24} {}",
             s.name(),
             s.expected().to_string(),
+            explore,
             s.summary()
         );
     }
     println!();
     println!("expected: the verdict under SIGKILL torture (fault tier: process crash)");
+    println!(
+        "explore:  what `torture explore` must find, as class@fault (one operation, no concurrency)"
+    );
     exit::PASS
 }
 

@@ -42,6 +42,7 @@ pub mod cli;
 pub mod duration;
 mod error;
 pub mod exit;
+pub mod fault;
 pub mod lock;
 pub mod platform;
 pub mod report;

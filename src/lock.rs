@@ -86,7 +86,7 @@ impl StateLock {
 
     /// Releases the lock now, reporting an error that drop would swallow.
     pub fn unlock(self) -> Result<()> {
-        self.file.unlock().at(Step::Lock, &self.path)
+        retry_eintr(|| self.file.unlock()).at(Step::Lock, &self.path)
     }
 
     /// The lock file's path.

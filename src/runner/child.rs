@@ -125,33 +125,81 @@ fn writer(strategy: &dyn Strategy, spec: &ChildSpec) -> io::Result<()> {
     let mut seq = spec.first_seq;
     while !platform::stop_requested() && seq < spec.end_seq {
         send(&mut out, &Message::Begin(seq))?;
-        let start = Instant::now();
-        let mut torn: Option<(String, Vec<u8>)> = None;
-        let result = strategy.update(&spec.state, &mut |cur| {
-            let bad = |why: String, bytes: &[u8]| (why, bytes.to_vec());
-            let mut doc = match cur.map(Document::decode) {
-                Some(Ok(doc)) => doc,
-                Some(Err(why)) => {
-                    torn = Some(bad(why, cur.unwrap_or_default()));
-                    return Err(crate::Error::Rejected("torn state".into()));
-                }
-                None => {
-                    torn = Some(bad("the state file is missing".into(), &[]));
-                    return Err(crate::Error::Rejected("missing state".into()));
-                }
-            };
-            doc.apply(spec.slot, seq).map_err(crate::Error::Rejected)?;
-            Ok(doc.encode())
-        });
-        let msg = match (result, torn) {
-            (_, Some((why, bytes))) => Message::Torn(seq, why, bytes),
-            (Ok(()), None) => Message::Ack(seq, start.elapsed()),
-            (Err(e), None) => Message::Fail(seq, e.to_string()),
-        };
+        let msg = apply_one(strategy, &spec.state, spec.slot, seq);
         send(&mut out, &msg)?;
         seq += 1;
     }
     Ok(())
+}
+
+/// Runs operation `seq` of writer `slot` through the strategy and says how
+/// it ended: `Ack`, `Fail`, or `Torn` if the state it read was undecodable.
+pub fn apply_one(
+    strategy: &dyn Strategy,
+    state: &std::path::Path,
+    slot: usize,
+    seq: Seq,
+) -> Message {
+    let start = Instant::now();
+    let mut torn: Option<(String, Vec<u8>)> = None;
+    let result = strategy.update(state, &mut |cur| {
+        let bad = |why: String, bytes: &[u8]| (why, bytes.to_vec());
+        let mut doc = match cur.map(Document::decode) {
+            Some(Ok(doc)) => doc,
+            Some(Err(why)) => {
+                torn = Some(bad(why, cur.unwrap_or_default()));
+                return Err(crate::Error::Rejected("torn state".into()));
+            }
+            None => {
+                torn = Some(bad("the state file is missing".into(), &[]));
+                return Err(crate::Error::Rejected("missing state".into()));
+            }
+        };
+        doc.apply(slot, seq).map_err(crate::Error::Rejected)?;
+        Ok(doc.encode())
+    });
+    match (result, torn) {
+        (_, Some((why, bytes))) => Message::Torn(seq, why, bytes),
+        (Ok(()), None) => Message::Ack(seq, start.elapsed()),
+        (Err(e), None) => Message::Fail(seq, e.to_string()),
+    }
+}
+
+/// The name of the hidden subcommand that runs one operation (`explore`).
+pub const OP_SUBCOMMAND: &str = "__op";
+
+/// Exit code of [`op_main`] when the operation read an undecodable state.
+pub const OP_SAW_TORN: i32 = 3;
+
+/// Runs one operation of a built-in strategy: `__op STRATEGY STATE SLOT SEQ`.
+/// Exits 0 when it is acknowledged, 1 when it failed, [`OP_SAW_TORN`] when
+/// the state it read was torn; the error goes to stderr.
+pub fn op_main(args: &[OsString]) -> i32 {
+    let parsed = match args {
+        [strategy, state, slot, seq] => strategy
+            .to_str()
+            .and_then(strategy::by_name)
+            .zip(slot.to_str().and_then(|s| s.parse::<usize>().ok()))
+            .zip(seq.to_str().and_then(|s| s.parse::<Seq>().ok()))
+            .map(|((st, slot), seq)| (st, PathBuf::from(state), slot, seq)),
+        _ => None,
+    };
+    let Some((strategy, state, slot, seq)) = parsed else {
+        eprintln!("torture: {OP_SUBCOMMAND} takes STRATEGY STATE SLOT SEQ");
+        return crate::exit::BAD_INPUT;
+    };
+    match apply_one(strategy, &state, slot, seq) {
+        Message::Ack(..) => 0,
+        Message::Torn(_, why, _) => {
+            eprintln!("torture: the state is torn: {why}");
+            OP_SAW_TORN
+        }
+        Message::Fail(_, e) => {
+            eprintln!("torture: {e}");
+            1
+        }
+        _ => 1,
+    }
 }
 
 fn reader(strategy: &dyn Strategy, spec: &ChildSpec) -> io::Result<()> {

@@ -8,16 +8,19 @@
 use std::path::Path;
 
 use crate::error::Result;
+use crate::fault::{Fault, Finding};
 use crate::verifier::ViolationKind;
 
 mod cas_excl;
 mod cas_naive;
 mod fcntl_close;
+mod fsync_ignore;
 mod lock_target;
 mod naive;
 mod no_fsync;
 mod no_lock;
 mod reference;
+mod short_write;
 
 /// The computation of an update: current bytes (`None` if absent) to new bytes.
 pub type Compute<'a> = dyn FnMut(Option<&[u8]>) -> Result<Vec<u8>> + 'a;
@@ -51,6 +54,12 @@ pub trait Strategy: Send + Sync {
     fn summary(&self) -> &'static str;
     /// The verdict it must get under SIGKILL torture (the process-crash tier).
     fn expected(&self) -> Expectation;
+    /// What `torture explore` must find, as (fault, class) pairs that must
+    /// each show; empty means it must pass every fault at every point.
+    /// Concurrency flaws need concurrent writers and cannot show here.
+    fn explore_expected(&self) -> &'static [(Fault, Finding)] {
+        &[]
+    }
     /// One read-modify-write of the state at `state`.
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()>;
     /// Reads the state the way a reader using this strategy would.
@@ -66,6 +75,8 @@ static ZOO: &[&dyn Strategy] = &[
     &cas_naive::CasNaive,
     &cas_excl::CasExcl,
     &no_fsync::NoFsync,
+    &short_write::ShortWrite,
+    &fsync_ignore::FsyncIgnore,
 ];
 
 /// Every strategy, in the order `torture list` prints them.

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use super::{Compute, Expectation, Strategy};
 use crate::error::{IoContext, Result, Step};
+use crate::fault::{Fault, Finding};
 use crate::lock::{LockMode, StateLock};
 use crate::verifier::ViolationKind;
 
@@ -31,6 +32,9 @@ impl Strategy for Naive {
     }
     fn expected(&self) -> Expectation {
         Expectation::Fails(vec![ViolationKind::Torn])
+    }
+    fn explore_expected(&self) -> &'static [(Fault, Finding)] {
+        &[(Fault::Kill, Finding::Torn), (Fault::Eio, Finding::Torn)]
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
         let lock = StateLock::acquire(state)?;

@@ -1,0 +1,842 @@
+//! `torture explore`: every fault at every fault point of one operation.
+//!
+//! 1. A fresh run directory gets the initial state and `warmup_ops`
+//!    ordinary operations, so there is acknowledged state to lose; then it is
+//!    snapshotted.
+//! 2. One operation is recorded under ptrace: its fault points.
+//! 3. For each point and each fault that can happen there, the directory is
+//!    restored from the snapshot and the operation rerun with the fault
+//!    injected at that point, matched by ordinal.
+//! 4. After each faulted run: the state must be readable (`torn`), keep
+//!    every acknowledged op (`lost`), hold the faulted op if it exited 0
+//!    (`lost`), not have been acknowledged after a failed fsync
+//!    (`unsafe_ack`), and an ordinary operation must still succeed in time
+//!    (`no_recovery`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::report::{ExploreReport, PointRow};
+use super::syscalls::Class;
+use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError};
+use super::{Fault, Finding};
+use crate::report::shell_quote;
+use crate::runner::exec::{Which, op_id, parse_op_id, tail};
+use crate::runner::{RunError, STATE_FILE, Workload, child};
+use crate::state::Document;
+use crate::strategy::Strategy;
+
+/// The default of [`ExploreConfig::warmup_ops`].
+pub const DEFAULT_WARMUP_OPS: u64 = 2;
+/// The default of [`ExploreConfig::op_timeout`].
+pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default of [`ExploreConfig::recovery_timeout`].
+pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// The default padding of a built-in strategy's document: several writes'
+/// worth for the strategies that write in chunks.
+pub const DEFAULT_PAYLOAD: usize = 1024;
+
+/// Everything an exploration needs.
+#[derive(Clone)]
+pub struct ExploreConfig {
+    /// What is explored.
+    pub workload: Workload,
+    /// The faults to put at every point.
+    pub faults: Vec<Fault>,
+    /// Ordinary operations before the explored one.
+    pub warmup_ops: u64,
+    /// Every file-system syscall is a point, not only those in the run directory.
+    pub all_syscalls: bool,
+    /// Explore only the point with this ordinal (a replay).
+    pub only_point: Option<usize>,
+    /// A faulted operation running longer than this is killed.
+    pub op_timeout: Duration,
+    /// The operation after a faulted one must finish within this.
+    pub recovery_timeout: Duration,
+    /// Padding bytes of a built-in strategy's document.
+    pub payload: usize,
+    /// The run directory; `None` for a fresh temporary one.
+    pub dir: Option<PathBuf>,
+    /// Where to keep the directory and a replay script of each violating run.
+    pub artifacts: Option<PathBuf>,
+    /// The `torture` binary, for a built-in strategy's operations.
+    pub program: PathBuf,
+    /// Faulted runs carried out at once, each in its own directory.
+    pub jobs: usize,
+}
+
+/// Why an exploration could not be carried out (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// The input is wrong, or the program fails without any fault.
+    #[error("{0}")]
+    BadInput(String),
+    /// The harness itself failed.
+    #[error("{0}")]
+    Harness(String),
+}
+
+impl From<RunError> for ExploreError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::BadConfig(m) => ExploreError::BadInput(m),
+            other => ExploreError::Harness(other.to_string()),
+        }
+    }
+}
+
+impl From<TraceError> for ExploreError {
+    fn from(e: TraceError) -> Self {
+        match e {
+            TraceError::NotPermitted(_) => ExploreError::BadInput(e.to_string()),
+            TraceError::Io(_) => ExploreError::Harness(e.to_string()),
+        }
+    }
+}
+
+fn harness(what: &str) -> impl Fn(std::io::Error) -> ExploreError + '_ {
+    move |e| ExploreError::Harness(format!("{what}: {e}"))
+}
+
+/// What a check of the state found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Check {
+    /// The state is readable and holds these ops.
+    Readable(Present),
+    /// The state cannot be read, and why.
+    Unreadable(String),
+}
+
+/// The ops a readable state holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Present {
+    /// The sequence numbers of writer 0's ops (an outside program's check).
+    Ids(BTreeSet<u64>),
+    /// How many ops were applied (a built-in document counts them).
+    Count(u64),
+}
+
+impl Present {
+    /// The ops that must be present after one more op, `next`.
+    fn plus(&self, next: u64) -> Vec<u64> {
+        match self {
+            Present::Ids(ids) => ids.iter().copied().chain([next]).collect(),
+            Present::Count(n) => (0..=*n).collect(),
+        }
+    }
+
+    /// What is missing of the ops `must`, in words; `None` if nothing.
+    fn missing(&self, must: &[u64]) -> Option<String> {
+        match self {
+            Present::Ids(ids) => {
+                let gone: Vec<String> = must
+                    .iter()
+                    .filter(|s| !ids.contains(s))
+                    .map(|&s| op_id(0, s))
+                    .collect();
+                (!gone.is_empty()).then(|| format!("op(s) missing: {}", gone.join(", ")))
+            }
+            Present::Count(n) => (*n < must.len() as u64).then(|| {
+                format!(
+                    "the document counts {n} op(s), {} were acknowledged",
+                    must.len()
+                )
+            }),
+        }
+    }
+}
+
+/// What one faulted run showed.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RunVerdicts {
+    pub(super) outcome: String,
+    pub(super) findings: Vec<(Finding, String)>,
+    pub(super) litter: Vec<String>,
+}
+
+/// Explores every fault point of one operation and returns the report.
+pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
+    let started = Instant::now();
+    if cfg.faults.is_empty() {
+        return Err(ExploreError::BadInput("--faults names no fault".into()));
+    }
+    if let Some(a) = &cfg.artifacts {
+        crate::runner::artifacts::check_target(a)?;
+    }
+    let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref())?;
+    let mut first = Explorer::new(cfg, &run_dir.path)?;
+    first.prepare()?;
+    let snapshot = first.scratch.path().join("snapshot");
+    copy_dir(&first.dir, &snapshot).map_err(harness("cannot snapshot the run directory"))?;
+    let recorded = first.record()?;
+    let clean_names = names(&first.dir);
+    let jobs: Vec<(&Point, Fault)> = recorded
+        .iter()
+        .filter(|p| cfg.only_point.is_none_or(|only| only == p.ordinal))
+        .flat_map(|p| {
+            cfg.faults
+                .iter()
+                .filter(|f| p.admits(**f))
+                .map(move |&f| (p, f))
+        })
+        .collect();
+    // More workers than jobs would only make directories.
+    let mut workers = vec![first];
+    let mut extra_dirs = Vec::new();
+    for _ in 1..cfg.jobs.clamp(1, jobs.len().max(1)) {
+        let dir = crate::runner::prepare_dir(None)?;
+        workers.push(Explorer::new(cfg, &dir.path)?);
+        extra_dirs.push(dir);
+    }
+    let ctx = Shared {
+        jobs: &jobs,
+        snapshot: &snapshot,
+        clean_names: &clean_names,
+        recorded: &recorded,
+        next: std::sync::atomic::AtomicUsize::new(0),
+        results: std::sync::Mutex::new(vec![None; jobs.len()]),
+        error: std::sync::Mutex::new(None),
+    };
+    std::thread::scope(|s| {
+        for w in &workers {
+            let ctx = &ctx;
+            s.spawn(move || w.work(ctx));
+        }
+    });
+    if let Some(e) = ctx.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut report = ExploreReport::new(cfg, &workers[0].dir, &recorded);
+    let mut rows: BTreeMap<usize, PointRow> = BTreeMap::new();
+    for ((point, fault), v) in jobs.iter().zip(results) {
+        let row = rows
+            .entry(point.ordinal)
+            .or_insert_with(|| PointRow::new(point));
+        let Some(v) = v else {
+            report.interrupted = true;
+            continue;
+        };
+        report.record(point, *fault, &v, &workers[0].replay(point.ordinal, *fault));
+        row.outcomes.insert(fault.name().to_string(), v.outcome);
+    }
+    report.table = rows.into_values().collect();
+    report.finish(started.elapsed());
+    if let Some(a) = &cfg.artifacts
+        && report.failed()
+    {
+        report
+            .write_json(&a.join("report.json"))
+            .map_err(|e| ExploreError::Harness(e.to_string()))?;
+    }
+    Ok(report)
+}
+
+/// What the workers share: the job list, handed out one at a time, and
+/// the results in job order.
+struct Shared<'j> {
+    jobs: &'j [(&'j Point, Fault)],
+    snapshot: &'j Path,
+    clean_names: &'j BTreeSet<String>,
+    recorded: &'j [Point],
+    next: std::sync::atomic::AtomicUsize,
+    results: std::sync::Mutex<Vec<Option<RunVerdicts>>>,
+    error: std::sync::Mutex<Option<ExploreError>>,
+}
+
+impl Shared<'_> {
+    fn failed(&self) -> bool {
+        self.error.lock().map(|e| e.is_some()).unwrap_or(true)
+    }
+
+    fn fail(&self, e: ExploreError) {
+        if let Ok(mut slot) = self.error.lock() {
+            slot.get_or_insert(e);
+        }
+    }
+}
+
+struct Explorer<'a> {
+    cfg: &'a ExploreConfig,
+    dir: PathBuf,
+    scope: Scope,
+    scratch: tempfile::TempDir,
+    /// The sequence number of the explored operation.
+    seq: u64,
+}
+
+impl<'a> Explorer<'a> {
+    fn new(cfg: &'a ExploreConfig, dir: &Path) -> Result<Self, ExploreError> {
+        let scratch = tempfile::Builder::new()
+            .prefix("torture-explore-")
+            .tempdir()
+            .map_err(harness("cannot create a scratch directory"))?;
+        Ok(Explorer {
+            cfg,
+            dir: dir.to_path_buf(),
+            scope: Scope {
+                dir: dir.to_path_buf(),
+                all: cfg.all_syscalls,
+            },
+            scratch,
+            seq: cfg.warmup_ops,
+        })
+    }
+
+    fn state(&self) -> PathBuf {
+        match &self.cfg.workload {
+            Workload::Builtin(_) => self.dir.join(STATE_FILE),
+            Workload::Exec(spec) => spec.state_path(&self.dir),
+        }
+    }
+
+    fn output(&self) -> PathBuf {
+        self.scratch.path().join("output")
+    }
+
+    /// The command of one of the program's commands (a built-in strategy
+    /// has only operations).
+    fn command(&self, which: Which) -> Result<Command, ExploreError> {
+        let out = self.output();
+        match &self.cfg.workload {
+            Workload::Exec(spec) => spec
+                .command(which, &self.dir, &out)
+                .map_err(harness("cannot create the output file")),
+            Workload::Builtin(strategy) => {
+                let Which::Op(slot, seq) = which else {
+                    unreachable!("built-in strategies are checked in process")
+                };
+                let file =
+                    fs::File::create(&out).map_err(harness("cannot create the output file"))?;
+                let err = file
+                    .try_clone()
+                    .map_err(harness("cannot create the output file"))?;
+                let mut cmd = Command::new(&self.cfg.program);
+                cmd.arg(child::OP_SUBCOMMAND)
+                    .arg(strategy.name())
+                    .arg(self.state())
+                    .arg(slot.to_string())
+                    .arg(seq.to_string())
+                    .current_dir(&self.dir)
+                    .stdin(Stdio::null())
+                    .stdout(file)
+                    .stderr(err);
+                Ok(cmd)
+            }
+        }
+    }
+
+    /// Runs one command to its end under the tracer.
+    fn run(
+        &self,
+        which: Which,
+        injection: Option<Injection>,
+        timeout: Duration,
+    ) -> Result<(Trace, String), ExploreError> {
+        let cmd = self.command(which)?;
+        let trace = tracer::trace(cmd, &self.scope, injection, timeout, &|_| {})?;
+        Ok((trace, tail(&self.output())))
+    }
+
+    /// Initial state, preflight check, warm-up operations.
+    fn prepare(&mut self) -> Result<(), ExploreError> {
+        match &self.cfg.workload {
+            Workload::Builtin(strategy) => {
+                let fresh = Document::new(1, self.cfg.payload).encode();
+                strategy
+                    .update(&self.state(), &mut |_| Ok(fresh.clone()))
+                    .map_err(|e| {
+                        ExploreError::Harness(format!("cannot create the initial state: {e}"))
+                    })?;
+            }
+            Workload::Exec(spec) => {
+                if spec.init.is_some() {
+                    let (t, out) = self.run(Which::Init, None, self.cfg.op_timeout)?;
+                    if !t.end.success() || t.timed_out {
+                        return Err(bad(format!("--init failed ({}): {out}", describe(&t))));
+                    }
+                }
+                match self.check()? {
+                    Check::Readable(Present::Ids(ids)) if ids.is_empty() => {}
+                    Check::Readable(_) => {
+                        return Err(bad(
+                            "--check printed op ids on the fresh state, before any operation"
+                                .into(),
+                        ));
+                    }
+                    Check::Unreadable(why) => {
+                        return Err(bad(format!("--check failed on the fresh state: {why}")));
+                    }
+                }
+            }
+        }
+        for seq in 0..self.cfg.warmup_ops {
+            self.clean_op(seq, "warm-up")?;
+        }
+        Ok(())
+    }
+
+    /// Runs operation `seq` with no fault; it must succeed and show.
+    fn clean_op(&self, seq: u64, what: &str) -> Result<Trace, ExploreError> {
+        let (t, out) = self.run(Which::Op(0, seq), None, self.cfg.op_timeout)?;
+        if !t.end.success() || t.timed_out {
+            return Err(bad(format!(
+                "the {what} operation {} fails without any fault ({}): {out}",
+                op_id(0, seq),
+                describe(&t)
+            )));
+        }
+        let must: Vec<u64> = (0..=seq).collect();
+        match self.check()? {
+            Check::Readable(p) if p.missing(&must).is_none() => Ok(t),
+            Check::Readable(_) => Err(bad(format!(
+                "after the {what} operation {} the check does not show every op so far, without any fault: is --check right?",
+                op_id(0, seq)
+            ))),
+            Check::Unreadable(why) => Err(bad(format!(
+                "after the {what} operation {} the state is unreadable without any fault: {why}",
+                op_id(0, seq)
+            ))),
+        }
+    }
+
+    /// Records the explored operation's fault points.
+    fn record(&self) -> Result<Vec<Point>, ExploreError> {
+        let t = self.clean_op(self.seq, "explored")?;
+        if t.points.is_empty() {
+            return Err(bad(format!(
+                "the operation made no file-system syscall in {}: does it use $TORTURE_STATE? (--all-syscalls counts syscalls anywhere)",
+                self.dir.display()
+            )));
+        }
+        if let Some(p) = self.cfg.only_point
+            && p >= t.points.len()
+        {
+            return Err(bad(format!(
+                "--point {p}: the operation has {} fault points (0 to {})",
+                t.points.len(),
+                t.points.len() - 1
+            )));
+        }
+        Ok(t.points)
+    }
+
+    /// The ops present in the state, as the program (or strategy) reads it.
+    fn check(&self) -> Result<Check, ExploreError> {
+        match &self.cfg.workload {
+            Workload::Builtin(strategy) => Ok(check_builtin(*strategy, &self.state())),
+            Workload::Exec(_) => {
+                let (t, out) = self.run(Which::Check, None, self.cfg.op_timeout)?;
+                if t.timed_out {
+                    return Ok(Check::Unreadable(format!(
+                        "the check did not finish within {:?}",
+                        self.cfg.op_timeout
+                    )));
+                }
+                if !t.end.success() {
+                    return Ok(Check::Unreadable(format!(
+                        "the check failed ({}): {out}",
+                        t.end
+                    )));
+                }
+                let printed = fs::read_to_string(self.output()).unwrap_or_default();
+                let ids = printed
+                    .lines()
+                    .filter_map(|l| parse_op_id(l.trim()))
+                    .filter(|&(slot, _)| slot == 0)
+                    .map(|(_, seq)| seq)
+                    .collect();
+                Ok(Check::Readable(Present::Ids(ids)))
+            }
+        }
+    }
+
+    /// Takes jobs until none is left, a signal asks to stop, or a worker
+    /// fails. Everything it traces, it traces from this thread.
+    fn work(&self, ctx: &Shared<'_>) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let i = ctx.next.fetch_add(1, Ordering::SeqCst);
+            if i >= ctx.jobs.len() || crate::platform::stop_requested() || ctx.failed() {
+                return;
+            }
+            let (point, fault) = ctx.jobs[i];
+            let done = restore(ctx.snapshot, &self.dir)
+                .map_err(harness("cannot restore the run directory"))
+                .and_then(|()| self.faulted_run(point, fault, ctx.clean_names, ctx.recorded))
+                .and_then(|v| {
+                    if !v.findings.is_empty() {
+                        self.keep_artifacts(point, fault)?;
+                    }
+                    Ok(v)
+                });
+            if crate::platform::stop_requested() {
+                // The stop may have killed this run: its verdict is void.
+                return;
+            }
+            match done {
+                Ok(v) => {
+                    if let Ok(mut results) = ctx.results.lock() {
+                        results[i] = Some(v);
+                    }
+                }
+                Err(e) => return ctx.fail(e),
+            }
+        }
+    }
+
+    fn faulted_run(
+        &self,
+        point: &Point,
+        fault: Fault,
+        clean_names: &BTreeSet<String>,
+        recorded: &[Point],
+    ) -> Result<RunVerdicts, ExploreError> {
+        let injection = Injection {
+            ordinal: point.ordinal,
+            fault,
+        };
+        let (t, out) = self.run(Which::Op(0, self.seq), Some(injection), self.cfg.op_timeout)?;
+        let mut v = RunVerdicts::default();
+        let Some(hit) = &t.injected else {
+            v.outcome = "diverged".into();
+            return Ok(v);
+        };
+        let same_path = t.points.len() > point.ordinal
+            && t.points[..=point.ordinal]
+                .iter()
+                .zip(recorded)
+                .all(|(a, b)| a.syscall.nr == b.syscall.nr);
+        let acked = t.end.success() && !t.timed_out;
+        let check = self.check()?;
+        match &check {
+            Check::Unreadable(why) => v.findings.push((Finding::Torn, why.clone())),
+            Check::Readable(present) => {
+                let before: Vec<u64> = (0..self.seq).collect();
+                if let Some(what) = present.missing(&before) {
+                    v.findings.push((Finding::Lost, what));
+                }
+                let all: Vec<u64> = (0..=self.seq).collect();
+                if acked && present.missing(&before).is_none() && present.missing(&all).is_some() {
+                    v.findings.push((
+                        Finding::Lost,
+                        format!(
+                            "the operation exited 0 but its op {} is missing",
+                            op_id(0, self.seq)
+                        ),
+                    ));
+                }
+            }
+        }
+        if acked && fault.loses_data() && hit.syscall.class == Class::Fsync {
+            v.findings.push((
+                Finding::UnsafeAck,
+                format!(
+                    "{} failed with {} and the operation still exited 0",
+                    hit.syscall.name,
+                    fault.name().to_uppercase()
+                ),
+            ));
+        }
+        let after = names(&self.dir);
+        // A file whose own removal was made to fail is not litter.
+        let unremovable =
+            |name: &String| hit.syscall.class == Class::Unlink && hit.files.contains(name);
+        v.litter = after
+            .difference(clean_names)
+            .filter(|n| !unremovable(n))
+            .cloned()
+            .collect();
+        if let Check::Readable(present) = &check {
+            self.keep_after_fault()?;
+            if let Some(why) = self.recovery(present, &v.litter)? {
+                v.findings.push((Finding::NoRecovery, why));
+            }
+        }
+        v.outcome = outcome(&t, fault, &v.findings, &out);
+        if !same_path {
+            v.outcome += " (diverged)";
+        }
+        Ok(v)
+    }
+
+    /// Runs the next operation; `Some(why)` if it fails, hangs, or loses.
+    /// Runs the next operation on the state the faulted one left (`present`
+    /// holds); `Some(why)` if it fails, hangs, or loses what was there.
+    fn recovery(
+        &self,
+        present: &Present,
+        leftovers: &[String],
+    ) -> Result<Option<String>, ExploreError> {
+        let next = self.seq + 1;
+        let (t, out) = self.run(Which::Op(0, next), None, self.cfg.recovery_timeout)?;
+        let cause = || probable_cause(leftovers);
+        if t.timed_out {
+            return Ok(Some(format!(
+                "the next operation did not finish within {:?}{}",
+                self.cfg.recovery_timeout,
+                cause()
+            )));
+        }
+        if !t.end.success() {
+            return Ok(Some(format!(
+                "the next operation failed ({}): {out}{}",
+                t.end,
+                cause()
+            )));
+        }
+        let must = present.plus(next);
+        match self.check()? {
+            Check::Readable(p) => Ok(p
+                .missing(&must)
+                .map(|what| format!("after the next operation, {what}"))),
+            Check::Unreadable(why) => Ok(Some(format!(
+                "after the next operation the state is unreadable: {why}"
+            ))),
+        }
+    }
+
+    fn keep_after_fault(&self) -> Result<(), ExploreError> {
+        if self.cfg.artifacts.is_none() {
+            return Ok(());
+        }
+        let kept = self.scratch.path().join("after-fault");
+        let _ = fs::remove_dir_all(&kept);
+        copy_dir(&self.dir, &kept).map_err(harness("cannot copy the run directory"))
+    }
+
+    fn keep_artifacts(&self, point: &Point, fault: Fault) -> Result<(), ExploreError> {
+        let Some(root) = &self.cfg.artifacts else {
+            return Ok(());
+        };
+        let here = root.join(format!("point-{:03}-{}", point.ordinal, fault.name()));
+        let kept = self.scratch.path().join("after-fault");
+        let source = if kept.exists() {
+            kept
+        } else {
+            self.dir.clone()
+        };
+        let io = |e: std::io::Error| {
+            ExploreError::Harness(format!("cannot keep artifacts in {}: {e}", here.display()))
+        };
+        fs::create_dir_all(&here).map_err(io)?;
+        copy_dir(&source, &here.join("dir")).map_err(io)?;
+        let script = format!(
+            "#!/bin/sh\n# Reruns exactly this fault point and fault.\n{}\n",
+            self.replay(point.ordinal, fault)
+        );
+        crate::atomic::write_file_atomic(here.join("replay.sh"), script.as_bytes(), 0o755)
+            .map_err(|e| ExploreError::Harness(e.to_string()))
+    }
+
+    /// The command line that reruns exactly `point` under `fault`.
+    fn replay(&self, point: usize, fault: Fault) -> String {
+        let cfg = self.cfg;
+        let mut env = String::new();
+        let mut args: Vec<String> = vec!["torture".into(), "explore".into()];
+        let mut push = |flag: &str, value: String| {
+            args.push(flag.into());
+            args.push(shell_quote(&value));
+        };
+        match &cfg.workload {
+            Workload::Builtin(s) => {
+                push("--strategy", s.name().into());
+                if cfg.payload != DEFAULT_PAYLOAD {
+                    push("--payload", cfg.payload.to_string());
+                }
+            }
+            Workload::Exec(spec) => {
+                push("--exec", spec.exec.clone());
+                push("--check", spec.check.clone());
+                if let Some(init) = &spec.init {
+                    push("--init", init.clone());
+                }
+                if spec.state != STATE_FILE {
+                    push("--state", spec.state.clone());
+                }
+                for (k, v) in &spec.env {
+                    env += &format!("{k}={} ", shell_quote(v));
+                }
+            }
+        }
+        push("--faults", fault.name().into());
+        push("--point", point.to_string());
+        if cfg.warmup_ops != DEFAULT_WARMUP_OPS {
+            push("--warmup-ops", cfg.warmup_ops.to_string());
+        }
+        if cfg.op_timeout != DEFAULT_OP_TIMEOUT {
+            push("--op-timeout", crate::duration::format(cfg.op_timeout));
+        }
+        if cfg.recovery_timeout != DEFAULT_RECOVERY_TIMEOUT {
+            push(
+                "--recovery-timeout",
+                crate::duration::format(cfg.recovery_timeout),
+            );
+        }
+        if cfg.all_syscalls {
+            args.push("--all-syscalls".into());
+        }
+        env + &args.join(" ")
+    }
+}
+
+/// Files left behind by the faulted operation, lock files first: what
+/// most likely blocks the next operation.
+fn probable_cause(leftovers: &[String]) -> String {
+    if leftovers.is_empty() {
+        return String::new();
+    }
+    let mut sorted: Vec<&String> = leftovers.iter().collect();
+    sorted.sort_by_key(|n| !n.contains("lock"));
+    let shown: Vec<&str> = sorted.iter().take(3).map(|s| s.as_str()).collect();
+    format!(
+        "; probable cause: left behind by the faulted operation: {}",
+        shown.join(", ")
+    )
+}
+
+fn bad(message: String) -> ExploreError {
+    ExploreError::BadInput(message)
+}
+
+fn describe(t: &Trace) -> String {
+    if t.timed_out {
+        "timed out".into()
+    } else {
+        t.end.to_string()
+    }
+}
+
+/// The short outcome of a faulted run for the table.
+fn outcome(t: &Trace, fault: Fault, findings: &[(Finding, String)], out: &str) -> String {
+    if !findings.is_empty() {
+        let names: BTreeSet<&str> = findings.iter().map(|f| f.0.name()).collect();
+        return names.into_iter().collect::<Vec<_>>().join("+");
+    }
+    let _ = out;
+    match t.end {
+        _ if t.timed_out => "hung".into(),
+        End::Exited(0) => "ok".into(),
+        End::Signaled(libc::SIGKILL) if fault == Fault::Kill => "killed".into(),
+        _ => "error".into(),
+    }
+}
+
+fn check_builtin(strategy: &dyn Strategy, state: &Path) -> Check {
+    match strategy.read(state) {
+        Ok(Some(bytes)) => match Document::decode(&bytes) {
+            Ok(doc) => Check::Readable(Present::Count(doc.counters.first().copied().unwrap_or(0))),
+            Err(why) => Check::Unreadable(why),
+        },
+        Ok(None) => Check::Unreadable("the state file is missing".into()),
+        Err(e) => Check::Unreadable(e.to_string()),
+    }
+}
+
+/// The names in `dir`, recursively, relative to it.
+fn names(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p.clone());
+            }
+            if let Ok(rel) = p.strip_prefix(dir) {
+                out.insert(rel.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Copies `src` into a new directory `dst`, keeping modes, symlinks and
+/// hard links (two names of one inode stay two names of one inode).
+pub(crate) fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let mut inodes: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
+    copy_into(src, dst, &mut inodes)
+}
+
+fn copy_into(
+    src: &Path,
+    dst: &Path,
+    inodes: &mut BTreeMap<(u64, u64), PathBuf>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    fs::create_dir_all(dst)?;
+    fs::set_permissions(dst, fs::metadata(src)?.permissions())?;
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        let meta = fs::symlink_metadata(&from)?;
+        if meta.is_dir() {
+            copy_into(&from, &to, inodes)?;
+        } else if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
+        } else if let Some(first) = inodes.get(&(meta.dev(), meta.ino())) {
+            fs::hard_link(first, &to)?;
+        } else {
+            fs::copy(&from, &to)?;
+            if meta.nlink() > 1 {
+                inodes.insert((meta.dev(), meta.ino()), to);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes `dir` hold exactly what `snapshot` holds; `dir` itself stays.
+fn restore(snapshot: &Path, dir: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let p = entry?.path();
+        if fs::symlink_metadata(&p)?.is_dir() {
+            fs::remove_dir_all(&p)?;
+        } else {
+            fs::remove_file(&p)?;
+        }
+    }
+    copy_into(snapshot, dir, &mut BTreeMap::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_and_restore_keep_hard_links_and_modes() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let root = tempfile::tempdir().unwrap();
+        let (dir, snap) = (root.path().join("dir"), root.path().join("snap"));
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("a"), b"one").unwrap();
+        fs::hard_link(dir.join("a"), dir.join("b")).unwrap();
+        fs::write(dir.join("ro"), b"x").unwrap();
+        fs::set_permissions(dir.join("ro"), fs::Permissions::from_mode(0o444)).unwrap();
+        copy_dir(&dir, &snap).unwrap();
+        fs::write(dir.join("junk"), b"later").unwrap();
+        fs::remove_file(dir.join("a")).unwrap();
+        restore(&snap, &dir).unwrap();
+        let listed = names(&dir);
+        assert_eq!(
+            listed,
+            ["a", "b", "ro"].iter().map(|s| s.to_string()).collect()
+        );
+        let (a, b) = (
+            fs::metadata(dir.join("a")).unwrap(),
+            fs::metadata(dir.join("b")).unwrap(),
+        );
+        assert_eq!(a.ino(), b.ino());
+        assert_eq!(fs::read(dir.join("b")).unwrap(), b"one");
+        assert_eq!(
+            fs::metadata(dir.join("ro")).unwrap().permissions().mode() & 0o777,
+            0o444
+        );
+    }
+}

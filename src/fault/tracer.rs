@@ -1,0 +1,658 @@
+//! Runs one command under `ptrace`, records the file-system syscalls that
+//! are fault points, and injects at most one fault.
+//!
+//! The tracee installs a seccomp filter before it executes the command, so
+//! only the syscalls of the [table](super::syscalls) stop it
+//! (`SECCOMP_RET_TRACE`); everything else runs at full speed. Threads,
+//! forks, vforks and execs are followed (`PTRACE_O_TRACECLONE`, `TRACEFORK`,
+//! `TRACEVFORK`, `TRACEEXEC`), and `PTRACE_O_TRACEEXITKILL` kills every
+//! tracee if the tracer dies.
+//!
+//! `ptrace` binds a tracee to the *thread* that attached it, so one tracer
+//! thread does everything, and it waits with `__WNOTHREAD` so that tracers
+//! on other threads keep their own tracees.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::Fault;
+use super::syscalls::{self as sc, Class, Count, Operand, RawRegs, Syscall};
+use crate::platform::SignalTarget;
+
+/// Which syscalls are fault points.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The run directory (canonical): a syscall naming a file in it is a point.
+    pub dir: PathBuf,
+    /// Every file-system syscall is a point, wherever its files are.
+    pub all: bool,
+}
+
+/// One fault point: a file-system syscall, at its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    /// Its ordinal among the operation's fault points.
+    pub ordinal: usize,
+    /// The syscall.
+    pub syscall: &'static Syscall,
+    /// The decoded call, paths relative to the run directory.
+    pub text: String,
+    /// The files it names, relative to the run directory when inside it.
+    pub files: Vec<String>,
+    /// The byte count of a write-like call.
+    pub count: Option<u64>,
+    /// Whether an open may create a file.
+    pub creates: bool,
+}
+
+impl Point {
+    /// Whether `fault` can be put here.
+    pub fn admits(&self, fault: Fault) -> bool {
+        self.syscall.admits(fault, self.count, self.creates)
+    }
+}
+
+/// The fault to inject, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injection {
+    /// The ordinal of the fault point.
+    pub ordinal: usize,
+    /// The fault.
+    pub fault: Fault,
+}
+
+/// How the traced command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled(i32),
+}
+
+impl End {
+    /// Whether it exited 0.
+    pub fn success(self) -> bool {
+        self == End::Exited(0)
+    }
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Exited(code) => write!(f, "exit {code}"),
+            End::Signaled(sig) => match Signal::try_from(*sig) {
+                Ok(s) => write!(f, "killed by {s}"),
+                Err(_) => write!(f, "killed by signal {sig}"),
+            },
+        }
+    }
+}
+
+/// What one traced run did.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// Every fault point reached, in order.
+    pub points: Vec<Point>,
+    /// How the command ended.
+    pub end: End,
+    /// The point where the fault was injected; `None` if the run never
+    /// reached a point that admits it (the run diverged).
+    pub injected: Option<Point>,
+    /// The run was killed at the timeout.
+    pub timed_out: bool,
+}
+
+/// Why a trace could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The kernel refused `ptrace` or seccomp.
+    #[error(
+        "ptrace is not permitted here ({0}): allow it (sysctl kernel.yama.ptrace_scope=1 or 0, or start the container with --cap-add=SYS_PTRACE and a seccomp profile that permits ptrace)"
+    )]
+    NotPermitted(String),
+    /// Something else went wrong.
+    #[error("cannot trace the operation: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<Errno> for TraceError {
+    fn from(e: Errno) -> Self {
+        TraceError::Io(io::Error::from(e))
+    }
+}
+
+/// How often a traced run checks for a stop request.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+
+fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+/// A seccomp program that returns `TRACE` for the table's syscalls on this
+/// architecture and `ALLOW` for everything else.
+fn seccomp_filter() -> Vec<libc::sock_filter> {
+    // BPF_LD | BPF_W | BPF_ABS, BPF_JMP | BPF_JEQ | BPF_K, BPF_RET | BPF_K.
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    // struct seccomp_data { int nr; __u32 arch; ... }
+    const NR_OFFSET: u32 = 0;
+    const ARCH_OFFSET: u32 = 4;
+    let n = sc::TABLE.len();
+    let mut prog = vec![
+        bpf(LD_W_ABS, 0, 0, ARCH_OFFSET),
+        bpf(JEQ_K, 1, 0, sc::AUDIT_ARCH),
+        bpf(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        bpf(LD_W_ABS, 0, 0, NR_OFFSET),
+    ];
+    for (i, s) in sc::TABLE.iter().enumerate() {
+        // Jump over the remaining tests and the ALLOW to the TRACE.
+        prog.push(bpf(JEQ_K, (n - i) as u8, 0, s.nr as u32));
+    }
+    prog.push(bpf(RET_K, 0, 0, SECCOMP_RET_ALLOW));
+    prog.push(bpf(RET_K, 0, 0, SECCOMP_RET_TRACE));
+    prog
+}
+
+/// Makes `cmd` stop for tracing at its exec, leading its own process group,
+/// with the seccomp filter installed.
+fn prepare(cmd: &mut Command) {
+    let filter = seccomp_filter();
+    cmd.process_group(0);
+    // SAFETY: only async-signal-safe calls between fork and exec; the filter
+    // was allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            let rc = libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                0 as libc::c_ulong,
+                &prog as *const libc::sock_fprog,
+            );
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+}
+
+/// Runs `cmd` under ptrace to its end (or `timeout`), recording the fault
+/// points in `scope` and injecting `injection` if given. `started` receives
+/// the leader's pid (its process group) as soon as it exists.
+pub fn trace(
+    mut cmd: Command,
+    scope: &Scope,
+    injection: Option<Injection>,
+    timeout: Duration,
+    started: &dyn Fn(i32),
+) -> Result<Trace, TraceError> {
+    prepare(&mut cmd);
+    let child = cmd.spawn().map_err(|e| match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => TraceError::NotPermitted(e.to_string()),
+        _ => TraceError::Io(e),
+    })?;
+    let leader = child.id() as i32;
+    // The Child handle is not used to wait: the tracer loop reaps.
+    drop(child);
+    started(leader);
+    let mut tracer = Tracer::new(leader, scope, injection);
+    let live = Arc::clone(&tracer.live);
+    let (done, expired) = mpsc::channel::<()>();
+    let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&timed_out);
+    let timer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match expired.recv_timeout(left.min(STOP_POLL)) {
+                Err(mpsc::RecvTimeoutError::Timeout) if left > STOP_POLL => {
+                    // A stop request (SIGINT, SIGTERM) ends the run at once.
+                    if !crate::platform::stop_requested() {
+                        continue;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                _ => return,
+            }
+            kill_all(leader, &live);
+            return;
+        }
+    });
+    let result = tracer.run();
+    drop(done);
+    let _ = timer.join();
+    if result.is_err() {
+        kill_all(leader, &tracer.live);
+        tracer.drain();
+    }
+    result?;
+    Ok(Trace {
+        points: tracer.points,
+        end: tracer.end.unwrap_or(End::Signaled(libc::SIGKILL)),
+        injected: tracer.injected,
+        timed_out: timed_out.load(std::sync::atomic::Ordering::SeqCst),
+    })
+}
+
+fn kill_all(leader: i32, live: &Mutex<HashSet<i32>>) {
+    let _ = SignalTarget::Group(leader).send(Signal::SIGKILL);
+    if let Ok(live) = live.lock() {
+        for &tid in live.iter() {
+            let _ = SignalTarget::Process(tid).send(Signal::SIGKILL);
+        }
+    }
+}
+
+struct Tracer<'a> {
+    leader: i32,
+    scope: &'a Scope,
+    injection: Option<Injection>,
+    points: Vec<Point>,
+    injected: Option<Point>,
+    end: Option<End>,
+    live: Arc<Mutex<HashSet<i32>>>,
+    /// Tracees whose first (attach) SIGSTOP was consumed.
+    attached: HashSet<i32>,
+    /// Tracees whose skipped syscall must return this value at its exit.
+    pending_ret: HashMap<i32, i64>,
+}
+
+impl<'a> Tracer<'a> {
+    fn new(leader: i32, scope: &'a Scope, injection: Option<Injection>) -> Self {
+        Tracer {
+            leader,
+            scope,
+            injection,
+            points: Vec::new(),
+            injected: None,
+            end: None,
+            live: Arc::new(Mutex::new(HashSet::from([leader]))),
+            attached: HashSet::from([leader]),
+            pending_ret: HashMap::new(),
+        }
+    }
+
+    fn flags() -> Option<WaitPidFlag> {
+        Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)
+    }
+
+    fn run(&mut self) -> Result<(), TraceError> {
+        let leader = Pid::from_raw(self.leader);
+        // The first stop is the SIGTRAP of the exec.
+        match waitpid(leader, Self::flags())? {
+            WaitStatus::Stopped(_, _) => {}
+            WaitStatus::Exited(_, code) => {
+                self.end = Some(End::Exited(code));
+                return Ok(());
+            }
+            other => {
+                return Err(io::Error::other(format!("unexpected first stop {other:?}")).into());
+            }
+        }
+        let options = Options::PTRACE_O_TRACESYSGOOD
+            | Options::PTRACE_O_TRACECLONE
+            | Options::PTRACE_O_TRACEFORK
+            | Options::PTRACE_O_TRACEVFORK
+            | Options::PTRACE_O_TRACEEXEC
+            | Options::PTRACE_O_TRACESECCOMP
+            | Options::PTRACE_O_EXITKILL;
+        ptrace::setoptions(leader, options)?;
+        ptrace::cont(leader, None)?;
+        loop {
+            let status = match waitpid(Pid::from_raw(-1), Self::flags()) {
+                Ok(s) => s,
+                Err(Errno::ECHILD) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.on_status(status)?;
+        }
+    }
+
+    /// Reaps what is left after an error, so no zombie stays behind.
+    fn drain(&mut self) {
+        while let Ok(status) = waitpid(Pid::from_raw(-1), Self::flags()) {
+            if let Some(pid) = status.pid() {
+                let _ = ptrace::cont(pid, None);
+            }
+        }
+    }
+
+    fn forget(&mut self, pid: i32) {
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(&pid);
+        }
+    }
+
+    fn on_status(&mut self, status: WaitStatus) -> Result<(), TraceError> {
+        match status {
+            WaitStatus::Exited(pid, code) => {
+                self.forget(pid.as_raw());
+                if pid.as_raw() == self.leader {
+                    self.end = Some(End::Exited(code));
+                }
+            }
+            WaitStatus::Signaled(pid, sig, _) => {
+                self.forget(pid.as_raw());
+                if pid.as_raw() == self.leader {
+                    self.end = Some(End::Signaled(sig as i32));
+                }
+            }
+            WaitStatus::PtraceEvent(pid, _, event) => self.on_event(pid, event)?,
+            WaitStatus::PtraceSyscall(pid) => self.on_syscall_exit(pid)?,
+            WaitStatus::Stopped(pid, sig) => {
+                if let Ok(mut live) = self.live.lock() {
+                    live.insert(pid.as_raw());
+                }
+                // A new tracee's first stop is the SIGSTOP of its attach.
+                let first = sig == Signal::SIGSTOP && self.attached.insert(pid.as_raw());
+                let deliver = if first { None } else { Some(sig) };
+                resume(ptrace::cont(pid, deliver))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, pid: Pid, event: i32) -> Result<(), TraceError> {
+        match event {
+            libc::PTRACE_EVENT_SECCOMP => self.on_syscall_entry(pid),
+            libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                if let Ok(new) = ptrace::getevent(pid)
+                    && let Ok(mut live) = self.live.lock()
+                {
+                    live.insert(new as i32);
+                }
+                resume(ptrace::cont(pid, None))
+            }
+            _ => resume(ptrace::cont(pid, None)),
+        }
+    }
+
+    fn on_syscall_entry(&mut self, pid: Pid) -> Result<(), TraceError> {
+        let Ok(mut regs) = ptrace::getregs(pid) else {
+            // Killed while stopped: its exit comes next.
+            return Ok(());
+        };
+        let Some(point) = self.decode(pid.as_raw(), &regs) else {
+            return resume(ptrace::cont(pid, None));
+        };
+        let target = self
+            .injection
+            .filter(|inj| inj.ordinal == point.ordinal && self.injected.is_none());
+        self.points.push(point.clone());
+        let Some(inj) = target.filter(|inj| point.admits(inj.fault)) else {
+            return resume(ptrace::cont(pid, None));
+        };
+        self.injected = Some(point.clone());
+        match inj.fault {
+            Fault::Kill => {
+                kill_all(self.leader, &self.live);
+                Ok(())
+            }
+            Fault::ShortWrite => {
+                shorten(pid.as_raw(), &point, &mut regs);
+                resume(ptrace::setregs(pid, regs))?;
+                resume(ptrace::cont(pid, None))
+            }
+            fault => {
+                let ret = -(fault.errno().expect("an error fault") as i64);
+                sc::set_nr(&mut regs, u64::MAX);
+                sc::set_ret(&mut regs, ret);
+                resume(ptrace::setregs(pid, regs))?;
+                self.pending_ret.insert(pid.as_raw(), ret);
+                // Stop again at the exit of the skipped call to be sure of
+                // its return value.
+                resume(ptrace::syscall(pid, None))
+            }
+        }
+    }
+
+    fn on_syscall_exit(&mut self, pid: Pid) -> Result<(), TraceError> {
+        if let Some(ret) = self.pending_ret.remove(&pid.as_raw())
+            && let Ok(mut regs) = ptrace::getregs(pid)
+            && sc::ret(&regs) != ret
+        {
+            sc::set_ret(&mut regs, ret);
+            resume(ptrace::setregs(pid, regs))?;
+        }
+        resume(ptrace::cont(pid, None))
+    }
+
+    /// The fault point this stop is, if it is one.
+    fn decode(&self, tid: i32, regs: &RawRegs) -> Option<Point> {
+        let syscall = sc::lookup(sc::nr(regs))?;
+        if syscall.name == sc::FCNTL && !sc::FCNTL_LOCK_COMMANDS.contains(&sc::arg(regs, 1)) {
+            return None;
+        }
+        let files: Vec<PathBuf> = syscall
+            .operands
+            .iter()
+            .map(|&op| resolve(tid, regs, op))
+            .collect();
+        let inside = files.iter().any(|f| f.starts_with(&self.scope.dir));
+        if !inside && !self.scope.all {
+            return None;
+        }
+        let count = syscall.count.map(|c| write_count(tid, regs, c));
+        let flags = syscall.flags.map(|i| sc::arg(regs, i));
+        let creates = match syscall.class {
+            Class::Open => flags.is_none_or(sc::creates),
+            _ => false,
+        };
+        let shown: Vec<String> = files.iter().map(|f| self.show(f)).collect();
+        let mut parts = shown.clone();
+        if let Some(flags) = flags {
+            parts.push(sc::describe_open_flags(flags));
+        }
+        if let Some(count) = count {
+            parts.push(format!("{count} bytes"));
+        }
+        if let Some(extra) = lock_args(syscall, regs) {
+            parts.push(extra);
+        }
+        Some(Point {
+            ordinal: self.points.len(),
+            syscall,
+            text: format!("{}({})", syscall.name, parts.join(", ")),
+            files: shown,
+            count,
+            creates,
+        })
+    }
+
+    /// A path as shown in reports: relative to the run directory when inside it.
+    fn show(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.scope.dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => path.display().to_string(),
+        }
+    }
+}
+
+/// A ptrace call on a tracee that may have been killed meanwhile: ESRCH is
+/// not an error, its exit is reported next.
+fn resume(r: nix::Result<()>) -> Result<(), TraceError> {
+    match r {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn lock_args(syscall: &Syscall, regs: &RawRegs) -> Option<String> {
+    let op = sc::arg(regs, 1);
+    match syscall.name {
+        "flock" => {
+            let mut s = match op & !(libc::LOCK_NB as u64) {
+                o if o == libc::LOCK_EX as u64 => "LOCK_EX".to_string(),
+                o if o == libc::LOCK_SH as u64 => "LOCK_SH".to_string(),
+                o if o == libc::LOCK_UN as u64 => "LOCK_UN".to_string(),
+                o => format!("{o}"),
+            };
+            if op & libc::LOCK_NB as u64 != 0 {
+                s.push_str("|LOCK_NB");
+            }
+            Some(s)
+        }
+        sc::FCNTL => Some(
+            match op as i32 {
+                libc::F_SETLK => "F_SETLK",
+                libc::F_SETLKW => "F_SETLKW",
+                libc::F_OFD_SETLK => "F_OFD_SETLK",
+                _ => "F_OFD_SETLKW",
+            }
+            .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// The file an operand names, as an absolute path (`fd N` when unknown).
+fn resolve(tid: i32, regs: &RawRegs, op: Operand) -> PathBuf {
+    let fd_link = |fd: i64| -> PathBuf {
+        let link = if fd == libc::AT_FDCWD as i64 {
+            format!("/proc/{tid}/cwd")
+        } else {
+            format!("/proc/{tid}/fd/{fd}")
+        };
+        match std::fs::read_link(link) {
+            Ok(p) => {
+                let s = p.to_string_lossy();
+                PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s).to_string())
+            }
+            Err(_) => PathBuf::from(format!("fd {fd}")),
+        }
+    };
+    match op {
+        Operand::Fd(i) => fd_link(sc::arg(regs, i) as i32 as i64),
+        Operand::Path(i) => {
+            let path = read_path(tid, sc::arg(regs, i));
+            if path.is_absolute() {
+                path
+            } else {
+                fd_link(libc::AT_FDCWD as i64).join(path)
+            }
+        }
+        Operand::At(d, i) => {
+            let path = read_path(tid, sc::arg(regs, i));
+            if path.is_absolute() {
+                path
+            } else {
+                fd_link(sc::arg(regs, d) as i32 as i64).join(path)
+            }
+        }
+    }
+}
+
+/// Reads `len` bytes of the tracee's memory at `addr`; fewer if a page is
+/// not mapped.
+fn read_memory(tid: i32, addr: u64, len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; len];
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: len,
+    };
+    // SAFETY: `local` points into `buf`, which outlives the call; the remote
+    // range is only read by the kernel, which checks it.
+    let n = unsafe { libc::process_vm_readv(tid, &local, 1, &remote, 1, 0) };
+    buf.truncate(n.max(0) as usize);
+    buf
+}
+
+/// Reads a NUL-terminated path from the tracee, a page at a time so that an
+/// unmapped page after the string does not fail the read.
+fn read_path(tid: i32, addr: u64) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    const PAGE: u64 = 4096;
+    let mut out = Vec::new();
+    let mut at = addr;
+    while out.len() < libc::PATH_MAX as usize {
+        let chunk = (PAGE - at % PAGE) as usize;
+        let bytes = read_memory(tid, at, chunk);
+        if bytes.is_empty() {
+            break;
+        }
+        if let Some(end) = bytes.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&bytes[..end]);
+            break;
+        }
+        out.extend_from_slice(&bytes);
+        at += bytes.len() as u64;
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
+/// The iovecs of a vectored write: (base, len) pairs, at most 1024.
+fn iovecs(tid: i32, regs: &RawRegs, iov: usize, cnt: usize) -> Vec<(u64, u64)> {
+    let n = (sc::arg(regs, cnt) as usize).min(1024);
+    let bytes = read_memory(tid, sc::arg(regs, iov), n * 16);
+    bytes
+        .chunks_exact(16)
+        .map(|c| {
+            let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().expect("8 bytes"));
+            (word(&c[..8]), word(&c[8..]))
+        })
+        .collect()
+}
+
+fn write_count(tid: i32, regs: &RawRegs, count: Count) -> u64 {
+    match count {
+        Count::Bytes(i) => sc::arg(regs, i),
+        Count::Iovec(iov, cnt) => iovecs(tid, regs, iov, cnt).iter().map(|v| v.1).sum(),
+    }
+}
+
+/// Halves a write: a plain write's count is halved; a vectored write becomes
+/// a plain write of the first half (at most its first non-empty buffer), so
+/// the tracee's memory is never touched.
+fn shorten(tid: i32, point: &Point, regs: &mut RawRegs) {
+    let half = point.count.unwrap_or(0) / 2;
+    match point.syscall.count {
+        Some(Count::Bytes(i)) => sc::set_arg(regs, i, half),
+        Some(Count::Iovec(iov, cnt)) => {
+            let Some(&(base, len)) = iovecs(tid, regs, iov, cnt).iter().find(|v| v.1 > 0) else {
+                return;
+            };
+            let positioned =
+                sc::PWRITEV.contains(&point.syscall.nr) && sc::arg(regs, 3) != u64::MAX;
+            sc::set_nr(regs, if positioned { sc::PWRITE64 } else { sc::WRITE });
+            sc::set_arg(regs, 1, base);
+            sc::set_arg(regs, 2, len.min(half));
+        }
+        None => {}
+    }
+}
