@@ -178,6 +178,10 @@ struct ExploreArgs {
     /// With --exec: the state file's name in the run directory.
     #[arg(long, value_name = "NAME", default_value = "state")]
     state: String,
+    /// Explore what a scenario file tortures (its strategy, or its
+    /// exec/check/init), instead of --strategy or --exec.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"])]
+    scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
     /// short-write, comma-separated, or all.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = Fault::parse_list)]
@@ -404,8 +408,12 @@ fn explore(args: ExploreArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let workload = match (args.exec, args.check) {
-        (Some(exec), Some(check)) => Workload::Exec(ExecSpec {
+    let workload = match (args.scenario, args.exec, args.check) {
+        (Some(file), _, _) => match Scenario::load(&file) {
+            Ok(s) => s.workload,
+            Err(e) => return bad_input(e),
+        },
+        (None, Some(exec), Some(check)) => Workload::Exec(ExecSpec {
             exec,
             check,
             init: args.init,

@@ -389,6 +389,12 @@ impl<'a> Explorer<'a> {
                 describe(&t)
             )));
         }
+        if t.points.is_empty() {
+            return Err(bad(format!(
+                "the operation made no file-system syscall in {}: does it use $TORTURE_STATE? (--all-syscalls counts syscalls anywhere)",
+                self.dir.display()
+            )));
+        }
         let must: Vec<u64> = (0..=seq).collect();
         match self.check()? {
             Check::Readable(p) if p.missing(&must).is_none() => Ok(t),
@@ -406,12 +412,6 @@ impl<'a> Explorer<'a> {
     /// Records the explored operation's fault points.
     fn record(&self) -> Result<Vec<Point>, ExploreError> {
         let t = self.clean_op(self.seq, "explored")?;
-        if t.points.is_empty() {
-            return Err(bad(format!(
-                "the operation made no file-system syscall in {}: does it use $TORTURE_STATE? (--all-syscalls counts syscalls anywhere)",
-                self.dir.display()
-            )));
-        }
         if let Some(p) = self.cfg.only_point
             && p >= t.points.len()
         {

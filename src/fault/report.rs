@@ -100,6 +100,24 @@ impl PointRow {
     }
 }
 
+/// A run of consecutive fault points where one fault shows one class: the
+/// window in which a crash (or an error) does the damage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    /// The fault.
+    pub fault: &'static str,
+    /// The violation class.
+    pub outcome: &'static str,
+    /// The first point of the window.
+    pub first: usize,
+    /// The last point of the window.
+    pub last: usize,
+    /// The syscall of the point before the window: the last one whose
+    /// effect is harmless to cut after (none when the window opens at #0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<String>,
+}
+
 /// The result of an exploration.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExploreReport {
@@ -127,6 +145,8 @@ pub struct ExploreReport {
     pub findings: Vec<FindingRecord>,
     /// Every fault point with its outcomes.
     pub table: Vec<PointRow>,
+    /// The windows of consecutive points with the same fault and class.
+    pub windows: Vec<Window>,
     /// Files left behind by an operation that failed on an injected error
     /// (not a kill): warnings, not violations.
     pub litter: Vec<String>,
@@ -170,6 +190,7 @@ impl ExploreReport {
             violations: Violations::default(),
             findings: Vec::new(),
             table: Vec::new(),
+            windows: Vec::new(),
             litter: Vec::new(),
             warmup_ops: cfg.warmup_ops,
             dir: dir.display().to_string(),
@@ -224,8 +245,43 @@ impl ExploreReport {
             (false, true) => "interrupted",
             (false, false) => "pass",
         };
+        self.windows = self.find_windows();
         self.seconds = elapsed.as_secs_f64();
         self.runs_per_second = self.runs as f64 / self.seconds.max(1e-9);
+    }
+
+    fn find_windows(&self) -> Vec<Window> {
+        let mut windows = Vec::new();
+        for fault in &self.faults {
+            for class in Finding::ALL {
+                let mut open: Option<Window> = None;
+                for row in &self.table {
+                    let Some(outcome) = row.outcomes.get(fault.name) else {
+                        continue;
+                    };
+                    let hit = outcome.split(['+', ' ']).any(|c| c == class.name());
+                    match (&mut open, hit) {
+                        (Some(w), true) => w.last = row.index,
+                        (None, true) => {
+                            let before = row.index.checked_sub(1);
+                            open = Some(Window {
+                                fault: fault.name,
+                                outcome: class.name(),
+                                first: row.index,
+                                last: row.index,
+                                opened_by: before.and_then(|b| {
+                                    self.table.iter().find(|r| r.index == b).map(|r| r.syscall.clone())
+                                }),
+                            });
+                        }
+                        (Some(_), false) => windows.extend(open.take()),
+                        (None, false) => {}
+                    }
+                }
+                windows.extend(open);
+            }
+        }
+        windows
     }
 
     /// Whether a violation was found.
@@ -288,6 +344,30 @@ impl ExploreReport {
             "violations: torn {}, lost {}, unsafe_ack {}, no_recovery {}",
             v.torn, v.lost, v.unsafe_ack, v.no_recovery
         );
+        for w in &self.windows {
+            let text = |i: usize| {
+                self.table
+                    .iter()
+                    .find(|r| r.index == i)
+                    .map_or(String::new(), |r| r.syscall.clone())
+            };
+            let _ = write!(
+                out,
+                "window: {} under {} from #{} {} to #{} {}",
+                w.outcome.to_uppercase(),
+                w.fault,
+                w.first,
+                text(w.first),
+                w.last,
+                text(w.last)
+            );
+            match &w.opened_by {
+                Some(by) => {
+                    let _ = writeln!(out, ", opened once #{} {by} has run", w.first - 1);
+                }
+                None => out.push('\n'),
+            }
+        }
         for f in self.findings.iter().take(SHOWN_FINDINGS) {
             let _ = writeln!(
                 out,
