@@ -4,7 +4,7 @@
 # plus the check command, over every kill point of one operation of a small
 # outside program (examples/counter.rs), on the same machine in the same run.
 #
-#   harness/explore-vs-strace.sh [ROUNDS]
+#   harness/explore-vs-strace.sh [ROUNDS]      (REPEAT=N explorations per round)
 #
 # TORTURE (default target/release/torture) and PROG (default
 # target/release/examples/counter) name the binaries; build them with
@@ -69,10 +69,16 @@ torture_round() {
     echo "$points $(echo "$end - $start" | bc -l)"
 }
 
+# Each round repeats each side REPEAT times (default 5) and adds them up,
+# so that start-up noise of a few milliseconds does not decide the ratio.
+repeat=${REPEAT:-5}
+sum() { awk '{p += $1; t += $2; c += $3} END {print p, t, c}'; }
+
 printf "%-6s %-28s %-28s %s\n" round "torture explore (points/s)" "strace loop (points/s)" ratio
 for r in $(seq 1 "$rounds"); do
-    read -r tp ts < <(torture_round)
-    read -r sp ss scaught < <(peer_round)
+    read -r tp ts _ < <(for _ in $(seq 1 "$repeat"); do torture_round; done | sum)
+    # The shell reports each killed strace on stderr: not news here.
+    read -r sp ss scaught < <(for _ in $(seq 1 "$repeat"); do peer_round 2>/dev/null; done | sum)
     trate=$(echo "$tp / $ts" | bc -l)
     srate=$(echo "$sp / $ss" | bc -l)
     printf "%-6s %-28s %-28s %.2f\n" "$r" "$(printf '%d in %.2fs = %.1f' "$tp" "$ts" "$trate")" \

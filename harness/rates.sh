@@ -3,6 +3,8 @@
 #
 #   harness/rates.sh RUNS SCENARIO.toml...
 #
+# KILL_AT=syscall lands every kill at a file-system syscall's entry
+# (`torture run --kill-at syscall`) instead of after a random delay.
 # Runs each scenario RUNS times (each run draws a fresh seed unless the file
 # fixes one) and prints one row per scenario: its expectation, in how many
 # runs it was met, and the seeds of the runs that missed (replay one with the
@@ -21,7 +23,7 @@ printf '%-28s %-14s %s\n' scenario expected met
 for scenario in "$@"; do
   met=0; misses=""; expected="?"
   for _ in $(seq 1 "$runs"); do
-    "$torture" run --json "$work/r.json" "$scenario" >/dev/null 2>&1 || true
+    "$torture" run ${KILL_AT:+--kill-at "$KILL_AT"} --json "$work/r.json" "$scenario" >/dev/null 2>&1 || true
     read -r ok seed expected dir < <(python3 - "$work/r.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["scenarios"][0]

@@ -46,10 +46,14 @@ enum Command {
         /// Run only the K-th of N deterministic slices of the scenarios.
         #[arg(long, value_name = "K/N", value_parser = parse_partition)]
         partition: Option<(usize, usize)>,
+        /// Land every scenario's kills this way (delay or syscall),
+        /// whatever its file says.
+        #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
+        kill_at: Option<runner::KillAt>,
     },
     /// Put a fault at every file-system syscall of one operation, one run
     /// per point and fault, and check the state after each.
-    Explore(ExploreArgs),
+    Explore(Box<ExploreArgs>),
     /// List the strategies and the verdict each must get.
     List,
     /// Internal: a writer or reader child of the supervisor.
@@ -61,6 +65,12 @@ enum Command {
     /// Internal: one operation of a built-in strategy (for explore).
     #[command(name = "__op", hide = true)]
     Op {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Internal: a writer traced for --kill-at syscall.
+    #[command(name = "__traced", hide = true)]
+    Traced {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
@@ -127,6 +137,10 @@ struct RunArgs {
     /// Probability that each operation is cut by SIGKILL, in [0, 1].
     #[arg(long, value_name = "P", default_value_t = defaults::KILL_RATE, value_parser = parse_rate)]
     kill_rate: f64,
+    /// Where a kill lands inside an operation: delay (after a random delay)
+    /// or syscall (at the entry of a file-system syscall, by ptrace).
+    #[arg(long, value_name = "WHERE", default_value = "delay", value_parser = runner::KillAt::parse)]
+    kill_at: runner::KillAt,
     /// How long to run (e.g. 10s, 500ms, 2m).
     #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops")]
     duration: std::time::Duration,
@@ -291,10 +305,12 @@ pub fn main() -> i32 {
             scenarios,
             outputs,
             partition,
-        }) => run_scenarios(&scenarios, &outputs, partition),
-        Some(Command::Explore(args)) => explore(args),
+            kill_at,
+        }) => run_scenarios(&scenarios, &outputs, partition, kill_at),
+        Some(Command::Explore(args)) => explore(*args),
         Some(Command::List) => list(),
         Some(Command::Op { args }) => child::op_main(&args),
+        Some(Command::Traced { args }) => fault::precise::main(&args),
         Some(Command::Child { args }) => child::main(&args),
         Some(Command::Watchdog) => runner::process::watchdog_main(),
     }
@@ -359,6 +375,7 @@ fn torture(args: RunArgs) -> i32 {
         writers: args.writers,
         readers: args.readers,
         kill_rate: args.kill_rate,
+        kill_at: args.kill_at,
         length: args
             .ops
             .map_or(RunLength::Duration(args.duration), RunLength::Ops),
@@ -562,7 +579,12 @@ fn list() -> i32 {
     exit::PASS
 }
 
-fn run_scenarios(files: &[PathBuf], outputs: &Outputs, partition: Option<(usize, usize)>) -> i32 {
+fn run_scenarios(
+    files: &[PathBuf],
+    outputs: &Outputs,
+    partition: Option<(usize, usize)>,
+    kill_at: Option<runner::KillAt>,
+) -> i32 {
     if let Some(code) = check_outputs(outputs) {
         return code;
     }
@@ -582,7 +604,10 @@ fn run_scenarios(files: &[PathBuf], outputs: &Outputs, partition: Option<(usize,
     let progress = std::io::stderr().is_terminal();
     let mut results = Vec::new();
     for sc in &scenarios {
-        let config = sc.config(program.clone(), progress);
+        let mut config = sc.config(program.clone(), progress);
+        if let Some(k) = kill_at {
+            config.kill_at = k;
+        }
         let report = match runner::run(&config) {
             Ok(r) => r,
             Err(e) => return bad_input(format!("{}: {e}", sc.file.display())),

@@ -5,6 +5,7 @@
 //! strategy = "naive"
 //! writers = 32
 //! kill_rate = 0.1
+//! kill_at = "delay"       # or "syscall": at a file-system syscall's entry
 //! duration = "3s"
 //! expect = ["torn"]        # or expect = "pass"
 //! ```
@@ -18,7 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::runner::exec::ExecSpec;
-use crate::runner::{RunConfig, RunLength, Workload};
+use crate::runner::{KillAt, RunConfig, RunLength, Workload};
 use crate::strategy::{self, Expectation, Strategy};
 use crate::verifier::ViolationKind;
 
@@ -52,6 +53,7 @@ struct ScenarioFile {
     writers: Option<usize>,
     readers: Option<usize>,
     kill_rate: Option<f64>,
+    kill_at: Option<String>,
     duration: Option<String>,
     ops: Option<u64>,
     payload: Option<usize>,
@@ -83,6 +85,8 @@ pub struct Scenario {
     pub readers: usize,
     /// Kill probability.
     pub kill_rate: f64,
+    /// Where kills land inside an operation (`kill_at`, default `delay`).
+    pub kill_at: KillAt,
     /// Length.
     pub length: RunLength,
     /// Padding bytes.
@@ -147,6 +151,10 @@ impl Scenario {
         if !(0.0..=1.0).contains(&kill_rate) {
             return Err(format!("key `kill_rate`: {kill_rate} is outside [0, 1]"));
         }
+        let kill_at = match raw.kill_at.as_deref() {
+            None => KillAt::Delay,
+            Some(s) => KillAt::parse(s).map_err(|e| format!("key `kill_at`: {e}"))?,
+        };
         let length = match (raw.ops, raw.duration) {
             (Some(_), Some(_)) => {
                 return Err("keys `ops` and `duration`: give one, not both".into());
@@ -165,6 +173,7 @@ impl Scenario {
             writers,
             readers,
             kill_rate,
+            kill_at,
             length,
             payload: raw.payload.unwrap_or(defaults::PAYLOAD),
             seed: raw.seed,
@@ -189,6 +198,7 @@ impl Scenario {
             writers: self.writers,
             readers: self.readers,
             kill_rate: self.kill_rate,
+            kill_at: self.kill_at,
             length: self.length,
             payload: self.payload,
             seed: self.seed.unwrap_or_else(crate::seed::fresh),

@@ -100,13 +100,22 @@ fn every_strategy_meets_its_explore_model() {
         if expected.is_empty() {
             run.expect_code(0);
             assert_eq!(report["verdict"], "pass", "{}", s.name());
-            assert!(found(&report).is_empty(), "{}: {}", s.name(), run.describe());
+            assert!(
+                found(&report).is_empty(),
+                "{}: {}",
+                s.name(),
+                run.describe()
+            );
         } else {
             run.expect_code(1);
             let pairs = found(&report);
             for (fault, class) in expected {
                 let want = (class.name().to_string(), fault.name().to_string());
-                assert!(pairs.contains(&want), "{}: {want:?} not in {pairs:?}", s.name());
+                assert!(
+                    pairs.contains(&want),
+                    "{}: {want:?} not in {pairs:?}",
+                    s.name()
+                );
             }
         }
         if ["reference", "cas-excl"].contains(&s.name()) {
@@ -196,8 +205,16 @@ fn shipped_examples_get_their_verdicts() {
         ("example-py-correct.toml", &[], None),
         ("example-sh-correct.toml", &[], None),
         ("example-py-no-lock.toml", &["--faults", "kill"], None),
-        ("example-py-in-place.toml", &["--faults", "kill"], Some("torn")),
-        ("example-sh-in-place.toml", &["--faults", "kill"], Some("torn")),
+        (
+            "example-py-in-place.toml",
+            &["--faults", "kill"],
+            Some("torn"),
+        ),
+        (
+            "example-sh-in-place.toml",
+            &["--faults", "kill"],
+            Some("torn"),
+        ),
         (
             "example-py-lockfile.toml",
             &["--faults", "kill", "--recovery-timeout", "1s"],
@@ -253,7 +270,10 @@ fn no_recovery_names_the_leftover_lock() {
         .find(|f| f["outcome"] == "no_recovery")
         .map(|f| f["detail"].as_str().unwrap().to_string())
         .expect("a no_recovery finding");
-    assert!(detail.contains("probable cause") && detail.contains("state.lock"), "{detail}");
+    assert!(
+        detail.contains("probable cause") && detail.contains("state.lock"),
+        "{detail}"
+    );
 }
 
 /// A program that does all its file-system work from a second thread is
@@ -295,7 +315,14 @@ fn artifacts_keep_each_violating_run_and_replay_it() {
     let t = TestDir::new();
     let (run, report) = explore(
         &t,
-        &["--strategy", "naive", "--faults", "kill", "--artifacts", "art"],
+        &[
+            "--strategy",
+            "naive",
+            "--faults",
+            "kill",
+            "--artifacts",
+            "art",
+        ],
     );
     run.expect_code(1);
     let first = &report["findings"][0];
@@ -327,11 +354,27 @@ fn bad_input_is_one_line_and_exit_2() {
     t.run(&["explore", "--exec", "false", "--check", "true"])
         .expect_code(2)
         .expect_one_error_line("fails without any fault");
-    t.run(&["explore", "--exec", "true", "--check", "true", "--warmup-ops", "0"])
-        .expect_code(2)
-        .expect_one_error_line("no file-system syscall");
-    t.run(&["explore", "--strategy", "reference", "--exec", "true", "--check", "true"])
-        .expect_code(2);
+    t.run(&[
+        "explore",
+        "--exec",
+        "true",
+        "--check",
+        "true",
+        "--warmup-ops",
+        "0",
+    ])
+    .expect_code(2)
+    .expect_one_error_line("no file-system syscall");
+    t.run(&[
+        "explore",
+        "--strategy",
+        "reference",
+        "--exec",
+        "true",
+        "--check",
+        "true",
+    ])
+    .expect_code(2);
 }
 
 /// A lock-file program whose next operation hangs after a kill.
@@ -360,8 +403,21 @@ fn no_process_survives_explore() {
         let needle = t.join("lock.sh").display().to_string();
         let mut child = t
             .cmd(&[
-                "explore", "--exec", &exec, "--check", &check, "--faults", "kill",
-                "--recovery-timeout", "60s", "--jobs", "1", "--dir", "run", "--json", "e.json",
+                "explore",
+                "--exec",
+                &exec,
+                "--check",
+                &check,
+                "--faults",
+                "kill",
+                "--recovery-timeout",
+                "60s",
+                "--jobs",
+                "1",
+                "--dir",
+                "run",
+                "--json",
+                "e.json",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -371,14 +427,16 @@ fn no_process_survives_explore() {
         // left by a kill then blocks the next operation for 60 s.
         let lock = t.join("run/state.lock");
         assert!(
-            wait_for(Duration::from_secs(30), || lock.exists() && !processes_with(&needle).is_empty()),
+            wait_for(Duration::from_secs(30), || lock.exists()
+                && !processes_with(&needle).is_empty()),
             "the program never hung"
         );
         // SAFETY: plain kill(2) of our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         let status = child.wait().unwrap();
         assert!(
-            wait_for(Duration::from_secs(5), || processes_with(&needle).is_empty()),
+            wait_for(Duration::from_secs(5), || processes_with(&needle)
+                .is_empty()),
             "{signal}: left {:?}",
             processes_with(&needle)
         );

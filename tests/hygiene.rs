@@ -12,22 +12,29 @@ use util::{TestDir, processes_with, read_json, wait_for};
 
 /// Starts a long run in `t/run` and waits until all its children are up.
 fn start(t: &TestDir, writers: usize) -> (std::process::Child, String) {
+    start_with(t, writers, &[])
+}
+
+fn start_with(t: &TestDir, writers: usize, extra: &[&str]) -> (std::process::Child, String) {
     let marker = t.join("run").display().to_string();
+    let n = writers.to_string();
+    let mut args = vec![
+        "--dir",
+        "run",
+        "--writers",
+        &n,
+        "--readers",
+        "1",
+        "--kill-rate",
+        "0.05",
+        "--duration",
+        "60s",
+        "--json",
+        "r.json",
+    ];
+    args.extend_from_slice(extra);
     let child = t
-        .cmd(&[
-            "--dir",
-            "run",
-            "--writers",
-            &writers.to_string(),
-            "--readers",
-            "1",
-            "--kill-rate",
-            "0.05",
-            "--duration",
-            "60s",
-            "--json",
-            "r.json",
-        ])
+        .cmd(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -36,6 +43,17 @@ fn start(t: &TestDir, writers: usize) -> (std::process::Child, String) {
         processes_with(&marker).len() > writers
     });
     assert!(up, "children never started: {:?}", processes_with(&marker));
+    if !extra.is_empty() {
+        // Tracers and their writers: two processes per writer.
+        let traced = wait_for(Duration::from_secs(20), || {
+            processes_with(&marker).len() > 2 * writers
+        });
+        assert!(
+            traced,
+            "tracers never started: {:?}",
+            processes_with(&marker)
+        );
+    }
     (child, marker)
 }
 
@@ -81,6 +99,24 @@ fn sigterm_stops_children() {
 fn sigkill_of_the_supervisor_takes_every_child_down() {
     let t = TestDir::new();
     let (mut child, marker) = start(&t, 8);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = wait_for(Duration::from_secs(10), || {
+        processes_with(&marker).is_empty()
+    });
+    assert!(
+        gone,
+        "orphans after SIGKILL of the supervisor: {:?}",
+        processes_with(&marker)
+    );
+}
+
+/// With --kill-at syscall each writer runs under a tracer process: killing
+/// the supervisor takes the tracers and the writers they trace down.
+#[test]
+fn sigkill_of_the_supervisor_takes_tracers_and_writers_down() {
+    let t = TestDir::new();
+    let (mut child, marker) = start_with(&t, 4, &["--kill-at", "syscall"]);
     child.kill().unwrap();
     child.wait().unwrap();
     let gone = wait_for(Duration::from_secs(10), || {

@@ -20,11 +20,23 @@ const MODEL: &[(&str, Option<&str>)] = &[
     ("cas-naive", Some("lost")),
     ("cas-excl", None),
     ("no-fsync", None),
+    ("short-write", None),
+    ("fsync-ignore", None),
 ];
 
 fn torture(strategy: &str) {
+    torture_with(strategy, &[]);
+}
+
+/// The same torture with kills landed at a file-system syscall's entry.
+fn torture_at_syscalls(strategy: &str) {
+    let r = torture_with(strategy, &["--kill-at", "syscall"]);
+    assert_eq!(r["config"]["kill_at"], "syscall");
+}
+
+fn torture_with(strategy: &str, extra: &[&str]) -> serde_json::Value {
     let t = TestDir::new();
-    let args = [
+    let mut args = vec![
         "--strategy",
         strategy,
         "--writers",
@@ -36,6 +48,7 @@ fn torture(strategy: &str) {
         "--json",
         "r.json",
     ];
+    args.extend_from_slice(extra);
     let run = t.run(&args);
     let expected = MODEL.iter().find(|m| m.0 == strategy).unwrap().1;
     run.expect_code(if expected.is_some() { 1 } else { 0 });
@@ -67,6 +80,7 @@ fn torture(strategy: &str) {
     }
     assert_eq!(r["fault_tier"], "process crash");
     assert!(run.stdout().contains("process crash"), "{ctx}");
+    r
 }
 
 #[test]
@@ -107,6 +121,36 @@ fn cas_excl_passes() {
 #[test]
 fn no_fsync_passes_process_kills() {
     torture("no-fsync");
+}
+
+#[test]
+fn short_write_passes_process_kills() {
+    torture("short-write");
+}
+
+#[test]
+fn fsync_ignore_passes_process_kills() {
+    torture("fsync-ignore");
+}
+
+#[test]
+fn reference_passes_precise_kills() {
+    torture_at_syscalls("reference");
+}
+
+#[test]
+fn naive_is_torn_by_precise_kills() {
+    torture_at_syscalls("naive");
+}
+
+#[test]
+fn no_lock_loses_updates_under_precise_kills() {
+    torture_at_syscalls("no-lock");
+}
+
+#[test]
+fn cas_excl_passes_precise_kills() {
+    torture_at_syscalls("cas-excl");
 }
 
 #[test]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::report::{ExploreReport, PointRow};
 use super::syscalls::Class;
-use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError};
+use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError, TraceOptions};
 use super::{Fault, Finding};
 use crate::report::shell_quote;
 use crate::runner::exec::{Which, op_id, parse_op_id, tail};
@@ -329,15 +329,24 @@ impl<'a> Explorer<'a> {
         }
     }
 
-    /// Runs one command to its end under the tracer.
+    /// Runs one command to its end under the tracer; `points`: stop at
+    /// file-system syscalls to find fault points (the recorded and the
+    /// faulted runs), else only follow it (checks, warm-up, recovery).
     fn run(
         &self,
         which: Which,
         injection: Option<Injection>,
         timeout: Duration,
+        points: bool,
     ) -> Result<(Trace, String), ExploreError> {
         let cmd = self.command(which)?;
-        let trace = tracer::trace(cmd, &self.scope, injection, timeout, &|_| {})?;
+        let options = TraceOptions {
+            timeout: Some(timeout),
+            own_group: true,
+            points,
+        };
+        let mut policy = injection;
+        let trace = tracer::trace(cmd, &self.scope, &mut policy, options, &|_| {})?;
         Ok((trace, tail(&self.output())))
     }
 
@@ -354,7 +363,7 @@ impl<'a> Explorer<'a> {
             }
             Workload::Exec(spec) => {
                 if spec.init.is_some() {
-                    let (t, out) = self.run(Which::Init, None, self.cfg.op_timeout)?;
+                    let (t, out) = self.run(Which::Init, None, self.cfg.op_timeout, false)?;
                     if !t.end.success() || t.timed_out {
                         return Err(bad(format!("--init failed ({}): {out}", describe(&t))));
                     }
@@ -374,14 +383,14 @@ impl<'a> Explorer<'a> {
             }
         }
         for seq in 0..self.cfg.warmup_ops {
-            self.clean_op(seq, "warm-up")?;
+            self.clean_op(seq, "warm-up", false)?;
         }
         Ok(())
     }
 
     /// Runs operation `seq` with no fault; it must succeed and show.
-    fn clean_op(&self, seq: u64, what: &str) -> Result<Trace, ExploreError> {
-        let (t, out) = self.run(Which::Op(0, seq), None, self.cfg.op_timeout)?;
+    fn clean_op(&self, seq: u64, what: &str, points: bool) -> Result<Trace, ExploreError> {
+        let (t, out) = self.run(Which::Op(0, seq), None, self.cfg.op_timeout, points)?;
         if !t.end.success() || t.timed_out {
             return Err(bad(format!(
                 "the {what} operation {} fails without any fault ({}): {out}",
@@ -389,7 +398,7 @@ impl<'a> Explorer<'a> {
                 describe(&t)
             )));
         }
-        if t.points.is_empty() {
+        if points && t.points.is_empty() {
             return Err(bad(format!(
                 "the operation made no file-system syscall in {}: does it use $TORTURE_STATE? (--all-syscalls counts syscalls anywhere)",
                 self.dir.display()
@@ -411,7 +420,7 @@ impl<'a> Explorer<'a> {
 
     /// Records the explored operation's fault points.
     fn record(&self) -> Result<Vec<Point>, ExploreError> {
-        let t = self.clean_op(self.seq, "explored")?;
+        let t = self.clean_op(self.seq, "explored", true)?;
         if let Some(p) = self.cfg.only_point
             && p >= t.points.len()
         {
@@ -429,7 +438,7 @@ impl<'a> Explorer<'a> {
         match &self.cfg.workload {
             Workload::Builtin(strategy) => Ok(check_builtin(*strategy, &self.state())),
             Workload::Exec(_) => {
-                let (t, out) = self.run(Which::Check, None, self.cfg.op_timeout)?;
+                let (t, out) = self.run(Which::Check, None, self.cfg.op_timeout, false)?;
                 if t.timed_out {
                     return Ok(Check::Unreadable(format!(
                         "the check did not finish within {:?}",
@@ -499,7 +508,12 @@ impl<'a> Explorer<'a> {
             ordinal: point.ordinal,
             fault,
         };
-        let (t, out) = self.run(Which::Op(0, self.seq), Some(injection), self.cfg.op_timeout)?;
+        let (t, _) = self.run(
+            Which::Op(0, self.seq),
+            Some(injection),
+            self.cfg.op_timeout,
+            true,
+        )?;
         let mut v = RunVerdicts::default();
         let Some(hit) = &t.injected else {
             v.outcome = "diverged".into();
@@ -556,7 +570,7 @@ impl<'a> Explorer<'a> {
                 v.findings.push((Finding::NoRecovery, why));
             }
         }
-        v.outcome = outcome(&t, fault, &v.findings, &out);
+        v.outcome = outcome(&t, fault, &v.findings);
         if !same_path {
             v.outcome += " (diverged)";
         }
@@ -572,7 +586,7 @@ impl<'a> Explorer<'a> {
         leftovers: &[String],
     ) -> Result<Option<String>, ExploreError> {
         let next = self.seq + 1;
-        let (t, out) = self.run(Which::Op(0, next), None, self.cfg.recovery_timeout)?;
+        let (t, out) = self.run(Which::Op(0, next), None, self.cfg.recovery_timeout, false)?;
         let cause = || probable_cause(leftovers);
         if t.timed_out {
             return Ok(Some(format!(
@@ -711,12 +725,11 @@ fn describe(t: &Trace) -> String {
 }
 
 /// The short outcome of a faulted run for the table.
-fn outcome(t: &Trace, fault: Fault, findings: &[(Finding, String)], out: &str) -> String {
+fn outcome(t: &Trace, fault: Fault, findings: &[(Finding, String)]) -> String {
     if !findings.is_empty() {
         let names: BTreeSet<&str> = findings.iter().map(|f| f.0.name()).collect();
         return names.into_iter().collect::<Vec<_>>().join("+");
     }
-    let _ = out;
     match t.end {
         _ if t.timed_out => "hung".into(),
         End::Exited(0) => "ok".into(),

@@ -13,7 +13,9 @@
 //!   only the file-system syscalls stop), records its fault points and
 //!   injects one fault;
 //! - [`explore`]: the exploration itself, its checks and its verdicts;
-//! - [`report`]: the `torture/explore/v1` JSON contract and the table.
+//! - [`report`]: the `torture/explore/v1` JSON contract and the table;
+//! - [`precise`]: `--kill-at syscall`, the random runner's kills landed at
+//!   the entry of a file-system syscall.
 //!
 //! Every verdict names its tier: a kill is a *process crash*, the others are
 //! *I/O errors*. Neither can show a missing fsync: the page cache survives
@@ -22,6 +24,7 @@
 use std::fmt;
 
 pub mod explore;
+pub mod precise;
 pub mod report;
 pub mod syscalls;
 pub mod tracer;

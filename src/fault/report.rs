@@ -270,7 +270,10 @@ impl ExploreReport {
                                 first: row.index,
                                 last: row.index,
                                 opened_by: before.and_then(|b| {
-                                    self.table.iter().find(|r| r.index == b).map(|r| r.syscall.clone())
+                                    self.table
+                                        .iter()
+                                        .find(|r| r.index == b)
+                                        .map(|r| r.syscall.clone())
                                 }),
                             });
                         }
@@ -322,9 +325,7 @@ impl ExploreReport {
             let _ = write!(out, "{:>4}  {text:<width$}", row.index);
             for f in &faults {
                 let cell = row.outcomes.get(*f).map_or("-", String::as_str);
-                let cell = if cell.contains(['_', '+'])
-                    || ["torn", "lost"].contains(&cell)
-                {
+                let cell = if cell.contains(['_', '+']) || ["torn", "lost"].contains(&cell) {
                     cell.to_uppercase()
                 } else {
                     cell.to_string()

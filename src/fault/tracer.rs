@@ -72,6 +72,43 @@ pub struct Injection {
     pub fault: Fault,
 }
 
+/// Decides, at each stop of a syscall of the table, whether to put a fault
+/// there. Only fault points can get one.
+pub trait Policy {
+    /// `point` is the fault point this stop is, `None` for a syscall of the
+    /// table outside the scope (its registers are still given, for policies
+    /// that watch the tracee's other I/O).
+    fn decide(&mut self, tid: i32, regs: &RawRegs, point: Option<&Point>) -> Option<Fault>;
+}
+
+impl Policy for Option<Injection> {
+    fn decide(&mut self, _: i32, _: &RawRegs, point: Option<&Point>) -> Option<Fault> {
+        let (inj, point) = (self.as_ref()?, point?);
+        let hit = inj.ordinal == point.ordinal && point.admits(inj.fault);
+        let fault = hit.then_some(inj.fault);
+        if hit {
+            // One fault per run.
+            *self = None;
+        }
+        fault
+    }
+}
+
+/// How a traced run is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceOptions {
+    /// Kill the run after this long; `None` for never.
+    pub timeout: Option<Duration>,
+    /// Make the command the leader of its own process group (else it stays
+    /// in the tracer's, so signals to that group reach it).
+    pub own_group: bool,
+    /// Stop at the table's syscalls (the seccomp filter) to find fault
+    /// points. Without it only forks, execs and exits stop the tracee: no
+    /// points, at almost no cost, and still the timeout and the kill of every
+    /// tracee when the tracer dies.
+    pub points: bool,
+}
+
 /// How the traced command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -170,17 +207,19 @@ fn seccomp_filter() -> Vec<libc::sock_filter> {
     prog
 }
 
-/// Makes `cmd` stop for tracing at its exec, leading its own process group,
-/// with the seccomp filter installed.
-fn prepare(cmd: &mut Command) {
+/// Makes `cmd` stop for tracing at its exec, with the seccomp filter
+/// installed if `points`.
+fn prepare(cmd: &mut Command, points: bool) {
     let filter = seccomp_filter();
-    cmd.process_group(0);
     // SAFETY: only async-signal-safe calls between fork and exec; the filter
     // was allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
             if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if !points {
+                return Ok(());
             }
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
@@ -203,17 +242,20 @@ fn prepare(cmd: &mut Command) {
     };
 }
 
-/// Runs `cmd` under ptrace to its end (or `timeout`), recording the fault
-/// points in `scope` and injecting `injection` if given. `started` receives
-/// the leader's pid (its process group) as soon as it exists.
+/// Runs `cmd` under ptrace to its end (or its timeout), recording the
+/// fault points in `scope` and putting faults where `policy` says.
+/// `started` receives the leader's pid as soon as it exists.
 pub fn trace(
     mut cmd: Command,
     scope: &Scope,
-    injection: Option<Injection>,
-    timeout: Duration,
+    policy: &mut dyn Policy,
+    options: TraceOptions,
     started: &dyn Fn(i32),
 ) -> Result<Trace, TraceError> {
-    prepare(&mut cmd);
+    prepare(&mut cmd, options.points);
+    if options.own_group {
+        cmd.process_group(0);
+    }
     let child = cmd.spawn().map_err(|e| match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => TraceError::NotPermitted(e.to_string()),
         _ => TraceError::Io(e),
@@ -222,34 +264,23 @@ pub fn trace(
     // The Child handle is not used to wait: the tracer loop reaps.
     drop(child);
     started(leader);
-    let mut tracer = Tracer::new(leader, scope, injection);
-    let live = Arc::clone(&tracer.live);
-    let (done, expired) = mpsc::channel::<()>();
+    let mut tracer = Tracer::new(leader, scope, policy);
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = Arc::clone(&timed_out);
-    let timer = std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match expired.recv_timeout(left.min(STOP_POLL)) {
-                Err(mpsc::RecvTimeoutError::Timeout) if left > STOP_POLL => {
-                    // A stop request (SIGINT, SIGTERM) ends the run at once.
-                    if !crate::platform::stop_requested() {
-                        continue;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-                _ => return,
-            }
-            kill_all(leader, &live);
-            return;
+    let (done, timer) = match options.timeout {
+        Some(timeout) => {
+            let (done, expired) = mpsc::channel::<()>();
+            let live = Arc::clone(&tracer.live);
+            let flag = Arc::clone(&timed_out);
+            let timer = std::thread::spawn(move || watch(leader, timeout, expired, &live, &flag));
+            (Some(done), Some(timer))
         }
-    });
+        None => (None, None),
+    };
     let result = tracer.run();
     drop(done);
-    let _ = timer.join();
+    if let Some(timer) = timer {
+        let _ = timer.join();
+    }
     if result.is_err() {
         kill_all(leader, &tracer.live);
         tracer.drain();
@@ -261,6 +292,34 @@ pub fn trace(
         injected: tracer.injected,
         timed_out: timed_out.load(std::sync::atomic::Ordering::SeqCst),
     })
+}
+
+/// Kills the traced run at `timeout`, or at once on a stop request
+/// (SIGINT, SIGTERM); returns when `done` closes.
+fn watch(
+    leader: i32,
+    timeout: Duration,
+    done: mpsc::Receiver<()>,
+    live: &Mutex<HashSet<i32>>,
+    timed_out: &std::sync::atomic::AtomicBool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match done.recv_timeout(left.min(STOP_POLL)) {
+            Err(mpsc::RecvTimeoutError::Timeout) if left > STOP_POLL => {
+                if !crate::platform::stop_requested() {
+                    continue;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            _ => return,
+        }
+        kill_all(leader, live);
+        return;
+    }
 }
 
 fn kill_all(leader: i32, live: &Mutex<HashSet<i32>>) {
@@ -275,7 +334,7 @@ fn kill_all(leader: i32, live: &Mutex<HashSet<i32>>) {
 struct Tracer<'a> {
     leader: i32,
     scope: &'a Scope,
-    injection: Option<Injection>,
+    policy: &'a mut dyn Policy,
     points: Vec<Point>,
     injected: Option<Point>,
     end: Option<End>,
@@ -287,11 +346,11 @@ struct Tracer<'a> {
 }
 
 impl<'a> Tracer<'a> {
-    fn new(leader: i32, scope: &'a Scope, injection: Option<Injection>) -> Self {
+    fn new(leader: i32, scope: &'a Scope, policy: &'a mut dyn Policy) -> Self {
         Tracer {
             leader,
             scope,
-            injection,
+            policy,
             points: Vec::new(),
             injected: None,
             end: None,
@@ -403,18 +462,17 @@ impl<'a> Tracer<'a> {
             // Killed while stopped: its exit comes next.
             return Ok(());
         };
-        let Some(point) = self.decode(pid.as_raw(), &regs) else {
+        let point = self.decode(pid.as_raw(), &regs);
+        let fault = self.policy.decide(pid.as_raw(), &regs, point.as_ref());
+        let Some(point) = point else {
             return resume(ptrace::cont(pid, None));
         };
-        let target = self
-            .injection
-            .filter(|inj| inj.ordinal == point.ordinal && self.injected.is_none());
         self.points.push(point.clone());
-        let Some(inj) = target.filter(|inj| point.admits(inj.fault)) else {
+        let Some(fault) = fault.filter(|f| point.admits(*f)) else {
             return resume(ptrace::cont(pid, None));
         };
         self.injected = Some(point.clone());
-        match inj.fault {
+        match fault {
             Fault::Kill => {
                 kill_all(self.leader, &self.live);
                 Ok(())
@@ -576,7 +634,7 @@ fn resolve(tid: i32, regs: &RawRegs, op: Operand) -> PathBuf {
 
 /// Reads `len` bytes of the tracee's memory at `addr`; fewer if a page is
 /// not mapped.
-fn read_memory(tid: i32, addr: u64, len: usize) -> Vec<u8> {
+pub fn read_memory(tid: i32, addr: u64, len: usize) -> Vec<u8> {
     let mut buf = vec![0u8; len];
     let local = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),

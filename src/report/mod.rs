@@ -136,6 +136,10 @@ pub struct ConfigReport {
     pub readers: usize,
     /// Kill probability per operation.
     pub kill_rate: f64,
+    /// Where kills land: `delay` (after a random delay) or `syscall` (at
+    /// the entry of a file-system syscall).
+    #[serde(default = "default_kill_at")]
+    pub kill_at: String,
     /// Configured duration in seconds (null when the run is bounded by ops).
     pub duration_s: Option<f64>,
     /// Configured operation count (null when bounded by time).
@@ -279,6 +283,7 @@ impl Report {
                 writers: cfg.writers,
                 readers: cfg.readers,
                 kill_rate: cfg.kill_rate,
+                kill_at: cfg.kill_at.name().into(),
                 duration_s,
                 ops_limit,
                 payload_bytes: cfg.payload,
@@ -331,6 +336,10 @@ impl Report {
     }
 }
 
+fn default_kill_at() -> String {
+    crate::runner::KillAt::Delay.name().into()
+}
+
 /// The command line that reruns `cfg` with the same seed.
 pub fn replay_command(cfg: &RunConfig) -> String {
     let mut env = String::new();
@@ -358,6 +367,9 @@ pub fn replay_command(cfg: &RunConfig) -> String {
     push("--writers", cfg.writers.to_string());
     push("--readers", cfg.readers.to_string());
     push("--kill-rate", cfg.kill_rate.to_string());
+    if cfg.kill_at != crate::runner::KillAt::Delay {
+        push("--kill-at", cfg.kill_at.name().into());
+    }
     match cfg.length {
         RunLength::Duration(d) => push("--duration", crate::duration::format(d)),
         RunLength::Ops(n) => push("--ops", n.to_string()),

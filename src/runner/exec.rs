@@ -12,6 +12,7 @@
 //!   0; a non-zero exit means the state is unreadable.
 //! - `init` runs once before the first operation.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -75,28 +76,39 @@ impl ExecSpec {
         ChildProcess::spawn_fast(self.command(which, dir, output)?)
     }
 
-    /// The command line of one command: `/bin/sh -c SCRIPT` in `dir`, with
-    /// the protocol's environment, stdin null and its output to `output`.
-    pub fn command(&self, which: Which, dir: &Path, output: &Path) -> io::Result<Command> {
+    /// The program and arguments of one command: `/bin/sh -c SCRIPT`, or the
+    /// script's own words when it needs no shell.
+    pub fn argv(&self, which: Which) -> Vec<OsString> {
         let script = match which {
             Which::Init => self.init.as_deref().unwrap_or("true"),
             Which::Op(..) => &self.exec,
             Which::Check => &self.check,
         };
+        match plain_words(script) {
+            Some(words) => words.into_iter().map(OsString::from).collect(),
+            None => vec!["/bin/sh".into(), "-c".into(), script.into()],
+        }
+    }
+
+    /// The command line of one command in `dir`, with the protocol's
+    /// environment, stdin null and its output to `output`.
+    pub fn command(&self, which: Which, dir: &Path, output: &Path) -> io::Result<Command> {
+        self.command_argv(which, dir, output, &self.argv(which))
+    }
+
+    /// [`ExecSpec::command`] with another command line, for example the
+    /// command's own wrapped in a tracer.
+    pub fn command_argv(
+        &self,
+        which: Which,
+        dir: &Path,
+        output: &Path,
+        argv: &[OsString],
+    ) -> io::Result<Command> {
         let out = File::create(output)?;
         let err = out.try_clone()?;
-        let mut cmd = match plain_words(script) {
-            Some(words) => {
-                let mut cmd = Command::new(words[0]);
-                cmd.args(&words[1..]);
-                cmd
-            }
-            None => {
-                let mut cmd = Command::new("/bin/sh");
-                cmd.arg("-c").arg(script);
-                cmd
-            }
-        };
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
         cmd.current_dir(dir)
             .env("TORTURE_DIR", dir)
             .env("TORTURE_STATE", self.state_path(dir))

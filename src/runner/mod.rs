@@ -21,7 +21,7 @@ pub mod protocol;
 pub mod schedule;
 mod supervisor;
 
-pub use schedule::{KillPoint, KillSchedule, SeededSchedule};
+pub use schedule::{KillAt, KillPoint, KillSchedule, SeededSchedule};
 
 /// The name of the state file inside the run directory.
 pub const STATE_FILE: &str = "state";
@@ -77,6 +77,8 @@ pub struct RunConfig {
     pub readers: usize,
     /// Probability that an operation is cut by SIGKILL.
     pub kill_rate: f64,
+    /// Where inside an operation a kill lands.
+    pub kill_at: KillAt,
     /// When the run ends.
     pub length: RunLength,
     /// Padding bytes in the state document.
@@ -109,6 +111,7 @@ impl std::fmt::Debug for RunConfig {
             .field("writers", &self.writers)
             .field("readers", &self.readers)
             .field("kill_rate", &self.kill_rate)
+            .field("kill_at", &self.kill_at)
             .field("length", &self.length)
             .field("seed", &self.seed)
             .finish_non_exhaustive()

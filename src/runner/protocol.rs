@@ -23,6 +23,11 @@ pub enum Message {
     Reads(u64),
     /// A reader read a state that does not decode.
     TornRead(String, Vec<u8>),
+    /// `--kill-at syscall`: the tracer killed operation `seq` at the entry
+    /// of this syscall.
+    Killed(Seq, String),
+    /// `--kill-at syscall`: operation `seq` ended before its planned point.
+    Missed(Seq),
 }
 
 impl Message {
@@ -39,6 +44,8 @@ impl Message {
             Message::TornRead(why, b) => {
                 format!("X {}\t{}", crate::verifier::hex(b), one_line(why))
             }
+            Message::Killed(s, at) => format!("K {s} {}", one_line(at)),
+            Message::Missed(s) => format!("M {s}"),
         };
         line + "\n"
     }
@@ -68,6 +75,8 @@ impl Message {
             }
             "R" => Some(Message::Reads(rest.parse().ok()?)),
             "X" => hex_and(rest).map(|(b, why)| Message::TornRead(why, b)),
+            "K" => seq_and(rest).map(|(s, at)| Message::Killed(s, at)),
+            "M" => Some(Message::Missed(rest.parse().ok()?)),
             _ => None,
         }
     }
@@ -90,6 +99,8 @@ mod tests {
             Message::Torn(5, "checksum mismatch".into(), b"\x00ab\n".to_vec()),
             Message::Reads(17),
             Message::TornRead("empty file".into(), vec![]),
+            Message::Killed(6, "fsync(.state.tmp-x)".into()),
+            Message::Missed(7),
         ];
         for m in msgs {
             let line = m.encode();

@@ -23,6 +23,36 @@ pub struct KillPoint {
     pub fraction: f64,
 }
 
+/// Where a kill lands inside an operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KillAt {
+    /// After a delay: a fraction of a recent operation's duration.
+    #[default]
+    Delay,
+    /// At the entry of a file-system syscall: the fraction of a recent
+    /// operation's count of fault points (each writer runs under ptrace).
+    Syscall,
+}
+
+impl KillAt {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            KillAt::Delay => "delay",
+            KillAt::Syscall => "syscall",
+        }
+    }
+
+    /// Parses a name given by [`KillAt::name`].
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "delay" => Ok(KillAt::Delay),
+            "syscall" => Ok(KillAt::Syscall),
+            _ => Err("must be delay or syscall".into()),
+        }
+    }
+}
+
 /// Decides, for each operation that begins, whether and when to kill it.
 pub trait KillSchedule: Send {
     /// Where to kill operation `seq` of writer `slot`, or `None` to let it be.
@@ -58,26 +88,30 @@ impl KillSchedule for SeededSchedule {
     }
 }
 
-/// The durations of recent operations as the supervisor sees them (from the
-/// begin message, or the spawn, to the acknowledgement).
+/// Recent observations of one quantity (operation durations, fault points
+/// per operation), for picking one at a quantile.
 #[derive(Debug, Clone)]
-pub struct RecentDurations {
-    recent: Vec<Duration>,
+pub struct Recent<T> {
+    recent: Vec<T>,
     next: usize,
     since_update: usize,
-    sorted: Vec<Duration>,
-    initial: Duration,
+    sorted: Vec<T>,
+    initial: T,
 }
 
-/// How many recent durations are kept.
+/// The durations of recent operations as the supervisor sees them (from the
+/// begin message, or the spawn, to the acknowledgement).
+pub type RecentDurations = Recent<Duration>;
+
+/// How many recent observations are kept.
 const WINDOW: usize = 255;
 /// How often (in observations) the sorted copy is refreshed.
 const REFRESH: usize = 16;
 
-impl RecentDurations {
-    /// Answers `initial` until operations have been observed.
-    pub fn new(initial: Duration) -> Self {
-        RecentDurations {
+impl<T: Copy + Ord> Recent<T> {
+    /// Answers `initial` until something has been observed.
+    pub fn new(initial: T) -> Self {
+        Recent {
             recent: Vec::with_capacity(WINDOW),
             next: 0,
             since_update: 0,
@@ -86,8 +120,8 @@ impl RecentDurations {
         }
     }
 
-    /// Adds one observed duration.
-    pub fn observe(&mut self, d: Duration) {
+    /// Adds one observation.
+    pub fn observe(&mut self, d: T) {
         if self.recent.len() < WINDOW {
             self.recent.push(d);
         } else {
@@ -102,18 +136,31 @@ impl RecentDurations {
         }
     }
 
-    /// The recent duration at quantile `q` in `[0, 1)`.
-    pub fn quantile(&self, q: f64) -> Duration {
+    /// The recent observation at quantile `q` in `[0, 1)`.
+    pub fn quantile(&self, q: f64) -> T {
         if self.sorted.is_empty() {
             return self.initial;
         }
         let i = ((q * self.sorted.len() as f64) as usize).min(self.sorted.len() - 1);
         self.sorted[i]
     }
+}
 
+impl Recent<Duration> {
     /// The delay after which to kill, for `point`.
     pub fn delay(&self, point: KillPoint) -> Duration {
         self.quantile(point.quantile).mul_f64(point.fraction)
+    }
+}
+
+/// Fault points per operation, for `--kill-at syscall`.
+pub type RecentCounts = Recent<u64>;
+
+impl Recent<u64> {
+    /// The ordinal of the fault point at which to kill, for `point`: the
+    /// fraction of a recent operation's count of points.
+    pub fn point_index(&self, point: KillPoint) -> usize {
+        (self.quantile(point.quantile) as f64 * point.fraction) as usize
     }
 }
 

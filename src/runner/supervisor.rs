@@ -25,8 +25,9 @@ use super::child::{ChildSpec, Role, SUBCOMMAND};
 use super::exec::{ExecSpec, Which, op_id, tail};
 use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
-use super::schedule::RecentDurations;
+use super::schedule::{KillAt, RecentCounts, RecentDurations};
 use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
+use crate::fault::precise::{self, OpReport, Plan};
 use crate::report::{Outcome, Report, StopReason};
 use crate::state::Document;
 use crate::verifier::{
@@ -109,11 +110,20 @@ struct RunningCheck {
     timed_out: bool,
 }
 
+/// An operation asked of a slot's spawner thread.
+struct OpRequest {
+    id: ChildId,
+    seq: Seq,
+    /// `--kill-at syscall`: run it under a tracer, killing it at this fault
+    /// point (`Some(None)`: traced, not killed).
+    traced: Option<Option<usize>>,
+}
+
 /// Where an outside program's command output goes.
 struct ExecRun<'s> {
     spec: &'s ExecSpec,
     /// One spawner thread per writer slot, so operations start in parallel.
-    spawners: Vec<Sender<(ChildId, Seq)>>,
+    spawners: Vec<Sender<OpRequest>>,
     logs: tempfile::TempDir,
     watchdog: std::sync::Arc<Watchdog>,
     check: Option<RunningCheck>,
@@ -146,6 +156,8 @@ pub(super) struct Supervisor<'a> {
     verifier: Verifier,
     latency: Histogram<u64>,
     op_durations: RecentDurations,
+    /// `--kill-at syscall`: fault points per operation of an outside program.
+    point_counts: RecentCounts,
     out: Outcome,
     errors: VecDeque<String>,
     stopping: Option<(StopReason, Instant)>,
@@ -186,6 +198,7 @@ impl<'a> Supervisor<'a> {
             verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             op_durations: RecentDurations::new(INITIAL_OP_ESTIMATE),
+            point_counts: RecentCounts::new(precise::INITIAL_POINTS),
             out: Outcome::default(),
             errors: VecDeque::new(),
             stopping: None,
@@ -400,8 +413,18 @@ impl<'a> Supervisor<'a> {
     }
 
     fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
-        let mut args = vec![SUBCOMMAND.into()];
+        let mut args: Vec<std::ffi::OsString> = vec![SUBCOMMAND.into()];
         args.extend(spec.to_args());
+        if self.cfg.kill_at == KillAt::Syscall && spec.role == Role::Writer {
+            let plan = Plan::Writer {
+                seed: self.cfg.seed,
+                rate: self.cfg.kill_rate,
+                slot: spec.slot,
+            };
+            let mut command = vec![self.cfg.program.clone().into_os_string()];
+            command.append(&mut args);
+            args = precise::args(&plan, &self.dir, &command);
+        }
         let (process, stdout) =
             ChildProcess::spawn_piped(&self.cfg.program, &args).map_err(|e| {
                 RunError::Harness(format!("cannot start {}: {e}", self.cfg.program.display()))
@@ -463,17 +486,33 @@ impl<'a> Supervisor<'a> {
         slot: usize,
         logs: &Path,
         watchdog: &Arc<Watchdog>,
-    ) -> Result<Sender<(ChildId, Seq)>, RunError> {
-        let (requests, rx) = mpsc::channel::<(ChildId, Seq)>();
+    ) -> Result<Sender<OpRequest>, RunError> {
+        let (requests, rx) = mpsc::channel::<OpRequest>();
         let (spec, dir, tx) = (spec.clone(), self.dir.clone(), self.tx.clone());
         let watchdog = Arc::clone(watchdog);
         let output = logs.join(format!("w{slot}.out"));
+        let report = logs.join(format!("w{slot}.kill"));
+        let program = self.cfg.program.clone();
         let spawned = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
-                for (id, seq) in rx {
+                for OpRequest { id, seq, traced } in rx {
                     let at = Instant::now();
-                    match spec.spawn(Which::Op(slot, seq), &dir, &output) {
+                    let which = Which::Op(slot, seq);
+                    let started = match traced {
+                        None => spec.spawn(which, &dir, &output),
+                        Some(kill_at) => {
+                            let plan = Plan::Op {
+                                kill_at,
+                                report: report.clone(),
+                            };
+                            let mut argv = vec![program.clone().into_os_string()];
+                            argv.extend(precise::args(&plan, &dir, &spec.argv(which)));
+                            spec.command_argv(which, &dir, &output, &argv)
+                                .and_then(ChildProcess::spawn_fast)
+                        }
+                    };
+                    match started {
                         Ok(process) => {
                             let pid = process.pid();
                             watchdog.watch(pid);
@@ -499,10 +538,15 @@ impl<'a> Supervisor<'a> {
             index: slot,
             generation: self.next_generation(),
         };
-        let exec = self.exec.as_ref().expect("exec mode");
         let seq = self.writers[slot].next_seq;
+        let traced = (self.cfg.kill_at == KillAt::Syscall).then(|| {
+            self.schedule
+                .decide(slot, seq)
+                .map(|p| self.point_counts.point_index(p))
+        });
+        let exec = self.exec.as_ref().expect("exec mode");
         exec.spawners[slot]
-            .send((id, seq))
+            .send(OpRequest { id, seq, traced })
             .map_err(|_| RunError::Harness("a spawner thread is gone".into()))?;
         self.writers[slot].pending = Some((id.generation, seq));
         Ok(())
@@ -864,6 +908,8 @@ impl<'a> Supervisor<'a> {
                 self.begin_stop(StopReason::StateDestroyed);
             }
             Message::Reads(n) => self.out.reads += n,
+            Message::Killed(seq, _) => self.on_killed(slot, seq),
+            Message::Missed(_) => self.out.kills_missed += 1,
             Message::TornRead(why, bytes) => {
                 let ev = self.evidence(
                     ViolationKind::TornReads,
@@ -876,6 +922,15 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// The tracer of `--kill-at syscall` killed operation `seq` of `slot`.
+    fn on_killed(&mut self, slot: usize, seq: Seq) {
+        let w = &mut self.writers[slot];
+        if w.in_flight.is_some_and(|f| f.0 == seq) {
+            w.killed = Some(seq);
+        }
+        self.out.kills += 1;
+    }
+
     fn on_begin(&mut self, slot: usize, seq: Seq, at: Instant) {
         self.ledgers[slot].attempted += 1;
         self.out.attempted += 1;
@@ -885,7 +940,10 @@ impl<'a> Supervisor<'a> {
         if self.stopping.is_some() {
             return;
         }
-        if let Some(point) = self.schedule.decide(slot, seq) {
+        // With --kill-at syscall, the writer's tracer kills.
+        if self.cfg.kill_at == KillAt::Delay
+            && let Some(point) = self.schedule.decide(slot, seq)
+        {
             let when = at + self.op_durations.delay(point);
             self.timers.push(Reverse((when, slot, seq)));
         }
@@ -1042,10 +1100,13 @@ impl<'a> Supervisor<'a> {
             return;
         };
         let status = self.reap_exec(running);
-        let killed = self.writers[slot].killed.take();
         let Some((seq, began)) = self.writers[slot].in_flight else {
             return;
         };
+        if self.cfg.kill_at == KillAt::Syscall {
+            self.read_kill_report(slot, seq);
+        }
+        let killed = self.writers[slot].killed.take();
         let end = match status {
             Some(s) if s.success() => OpEnd::Acked(at.saturating_duration_since(began)),
             _ if killed == Some(seq) || self.force_killed => OpEnd::Indeterminate,
@@ -1072,6 +1133,30 @@ impl<'a> Supervisor<'a> {
         }
         if self.writers[slot].next_seq < self.writers[slot].end_seq && self.stopping.is_none() {
             self.respawn(|s| s.spawn_op(slot));
+        }
+    }
+
+    /// What the tracer of an outside program's operation wrote: whether it
+    /// killed it, and how many fault points it reached.
+    fn read_kill_report(&mut self, slot: usize, seq: Seq) {
+        let Some(exec) = self.exec.as_ref() else {
+            return;
+        };
+        let path = exec.logs.path().join(format!("w{slot}.kill"));
+        let report = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| OpReport::parse(&t));
+        let _ = std::fs::remove_file(&path);
+        let Some(report) = report else {
+            return;
+        };
+        if report.killed.is_some() {
+            self.on_killed(slot, seq);
+            return;
+        }
+        self.point_counts.observe(report.points);
+        if report.missed {
+            self.out.kills_missed += 1;
         }
     }
 

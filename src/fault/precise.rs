@@ -1,0 +1,360 @@
+//! `--kill-at syscall`: the random runner's kills, landed exactly at the
+//! entry of a file-system syscall chosen inside the operation, instead of
+//! after a random delay.
+//!
+//! Each writer runs under a small tracer process (`torture __traced`), which
+//! SIGKILLs the operation at the planned fault point and tells the
+//! supervisor:
+//!
+//! - a built-in writer runs many operations; the tracer reads its `B SEQ`
+//!   messages on the way to the supervisor, asks the seeded schedule about
+//!   each operation (the same pure function of seed, slot and sequence
+//!   number the supervisor uses), and reports `K SEQ SYSCALL` (killed) or
+//!   `M SEQ` (the operation ended before the planned point) on the same pipe;
+//! - an outside program's operation is one process; the supervisor plans the
+//!   point and the tracer writes what happened to a report file.
+//!
+//! The planned point is a fraction of a recent operation's count of points,
+//! picked at a seeded quantile, as the timed kills pick a recent duration.
+//! The tracer then exits the way the operation did (same code, or the same
+//! signal), so the supervisor sees the writer's own end.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::Fault;
+use super::syscalls as sc;
+use super::tracer::{self, End, Injection, Point, Policy, Scope, TraceOptions};
+use crate::runner::protocol::{Message, Seq};
+use crate::runner::schedule::{KillSchedule, RecentCounts, SeededSchedule};
+
+/// The name of the hidden subcommand.
+pub const SUBCOMMAND: &str = "__traced";
+
+/// Fault points per operation assumed before one was counted.
+pub const INITIAL_POINTS: u64 = 16;
+
+/// What one tracer process does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Trace a built-in writer for its whole life.
+    Writer {
+        /// The run's seed.
+        seed: u64,
+        /// The kill rate.
+        rate: f64,
+        /// The writer slot.
+        slot: usize,
+    },
+    /// Trace one operation of an outside program.
+    Op {
+        /// Kill at the fault point with this ordinal, if any.
+        kill_at: Option<usize>,
+        /// Where to write what happened.
+        report: PathBuf,
+    },
+}
+
+/// The arguments of `__traced` for `plan`, tracing `command` with the fault
+/// points in `dir`.
+pub fn args(plan: &Plan, dir: &Path, command: &[OsString]) -> Vec<OsString> {
+    let mut out: Vec<OsString> = vec![SUBCOMMAND.into()];
+    match plan {
+        Plan::Writer { seed, rate, slot } => {
+            out.extend([
+                "writer".into(),
+                seed.to_string().into(),
+                rate.to_string().into(),
+            ]);
+            out.push(slot.to_string().into());
+        }
+        Plan::Op { kill_at, report } => {
+            let at = kill_at.map_or("-".to_string(), |k| k.to_string());
+            out.extend(["op".into(), at.into(), report.clone().into_os_string()]);
+        }
+    }
+    out.push(dir.as_os_str().to_owned());
+    out.push("--".into());
+    out.extend(command.iter().cloned());
+    out
+}
+
+fn parse(args: &[OsString]) -> Option<(Plan, PathBuf, Vec<OsString>)> {
+    let sep = args.iter().position(|a| a == "--")?;
+    let (head, command) = (&args[..sep], &args[sep + 1..]);
+    let text: Vec<&str> = head.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
+    let plan = match text.as_slice() {
+        ["writer", seed, rate, slot, _] => Plan::Writer {
+            seed: seed.parse().ok()?,
+            rate: rate.parse().ok()?,
+            slot: slot.parse().ok()?,
+        },
+        ["op", at, report, _] => Plan::Op {
+            kill_at: match *at {
+                "-" => None,
+                k => Some(k.parse().ok()?),
+            },
+            report: PathBuf::from(report),
+        },
+        _ => return None,
+    };
+    let dir = PathBuf::from(head.last()?);
+    (!command.is_empty()).then(|| (plan, dir, command.to_vec()))
+}
+
+/// Runs the tracer process; returns only when the traced command exited
+/// with a code (a signal is passed on by dying of it).
+pub fn main(args: &[OsString]) -> i32 {
+    let Some((plan, dir, command)) = parse(args) else {
+        eprintln!("torture: {SUBCOMMAND} is internal to the supervisor");
+        return crate::exit::BAD_INPUT;
+    };
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]).stdin(Stdio::null());
+    let scope = Scope { dir, all: false };
+    let options = TraceOptions {
+        timeout: None,
+        own_group: false,
+        points: true,
+    };
+    let traced = match &plan {
+        Plan::Writer { seed, rate, slot } => {
+            let mut policy = WriterPolicy::new(*seed, *rate, *slot);
+            tracer::trace(cmd, &scope, &mut policy, options, &|_| {})
+        }
+        Plan::Op { kill_at, report } => {
+            let mut policy = kill_at.map(|ordinal| Injection {
+                ordinal,
+                fault: Fault::Kill,
+            });
+            let traced = tracer::trace(cmd, &scope, &mut policy, options, &|_| {});
+            if let Ok(t) = &traced {
+                let text =
+                    OpReport::from_trace(t.points.len(), t.injected.as_ref(), kill_at.is_some());
+                let _ = crate::atomic::write_file_atomic(report, text.encode().as_bytes(), 0o644);
+            }
+            traced
+        }
+    };
+    match traced {
+        Ok(t) => pass_on(t.end),
+        Err(e) => {
+            eprintln!("torture: {e}");
+            crate::exit::BAD_INPUT
+        }
+    }
+}
+
+/// Ends this process the way the traced command ended.
+fn pass_on(end: End) -> i32 {
+    match end {
+        End::Exited(code) => code,
+        End::Signaled(sig) => {
+            // SAFETY: resetting a disposition and raising a signal on ourselves.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, sig);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::kill(libc::getpid(), sig);
+            }
+            128 + sig
+        }
+    }
+}
+
+/// What the tracer of one outside-program operation saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpReport {
+    /// Fault points reached.
+    pub points: u64,
+    /// The syscall it was killed at, if it was.
+    pub killed: Option<String>,
+    /// A kill was planned but the operation ended first.
+    pub missed: bool,
+}
+
+impl OpReport {
+    fn from_trace(points: usize, injected: Option<&Point>, planned: bool) -> Self {
+        OpReport {
+            points: points as u64,
+            killed: injected.map(|p| p.text.clone()),
+            missed: planned && injected.is_none(),
+        }
+    }
+
+    /// Three lines: `points N`, `killed SYSCALL` or `missed` or nothing.
+    pub fn encode(&self) -> String {
+        let mut s = format!("points {}\n", self.points);
+        if let Some(k) = &self.killed {
+            s += &format!("killed {k}\n");
+        } else if self.missed {
+            s += "missed\n";
+        }
+        s
+    }
+
+    /// Parses what [`OpReport::encode`] wrote.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.lines();
+        let points = lines.next()?.strip_prefix("points ")?.parse().ok()?;
+        let mut report = OpReport {
+            points,
+            killed: None,
+            missed: false,
+        };
+        match lines.next() {
+            Some("missed") => report.missed = true,
+            Some(l) => report.killed = Some(l.strip_prefix("killed ")?.to_string()),
+            None => {}
+        }
+        Some(report)
+    }
+}
+
+/// The operation in flight of a traced built-in writer.
+struct InFlight {
+    seq: Seq,
+    /// The ordinal of the point to kill at, if this op is to be killed.
+    target: Option<usize>,
+    seen: usize,
+}
+
+/// Plans and lands the kills of one built-in writer.
+struct WriterPolicy {
+    schedule: SeededSchedule,
+    slot: usize,
+    counts: RecentCounts,
+    op: Option<InFlight>,
+}
+
+impl WriterPolicy {
+    fn new(seed: u64, rate: f64, slot: usize) -> Self {
+        WriterPolicy {
+            schedule: SeededSchedule::new(seed, rate),
+            slot,
+            counts: RecentCounts::new(INITIAL_POINTS),
+            op: None,
+        }
+    }
+
+    /// A message the writer is about to send to the supervisor.
+    fn on_message(&mut self, line: &[u8]) {
+        let Some(msg) = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| Message::parse(l.trim_end_matches('\n')))
+        else {
+            return;
+        };
+        match msg {
+            Message::Begin(seq) => {
+                let target = self
+                    .schedule
+                    .decide(self.slot, seq)
+                    .map(|p| self.counts.point_index(p));
+                self.op = Some(InFlight {
+                    seq,
+                    target,
+                    seen: 0,
+                });
+            }
+            Message::Ack(..) | Message::Fail(..) | Message::Torn(..) => {
+                if let Some(op) = self.op.take() {
+                    self.counts.observe(op.seen as u64);
+                    if op.target.is_some() {
+                        tell(&Message::Missed(op.seq));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Policy for WriterPolicy {
+    fn decide(&mut self, tid: i32, regs: &sc::RawRegs, point: Option<&Point>) -> Option<Fault> {
+        let Some(point) = point else {
+            let to_stdout = sc::lookup(sc::nr(regs)).is_some_and(|s| s.name == "write")
+                && sc::arg(regs, 0) == 1;
+            if to_stdout {
+                let len = (sc::arg(regs, 2) as usize).min(64);
+                let bytes = tracer::read_memory(tid, sc::arg(regs, 1), len);
+                self.on_message(&bytes);
+            }
+            return None;
+        };
+        let op = self.op.as_mut()?;
+        let ordinal = op.seen;
+        op.seen += 1;
+        if op.target != Some(ordinal) {
+            return None;
+        }
+        // The tracee is stopped: this line cannot interleave with its own.
+        tell(&Message::Killed(op.seq, point.text.clone()));
+        self.op = None;
+        Some(Fault::Kill)
+    }
+}
+
+/// Writes one protocol line to the supervisor with one `write(2)`.
+fn tell(msg: &Message) {
+    let line = msg.encode();
+    let bytes = std::ffi::OsStr::new(&line).as_bytes();
+    // SAFETY: writing a live buffer to our own stdout.
+    unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_round_trip() {
+        let command: Vec<OsString> = vec!["/bin/sh".into(), "-c".into(), "x -- y".into()];
+        for plan in [
+            Plan::Writer {
+                seed: 7,
+                rate: 0.25,
+                slot: 3,
+            },
+            Plan::Op {
+                kill_at: Some(4),
+                report: "/tmp/r".into(),
+            },
+            Plan::Op {
+                kill_at: None,
+                report: "/tmp/r".into(),
+            },
+        ] {
+            let args = args(&plan, Path::new("/run"), &command);
+            let parsed = parse(&args[1..]).unwrap();
+            assert_eq!(parsed, (plan, PathBuf::from("/run"), command.clone()));
+        }
+    }
+
+    #[test]
+    fn op_reports_round_trip() {
+        for r in [
+            OpReport {
+                points: 9,
+                killed: Some("fsync(.state.tmp-x)".into()),
+                missed: false,
+            },
+            OpReport {
+                points: 3,
+                killed: None,
+                missed: true,
+            },
+            OpReport {
+                points: 0,
+                killed: None,
+                missed: false,
+            },
+        ] {
+            assert_eq!(OpReport::parse(&r.encode()), Some(r));
+        }
+    }
+}
