@@ -9,7 +9,8 @@
 //!    below never crosses a file system;
 //! 2. write all the bytes (short writes and `EINTR` are retried);
 //! 3. fsync the temporary file;
-//! 4. set its mode;
+//! 4. give it its mode (at creation when the umask keeps the mode whole,
+//!    else with `fchmod`);
 //! 5. rename it over the target;
 //! 6. fsync the parent directory, making the rename itself durable.
 //!
@@ -28,6 +29,7 @@
 //! refused with [`Error::ReadOnlyTarget`], even for root, although a rename
 //! could replace it: somebody made it read-only on purpose.
 
+use std::ffi::{CStr, CString};
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -37,7 +39,7 @@ use rand::RngExt;
 use rand::distr::Alphanumeric;
 
 use crate::error::{Error, IoContext, Result, Step};
-use crate::platform;
+use crate::platform::{Dir, Entry};
 
 /// The infix of every temporary file this crate creates; the runner counts
 /// files carrying it as litter.
@@ -77,47 +79,94 @@ pub fn write_atomic_with(
 /// [`StagedWrite::commit`] renames it into place; dropping it instead removes
 /// the temporary file. Useful to do a last check before publishing.
 pub fn stage(path: &Path, data: &[u8], perm: u32, durability: Durability) -> Result<StagedWrite> {
-    let target = resolve_symlinks(path)?;
-    refuse_read_only(&target)?;
-    let (dir, name) = split(&target)?;
-    let (tmp, file) = create_temp(&dir, &name)?;
+    // Everything happens relative to the directory, opened once: one path
+    // walk instead of one per step, which pays for the check of the target.
+    let (mut dir_path, mut name) = split_c(path)?;
+    let mut dir = open_dir(&dir_path)?;
+    let mut existing = dir.entry(&name);
+    if existing == Entry::Symlink {
+        let target = resolve_symlinks(path)?;
+        (dir_path, name) = split_c(&target)?;
+        dir = open_dir(&dir_path)?;
+        existing = dir.entry(&name);
+    }
+    if let Entry::Other {
+        regular: true,
+        mode,
+    } = existing
+        && mode & 0o222 == 0
+    {
+        return Err(Error::ReadOnlyTarget {
+            path: dir_path.join(name.to_string_lossy().as_ref()),
+        });
+    }
+    // When the umask keeps `perm` whole, the file is created with it and
+    // needs no chmod: one syscall less on every write.
+    let exact = perm & !0o777 == 0 && process_umask().is_some_and(|u| perm & u == 0);
+    let (tmp, file) = create_temp_in(&dir, &dir_path, &name, if exact { perm } else { 0o600 })?;
     let staged = StagedWrite {
         tmp,
-        target,
+        name,
+        dir_path,
         dir,
         durability,
         done: false,
     };
-    staged.fill(file, data, perm)?;
+    staged.fill(file, data, (!exact).then_some(perm))?;
     Ok(staged)
+}
+
+fn open_dir(path: &Path) -> Result<Dir> {
+    Dir::open(path).at(Step::OpenDir, path)
 }
 
 /// A complete temporary file waiting to be renamed over its target.
 #[derive(Debug)]
 pub struct StagedWrite {
-    tmp: PathBuf,
-    target: PathBuf,
-    dir: PathBuf,
+    /// The temporary file's name in `dir`.
+    tmp: CString,
+    /// The target's name in `dir`.
+    name: CString,
+    dir_path: PathBuf,
+    dir: Dir,
     durability: Durability,
     done: bool,
 }
 
 impl StagedWrite {
-    fn fill(&self, mut file: File, data: &[u8], perm: u32) -> Result<()> {
-        file.write_all(data).at(Step::Write, &self.tmp)?;
+    /// Writes, fsyncs, and sets the mode `chmod` if the file was not
+    /// created with it.
+    fn fill(&self, mut file: File, data: &[u8], chmod: Option<u32>) -> Result<()> {
+        // The path is only built for an error message.
+        let at = |step| {
+            move |e| {
+                Error::io(
+                    step,
+                    self.dir_path.join(self.tmp.to_string_lossy().as_ref()),
+                    e,
+                )
+            }
+        };
+        file.write_all(data).map_err(at(Step::Write))?;
         if self.durability == Durability::Full {
-            retry_eintr(|| file.sync_all()).at(Step::Fsync, &self.tmp)?;
+            retry_eintr(|| file.sync_all()).map_err(at(Step::Fsync))?;
         }
-        retry_eintr(|| file.set_permissions(Permissions::from_mode(perm)))
-            .at(Step::SetMode, &self.tmp)
+        match chmod {
+            Some(perm) => retry_eintr(|| file.set_permissions(Permissions::from_mode(perm)))
+                .map_err(at(Step::SetMode)),
+            None => Ok(()),
+        }
     }
 
     /// Steps 5 and 6: rename over the target, fsync the directory.
     pub fn commit(mut self) -> Result<()> {
-        retry_eintr(|| fs::rename(&self.tmp, &self.target)).at(Step::Rename, &self.target)?;
+        retry_eintr(|| self.dir.rename(&self.tmp, &self.name)).at(
+            Step::Rename,
+            &self.dir_path.join(self.name.to_string_lossy().as_ref()),
+        )?;
         self.done = true;
         if self.durability == Durability::Full {
-            retry_eintr(|| platform::fsync_dir(&self.dir)).at(Step::FsyncDir, &self.dir)?;
+            retry_eintr(|| self.dir.sync()).at(Step::FsyncDir, &self.dir_path)?;
         }
         Ok(())
     }
@@ -126,32 +175,87 @@ impl StagedWrite {
 impl Drop for StagedWrite {
     fn drop(&mut self) {
         if !self.done {
-            let _ = fs::remove_file(&self.tmp);
+            let _ = self.dir.remove(&self.tmp);
         }
     }
 }
 
 /// A target whose mode has no write bit was made read-only on purpose;
 /// replacing it by rename would silently defeat that, so we refuse.
-fn refuse_read_only(target: &Path) -> Result<()> {
-    match fs::metadata(target) {
-        Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o222 == 0 => {
-            Err(Error::ReadOnlyTarget {
-                path: target.to_path_buf(),
-            })
-        }
-        _ => Ok(()),
-    }
+/// The process's umask, read once from `/proc/self/status` (reading it
+/// with umask(2) would change it, racing other threads). `None` where it
+/// cannot be read: the caller then sets the mode explicitly.
+fn process_umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        let value = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(value.trim(), 8).ok()
+    })
 }
 
 /// Creates a fresh hidden temporary file next to `name` in `dir`, exclusively.
 pub(crate) fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
+    create_temp_mode(dir, name, 0o600)
+}
+
+/// A fresh hidden temporary file next to `name` in the open directory
+/// `dir` (at `dir_path`), created exclusively with `mode` (the umask
+/// applies); returns its name.
+fn create_temp_in(dir: &Dir, dir_path: &Path, name: &CStr, mode: u32) -> Result<(CString, File)> {
+    // This process's own name first: it is free again once the last write
+    // renamed its temporary file away, and creating a name the directory
+    // has just seen is cheaper than a new one. A clash (a crashed write's
+    // leftover, another thread's write in flight) falls back to fresh
+    // random names.
+    let name = name.to_string_lossy();
+    let mut tmp = format!(".{name}{TEMP_INFIX}{}", process_suffix());
+    loop {
+        let c = CString::new(tmp).expect("names from split have no NUL");
+        match dir.create_new(&c, mode) {
+            Ok(f) => return Ok((c, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => tmp = temp_name(&name),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                tmp = c.into_string().unwrap_or_default()
+            }
+            Err(e) => {
+                let path = dir_path.join(c.to_string_lossy().as_ref());
+                return Err(Error::io(Step::CreateTemp, path, e));
+            }
+        }
+    }
+}
+
+/// [`split`], with the name as a C string for the `*at` calls.
+fn split_c(path: &Path) -> Result<(PathBuf, CString)> {
+    let (dir, name) = split(path)?;
+    let name = CString::new(name).map_err(|_| Error::BadPath {
+        path: path.to_path_buf(),
+    })?;
+    Ok((dir, name))
+}
+
+/// A random suffix drawn once per process: temporary names stay
+/// unpredictable to other processes.
+fn process_suffix() -> &'static str {
+    static SUFFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SUFFIX.get_or_init(|| {
+        rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(12)
+            .map(char::from)
+            .collect()
+    })
+}
+
+/// [`create_temp`] with the given creation mode (the umask applies).
+fn create_temp_mode(dir: &Path, name: &str, mode: u32) -> Result<(PathBuf, File)> {
     loop {
         let tmp = dir.join(temp_name(name));
         let opened = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp);
         match opened {
@@ -260,7 +364,7 @@ mod tests {
             matches!(
                 err,
                 Error::Io {
-                    step: Step::CreateTemp,
+                    step: Step::OpenDir,
                     ..
                 }
             ),

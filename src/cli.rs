@@ -54,6 +54,9 @@ enum Command {
     /// Put a fault at every file-system syscall of one operation, one run
     /// per point and fault, and check the state after each.
     Explore(Box<ExploreArgs>),
+    /// Run the zoo on several file systems (loop images, tmpfs, or mounted
+    /// directories) and write a comparison report.
+    Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
     List,
     /// Internal: a writer or reader child of the supervisor.
@@ -162,6 +165,46 @@ struct RunArgs {
     /// report the harness's throughput against it.
     #[arg(long)]
     baseline: bool,
+}
+
+/// The options of `torture fscompare`.
+#[derive(Debug, Args)]
+struct FsCompareArgs {
+    /// File systems to make and mount: tmpfs, ext4, ext4-journal, xfs, btrfs
+    /// [default: tmpfs,ext4,xfs,btrfs, or none when --dir is given].
+    #[arg(long, value_name = "LIST")]
+    fs: Option<String>,
+    /// Also compare a file system that is already mounted, named NAME, by
+    /// running in a fresh directory under PATH (no root needed).
+    #[arg(long = "dir", value_name = "NAME=PATH")]
+    dirs: Vec<String>,
+    /// Strategies to run [default: the whole zoo].
+    #[arg(long, value_name = "LIST")]
+    strategies: Option<String>,
+    /// Each run's length.
+    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration)]
+    duration: std::time::Duration,
+    /// Writers per run.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_writers)]
+    writers: usize,
+    /// Readers per run.
+    #[arg(long, value_name = "M", default_value_t = 1, value_parser = parse_readers)]
+    readers: usize,
+    /// Kill probability per operation.
+    #[arg(long, value_name = "P", default_value_t = 0.1, value_parser = parse_rate)]
+    kill_rate: f64,
+    /// Seed of every run [default: fresh, printed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to make the images and mount points [default: the temporary directory].
+    #[arg(long, value_name = "DIR")]
+    scratch: Option<PathBuf>,
+    /// Size of each image and of the tmpfs, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    image_mib: u64,
+    /// Where to write report.json, report.md, report.html and the charts.
+    #[arg(long, value_name = "DIR", required = true)]
+    out: PathBuf,
 }
 
 /// A parsed `--faults` list (an alias, so that clap takes it as one value).
@@ -308,6 +351,7 @@ pub fn main() -> i32 {
             kill_at,
         }) => run_scenarios(&scenarios, &outputs, partition, kill_at),
         Some(Command::Explore(args)) => explore(*args),
+        Some(Command::Fscompare(args)) => fscompare(args),
         Some(Command::List) => list(),
         Some(Command::Op { args }) => child::op_main(&args),
         Some(Command::Traced { args }) => fault::precise::main(&args),
@@ -414,6 +458,86 @@ fn torture(args: RunArgs) -> i32 {
     match write_outputs(&args.outputs, &runs, &JsonExporter) {
         Ok(()) => code,
         Err(e) => bad_input(e),
+    }
+}
+
+fn fscompare(args: FsCompareArgs) -> i32 {
+    use crate::fscompare::{self, FsSpec};
+    let program = match program() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let names = match &args.fs {
+        Some(list) => list.as_str(),
+        None if args.dirs.is_empty() => "tmpfs,ext4,xfs,btrfs",
+        None => "",
+    };
+    let mut filesystems = Vec::new();
+    for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match FsSpec::parse(name) {
+            Ok(spec) => filesystems.push(spec),
+            Err(e) => return bad_input(format!("--fs: {e}")),
+        }
+    }
+    for dir in &args.dirs {
+        match FsSpec::parse_dir(dir) {
+            Ok(spec) => filesystems.push(spec),
+            Err(e) => return bad_input(e),
+        }
+    }
+    if filesystems.is_empty() {
+        return bad_input("no file system to compare: give --fs or --dir");
+    }
+    let strategies: Vec<&'static dyn Strategy> = match &args.strategies {
+        None => strategy::all().to_vec(),
+        Some(list) => {
+            let mut chosen = Vec::new();
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                match parse_strategy(name) {
+                    Ok(s) => chosen.push(s),
+                    Err(e) => return bad_input(format!("--strategies: {name}: {e}")),
+                }
+            }
+            chosen
+        }
+    };
+    if strategies.is_empty() {
+        return bad_input("--strategies names no strategy");
+    }
+    let seed = args.seed.unwrap_or_else(crate::seed::fresh);
+    let command: Vec<String> = std::env::args()
+        .map(|a| crate::report::shell_quote(&a))
+        .collect();
+    let config = fscompare::CompareConfig {
+        filesystems,
+        strategies,
+        duration: args.duration,
+        writers: args.writers,
+        readers: args.readers,
+        kill_rate: args.kill_rate,
+        seed,
+        scratch: args.scratch.unwrap_or_else(std::env::temp_dir),
+        image_size: args.image_mib << 20,
+        out: args.out,
+        program,
+        command: command.join(" "),
+        progress: true,
+    };
+    use nix::sys::signal::Signal;
+    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+        return bad_input(format!("cannot install signal handlers: {e}"));
+    }
+    eprintln!("torture: seed {seed}");
+    let report = match fscompare::compare(&config) {
+        Ok(r) => r,
+        Err(e) => return bad_input(e),
+    };
+    print!("{}", report.markdown());
+    println!("\nreport: {}", config.out.join("report.html").display());
+    match (report.interrupted, report.all_met) {
+        (true, _) => exit::BAD_INPUT,
+        (false, true) => exit::PASS,
+        (false, false) => exit::VIOLATION,
     }
 }
 

@@ -126,6 +126,15 @@ pub enum Error {
     /// The update function refused to produce a new state.
     #[error("update rejected: {0}")]
     Rejected(String),
+    /// An SQLite call failed (the `sqlite` strategy).
+    #[error("sqlite {} failed: {source}", path.display())]
+    Sqlite {
+        /// The database.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
 }
 
 impl Error {

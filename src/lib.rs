@@ -43,6 +43,7 @@ pub mod duration;
 mod error;
 pub mod exit;
 pub mod fault;
+pub mod fscompare;
 pub mod lock;
 pub mod platform;
 pub mod report;

@@ -22,6 +22,7 @@ const MODEL: &[(&str, Option<&str>)] = &[
     ("no-fsync", None),
     ("short-write", None),
     ("fsync-ignore", None),
+    ("sqlite", None),
 ];
 
 fn torture(strategy: &str) {
@@ -131,6 +132,11 @@ fn short_write_passes_process_kills() {
 #[test]
 fn fsync_ignore_passes_process_kills() {
     torture("fsync-ignore");
+}
+
+#[test]
+fn sqlite_passes() {
+    torture("sqlite");
 }
 
 #[test]

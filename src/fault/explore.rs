@@ -556,12 +556,23 @@ impl<'a> Explorer<'a> {
             ));
         }
         let after = names(&self.dir);
-        // A file whose own removal was made to fail is not litter.
+        // A file whose own removal was made to fail is not litter, nor are
+        // SQLite's companions of the state (its WAL, shared memory, journal).
+        let state = self.state();
+        let state_name = state
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let companion = |name: &String| {
+            ["-wal", "-shm", "-journal"]
+                .iter()
+                .any(|s| *name == format!("{state_name}{s}"))
+        };
         let unremovable =
             |name: &String| hit.syscall.class == Class::Unlink && hit.files.contains(name);
         v.litter = after
             .difference(clean_names)
-            .filter(|n| !unremovable(n))
+            .filter(|n| !unremovable(n) && !companion(n))
             .cloned()
             .collect();
         if let Check::Readable(present) = &check {

@@ -12,7 +12,7 @@
 //! - [`tracer`]: spawns a command under `ptrace` (with a seccomp filter so
 //!   only the file-system syscalls stop), records its fault points and
 //!   injects one fault;
-//! - [`explore`]: the exploration itself, its checks and its verdicts;
+//! - [`explore`](mod@explore): the exploration itself, its checks and its verdicts;
 //! - [`report`]: the `torture/explore/v1` JSON contract and the table;
 //! - [`precise`]: `--kill-at syscall`, the random runner's kills landed at
 //!   the entry of a file-system syscall.

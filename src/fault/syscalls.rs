@@ -2,7 +2,7 @@
 //! arguments live: the one architecture-specific table.
 //!
 //! Porting to another architecture means another [`TABLE`] and another
-//! [`Regs`] mapping, nothing else: the tracer and the explorer only speak of
+//! register mapping (`RawRegs`, `arg`, `set_ret`...), nothing else: the tracer and the explorer only speak of
 //! [`Syscall`], [`Class`] and argument indexes.
 
 use super::Fault;

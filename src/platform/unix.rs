@@ -142,3 +142,101 @@ pub fn block_signal(signal: Signal, block: bool) -> io::Result<()> {
     };
     pthread_sigmask(how, Some(&set), None).map_err(io::Error::from)
 }
+
+/// A directory opened to work inside it by name (`openat`, `renameat`,
+/// ...): one path walk for the directory, then one component per call,
+/// instead of a full walk of the path at every step.
+#[derive(Debug)]
+pub struct Dir(File);
+
+/// What a name in a [`Dir`] is, without following a symbolic link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Nothing by that name (or it cannot be looked at).
+    Missing,
+    /// A symbolic link.
+    Symlink,
+    /// Anything else, with its mode bits.
+    Other {
+        /// Whether it is a regular file.
+        regular: bool,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl Dir {
+    /// Opens the directory `path`.
+    pub fn open(path: &Path) -> io::Result<Dir> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(path)
+            .map(Dir)
+    }
+
+    /// What `name` is in this directory (`fstatat` without following links).
+    pub fn entry(&self, c: &std::ffi::CStr) -> Entry {
+        // SAFETY: a zeroed stat is valid; fstatat writes it whole on success.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid descriptor, NUL-terminated name, valid out pointer.
+        let rc = unsafe {
+            libc::fstatat(
+                self.0.as_raw_fd(),
+                c.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if rc != 0 {
+            return Entry::Missing;
+        }
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFLNK => Entry::Symlink,
+            kind => Entry::Other {
+                regular: kind == libc::S_IFREG,
+                mode: st.st_mode & 0o7777,
+            },
+        }
+    }
+
+    /// Creates `name` exclusively (`O_EXCL`) for writing, with `mode`
+    /// (the umask applies).
+    pub fn create_new(&self, c: &std::ffi::CStr, mode: u32) -> io::Result<File> {
+        use std::os::fd::FromRawFd;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
+        // SAFETY: valid descriptor and NUL-terminated name.
+        let fd =
+            unsafe { libc::openat(self.0.as_raw_fd(), c.as_ptr(), flags, mode as libc::c_uint) };
+        check(fd)?;
+        // SAFETY: openat returned a fresh descriptor that nothing else owns.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Renames `from` over `to`, both in this directory.
+    pub fn rename(&self, a: &std::ffi::CStr, b: &std::ffi::CStr) -> io::Result<()> {
+        let fd = self.0.as_raw_fd();
+        // SAFETY: valid descriptor and NUL-terminated names.
+        check(unsafe { libc::renameat(fd, a.as_ptr(), fd, b.as_ptr()) })
+    }
+
+    /// Removes the file `name`.
+    pub fn remove(&self, c: &std::ffi::CStr) -> io::Result<()> {
+        // SAFETY: valid descriptor and NUL-terminated name.
+        check(unsafe { libc::unlinkat(self.0.as_raw_fd(), c.as_ptr(), 0) })
+    }
+
+    /// fsyncs the directory: the renames and links in it become durable.
+    pub fn sync(&self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+}

@@ -207,7 +207,10 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
 
 /// Whether `name` is a file a run of `torture` creates in its directory.
 pub fn is_own_file(name: &str) -> bool {
-    let state_file = name == STATE_FILE || name.starts_with(&format!("{STATE_FILE}."));
+    // `state.lock`, `state.vN`; SQLite's `state-wal`, `state-shm`, `state-journal`.
+    let state_file = name == STATE_FILE
+        || name.starts_with(&format!("{STATE_FILE}."))
+        || name.starts_with(&format!("{STATE_FILE}-"));
     let temp =
         name.starts_with(&format!(".{STATE_FILE}")) && name.contains(crate::atomic::TEMP_INFIX);
     name == MARKER_FILE || state_file || temp || name.starts_with("baseline-")

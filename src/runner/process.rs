@@ -156,6 +156,27 @@ impl Watchdog {
         self.send(&format!("-{pgid}\n"));
     }
 
+    /// Registers a mount point to unmount if the supervisor dies.
+    pub fn watch_mount(&self, path: &Path) {
+        self.send(&format!("+m {}\n", path.display()));
+    }
+
+    /// Unregisters a mount point that was unmounted.
+    pub fn forget_mount(&self, path: &Path) {
+        self.send(&format!("-m {}\n", path.display()));
+    }
+
+    /// Registers a directory (made by torture) to remove if the supervisor
+    /// dies, after the mounts in it are gone.
+    pub fn watch_dir(&self, path: &Path) {
+        self.send(&format!("+d {}\n", path.display()));
+    }
+
+    /// Unregisters a directory that was removed.
+    pub fn forget_dir(&self, path: &Path) {
+        self.send(&format!("-d {}\n", path.display()));
+    }
+
     /// One line, one `write(2)`: lines from two threads never interleave.
     fn send(&self, line: &str) {
         if let Ok(mut stdin) = self.stdin.lock()
@@ -177,25 +198,53 @@ impl Watchdog {
     }
 }
 
-/// The watchdog process: reads `+PGID` / `-PGID` lines until end of input,
-/// then SIGKILLs every group still registered.
+/// The watchdog process: reads `+PGID` / `-PGID`, `+m PATH` / `-m PATH`
+/// (mount points) and `+d PATH` / `-d PATH` (directories) lines until end of
+/// input, then SIGKILLs every group still registered, unmounts every mount
+/// point, and removes every directory.
 pub fn watchdog_main() -> i32 {
+    use std::collections::BTreeSet;
     use std::io::BufRead;
-    let mut groups = std::collections::BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    let mut mounts = BTreeSet::new();
+    let mut dirs = BTreeSet::new();
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        let (sign, pgid) = line.split_at(line.len().min(1));
-        let Ok(pgid) = pgid.parse::<i32>() else {
-            continue;
+        let (sign, rest) = line.split_at(line.len().min(1));
+        let add = match sign {
+            "+" => true,
+            "-" => false,
+            _ => continue,
         };
-        match sign {
-            "+" => groups.insert(pgid),
-            "-" => groups.remove(&pgid),
-            _ => false,
+        let (set, key) = match rest.split_once(' ') {
+            Some(("m", path)) => (&mut mounts, path.to_string()),
+            Some(("d", path)) => (&mut dirs, path.to_string()),
+            _ => match rest.parse::<i32>() {
+                Ok(pgid) => {
+                    if add {
+                        groups.insert(pgid);
+                    } else {
+                        groups.remove(&pgid);
+                    }
+                    continue;
+                }
+                Err(_) => continue,
+            },
         };
+        if add {
+            set.insert(key);
+        } else {
+            set.remove(&key);
+        }
     }
     for pgid in groups {
         let _ = SignalTarget::Group(pgid).send(Signal::SIGKILL);
+    }
+    for mount in mounts {
+        crate::fscompare::mount::force_unmount(Path::new(&mount));
+    }
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
     }
     0
 }

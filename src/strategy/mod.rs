@@ -21,6 +21,7 @@ mod no_fsync;
 mod no_lock;
 mod reference;
 mod short_write;
+mod sqlite;
 
 /// The computation of an update: current bytes (`None` if absent) to new bytes.
 pub type Compute<'a> = dyn FnMut(Option<&[u8]>) -> Result<Vec<u8>> + 'a;
@@ -77,6 +78,7 @@ static ZOO: &[&dyn Strategy] = &[
     &no_fsync::NoFsync,
     &short_write::ShortWrite,
     &fsync_ignore::FsyncIgnore,
+    &sqlite::Sqlite,
 ];
 
 /// Every strategy, in the order `torture list` prints them.

@@ -1,0 +1,251 @@
+//! `torture fscompare`: the zoo on several file systems, side by side.
+//!
+//! For each file system (a loop image made with its mkfs and mounted, a
+//! tmpfs, or a directory already mounted), each strategy runs as an ordinary
+//! torture run with the same parameters and seed; the fsync cost of the file
+//! system is measured on its own. The results go to `report.json`,
+//! `report.md`, a self-contained `report.html` and the charts as `.svg`,
+//! all written atomically. Mounts and images are removed on every way out,
+//! and by the watchdog if `torture` itself is killed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub mod chart;
+pub mod mount;
+pub mod report;
+
+pub use mount::FsSpec;
+pub use report::FsCompareReport;
+
+use crate::runner::process::Watchdog;
+use crate::runner::{KillAt, RunConfig, RunLength, Workload};
+use crate::strategy::Strategy;
+
+/// The default image size: room for every run, and above XFS's minimum.
+pub const DEFAULT_IMAGE_SIZE: u64 = 1 << 30;
+
+/// Everything a comparison needs.
+#[derive(Clone)]
+pub struct CompareConfig {
+    /// The file systems, in report order.
+    pub filesystems: Vec<FsSpec>,
+    /// The strategies, in report order.
+    pub strategies: Vec<&'static dyn Strategy>,
+    /// Each run's length.
+    pub duration: Duration,
+    /// Writers per run.
+    pub writers: usize,
+    /// Readers per run.
+    pub readers: usize,
+    /// Kill probability per operation.
+    pub kill_rate: f64,
+    /// The seed of every run.
+    pub seed: u64,
+    /// Where images and mount points are made.
+    pub scratch: PathBuf,
+    /// The size of each image (and of the tmpfs).
+    pub image_size: u64,
+    /// The output directory.
+    pub out: PathBuf,
+    /// The `torture` binary, for the runs' children.
+    pub program: PathBuf,
+    /// The command line, for the report.
+    pub command: String,
+    /// Print a line per run on stderr.
+    pub progress: bool,
+}
+
+/// Why a comparison could not be made (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CompareError(pub String);
+
+/// Runs the comparison and writes the report files; returns the report.
+pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
+    let err = |m: String| CompareError(m);
+    mount::preflight(&cfg.filesystems).map_err(err)?;
+    std::fs::create_dir_all(&cfg.out)
+        .map_err(|e| err(format!("--out {}: {e}", cfg.out.display())))?;
+    let watchdog = Watchdog::start(&cfg.program)
+        .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
+    let watchdog = Arc::new(watchdog);
+    let scratch = tempfile::Builder::new()
+        .prefix("torture-fscompare-")
+        .tempdir_in(&cfg.scratch)
+        .map_err(|e| err(format!("--scratch {}: {e}", cfg.scratch.display())))?;
+    watchdog.watch_dir(scratch.path());
+    let started = Instant::now();
+    let mut report = FsCompareReport::new(cfg, scratch.path());
+    let result = run_all(cfg, scratch.path(), &watchdog, &mut report);
+    report.seconds = started.elapsed().as_secs_f64();
+    drop(scratch);
+    watchdog.stop();
+    result?;
+    report.write_all(&cfg.out).map_err(|e| err(e.to_string()))?;
+    Ok(report)
+}
+
+fn run_all(
+    cfg: &CompareConfig,
+    scratch: &Path,
+    watchdog: &Arc<Watchdog>,
+    report: &mut FsCompareReport,
+) -> Result<(), CompareError> {
+    for spec in &cfg.filesystems {
+        if crate::platform::stop_requested() {
+            report.interrupted = true;
+            return Ok(());
+        }
+        let mounted =
+            mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(CompareError)?;
+        let fsync = fsync_cost(&mounted.root)
+            .map_err(|e| CompareError(format!("{}: cannot measure fsync: {e}", spec.name)))?;
+        report.add_filesystem(spec, &mounted.backing, fsync);
+        for strategy in &cfg.strategies {
+            if crate::platform::stop_requested() {
+                report.interrupted = true;
+                return Ok(());
+            }
+            let run = run_one(cfg, &mounted.root, *strategy)?;
+            if cfg.progress {
+                eprintln!(
+                    "torture: {} on {}: {:?}, {:.0} ops/s",
+                    strategy.name(),
+                    spec.name,
+                    run.verdict,
+                    run.throughput_ops_per_s
+                );
+            }
+            if run.stopped == crate::report::StopReason::Interrupted {
+                report.interrupted = true;
+                return Ok(());
+            }
+            report.add_run(&spec.name, *strategy, &run);
+        }
+    }
+    Ok(())
+}
+
+/// One torture run of `strategy` in a fresh directory under `root`.
+fn run_one(
+    cfg: &CompareConfig,
+    root: &Path,
+    strategy: &'static dyn Strategy,
+) -> Result<crate::report::Report, CompareError> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("run-{}-", strategy.name()))
+        .tempdir_in(root)
+        .map_err(|e| {
+            CompareError(format!(
+                "cannot make a run directory in {}: {e}",
+                root.display()
+            ))
+        })?;
+    let config = RunConfig {
+        workload: Workload::Builtin(strategy),
+        writers: cfg.writers,
+        readers: cfg.readers,
+        kill_rate: cfg.kill_rate,
+        kill_at: KillAt::Delay,
+        length: RunLength::Duration(cfg.duration),
+        payload: crate::scenario::defaults::PAYLOAD,
+        seed: cfg.seed,
+        dir: Some(dir.path().to_path_buf()),
+        baseline: false,
+        progress: false,
+        announce: false,
+        program: cfg.program.clone(),
+        op_timeout: crate::runner::DEFAULT_OP_TIMEOUT,
+        stall_timeout: crate::runner::DEFAULT_STALL_TIMEOUT,
+        artifacts: None,
+    };
+    crate::runner::run(&config)
+        .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), root.display())))
+}
+
+/// How many 4 KiB write + fsync rounds measure a file system's fsync cost.
+const FSYNC_ROUNDS: usize = 100;
+
+/// The median time of overwriting 4 KiB and fsyncing it, on `dir`'s file
+/// system: what one durable write costs there, before any discipline.
+pub fn fsync_cost(dir: &Path) -> std::io::Result<Duration> {
+    use std::io::{Seek, SeekFrom, Write};
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path)?;
+    let block = [0x5au8; 4096];
+    let mut times = Vec::with_capacity(FSYNC_ROUNDS);
+    for _ in 0..FSYNC_ROUNDS {
+        let start = Instant::now();
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&block)?;
+        file.sync_all()?;
+        times.push(start.elapsed());
+    }
+    drop(file);
+    std::fs::remove_file(&path)?;
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// The machine, as the report states it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Machine {
+    /// `uname -r`.
+    pub kernel: String,
+    /// Online CPUs.
+    pub cpus: usize,
+    /// Total memory in bytes.
+    pub memory_bytes: u64,
+    /// The file system the images are made on: device and type.
+    pub scratch_device: String,
+}
+
+impl Machine {
+    /// Reads the machine's description; `scratch` is where images go.
+    pub fn read(scratch: &Path) -> Self {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        let memory_bytes = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix("MemTotal:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map_or(0, |kb| kb * 1024);
+        Machine {
+            kernel,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_bytes,
+            scratch_device: backing_device(scratch),
+        }
+    }
+}
+
+/// The device and type of the file system holding `path`, from
+/// `/proc/self/mountinfo` (the longest mount point that contains it).
+fn backing_device(path: &Path) -> String {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return String::new();
+    };
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut best: Option<(usize, String)> = None;
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        let (Some(mnt), Some(fstype), Some(source)) =
+            (fields.get(4), fields.get(sep + 1), fields.get(sep + 2))
+        else {
+            continue;
+        };
+        if path.starts_with(mnt) && best.as_ref().is_none_or(|b| mnt.len() >= b.0) {
+            best = Some((mnt.len(), format!("{source} ({fstype}, mounted on {mnt})")));
+        }
+    }
+    best.map(|b| b.1).unwrap_or_default()
+}

@@ -1,0 +1,431 @@
+//! The comparison's report: `report.json` (schema `torture/fscompare/v1`),
+//! `report.md`, a self-contained `report.html` with inline SVG charts, and
+//! the charts as `throughput.svg` and `p99.svg`. Every file is written with
+//! the library's atomic write.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::chart::{BarChart, Series, escape, short};
+use super::mount::FsSpec;
+use super::{CompareConfig, Machine};
+use crate::report::{Report, Verdict, Violations};
+use crate::strategy::Strategy;
+
+/// The schema name of `report.json`.
+pub const SCHEMA: &str = "torture/fscompare/v1";
+
+/// The run parameters shared by every run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Params {
+    /// Each run's length in seconds.
+    pub duration_s: f64,
+    /// Writers per run.
+    pub writers: usize,
+    /// Readers per run.
+    pub readers: usize,
+    /// Kill probability per operation.
+    pub kill_rate: f64,
+    /// The seed of every run.
+    pub seed: u64,
+    /// Image (and tmpfs) size in bytes.
+    pub image_bytes: u64,
+}
+
+/// One file system.
+#[derive(Debug, Clone, Serialize)]
+pub struct FsInfo {
+    /// Its name.
+    pub name: String,
+    /// What backs it.
+    pub backing: String,
+    /// Extra mount options.
+    pub mount_options: Option<String>,
+    /// Median time of a 4 KiB overwrite plus fsync, in microseconds.
+    pub fsync_p50_us: f64,
+}
+
+/// One run: a strategy on a file system.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The file system.
+    pub fs: String,
+    /// The strategy.
+    pub strategy: String,
+    /// The verdict it must get under SIGKILL torture.
+    pub expected: String,
+    /// The verdict it got: `pass` or `fail`.
+    pub verdict: String,
+    /// The violation classes seen, `+`-joined (`pass` if none).
+    pub observed: String,
+    /// Whether it got what it must.
+    pub met: bool,
+    /// Violation counts.
+    pub violations: Violations,
+    /// Acknowledged operations.
+    pub acked: u64,
+    /// Acknowledged operations per second.
+    pub ops_per_s: f64,
+    /// Median latency of acknowledged operations, in microseconds.
+    pub p50_us: u64,
+    /// 99th percentile latency, in microseconds.
+    pub p99_us: u64,
+    /// Kills delivered inside an operation.
+    pub kills: u64,
+    /// Kills drawn whose operation had ended.
+    pub kills_missed: u64,
+    /// Why the run ended.
+    pub stopped: crate::report::StopReason,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct FsCompareReport {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// The command that produced it.
+    pub command: String,
+    /// The machine.
+    pub machine: Machine,
+    /// The run parameters.
+    pub params: Params,
+    /// The file systems, in order.
+    pub filesystems: Vec<FsInfo>,
+    /// The strategies, in order.
+    pub strategies: Vec<String>,
+    /// One row per file system and strategy.
+    pub rows: Vec<Row>,
+    /// Every run got its expected verdict.
+    pub all_met: bool,
+    /// Stopped by a signal before the end.
+    pub interrupted: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl FsCompareReport {
+    /// An empty report.
+    pub fn new(cfg: &CompareConfig, scratch: &Path) -> Self {
+        FsCompareReport {
+            schema: SCHEMA,
+            command: cfg.command.clone(),
+            machine: Machine::read(scratch),
+            params: Params {
+                duration_s: cfg.duration.as_secs_f64(),
+                writers: cfg.writers,
+                readers: cfg.readers,
+                kill_rate: cfg.kill_rate,
+                seed: cfg.seed,
+                image_bytes: cfg.image_size,
+            },
+            filesystems: Vec::new(),
+            strategies: cfg
+                .strategies
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+            rows: Vec::new(),
+            all_met: true,
+            interrupted: false,
+            seconds: 0.0,
+        }
+    }
+
+    /// Records a file system and its fsync cost.
+    pub fn add_filesystem(&mut self, spec: &FsSpec, backing: &str, fsync: std::time::Duration) {
+        self.filesystems.push(FsInfo {
+            name: spec.name.clone(),
+            backing: backing.to_string(),
+            mount_options: spec.mount_options().map(str::to_string),
+            fsync_p50_us: fsync.as_secs_f64() * 1e6,
+        });
+    }
+
+    /// Records one run.
+    pub fn add_run(&mut self, fs: &str, strategy: &dyn Strategy, r: &Report) {
+        let expected = strategy.expected();
+        let met = crate::scenario::meets(&expected, r);
+        self.all_met &= met;
+        let observed = r.violated();
+        let observed = if observed.is_empty() {
+            "pass".to_string()
+        } else {
+            observed
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        self.rows.push(Row {
+            fs: fs.to_string(),
+            strategy: strategy.name().to_string(),
+            expected: expected.to_string(),
+            verdict: if r.verdict == Verdict::Pass {
+                "pass"
+            } else {
+                "fail"
+            }
+            .into(),
+            observed,
+            met,
+            violations: r.violations,
+            acked: r.ops.acked,
+            ops_per_s: r.throughput_ops_per_s,
+            p50_us: r.latency_us.p50,
+            p99_us: r.latency_us.p99,
+            kills: r.kills,
+            kills_missed: r.kills_missed,
+            stopped: r.stopped,
+        });
+    }
+
+    fn row(&self, fs: &str, strategy: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.fs == fs && r.strategy == strategy)
+    }
+
+    fn chart(&self, title: &str, unit: &str, value: impl Fn(&Row) -> f64) -> BarChart {
+        BarChart {
+            title: title.into(),
+            unit: unit.into(),
+            categories: self.strategies.clone(),
+            series: self
+                .filesystems
+                .iter()
+                .map(|fs| Series {
+                    name: fs.name.clone(),
+                    values: self
+                        .strategies
+                        .iter()
+                        .map(|s| self.row(&fs.name, s).map(&value))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Acknowledged ops/s per strategy and file system.
+    pub fn throughput_chart(&self) -> BarChart {
+        self.chart("Acknowledged operations per second", "ops/s", |r| {
+            r.ops_per_s
+        })
+    }
+
+    /// p99 latency per strategy and file system.
+    pub fn p99_chart(&self) -> BarChart {
+        self.chart(
+            "99th percentile latency of an acknowledged update",
+            "microseconds",
+            |r| r.p99_us as f64,
+        )
+    }
+
+    /// The JSON document.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("the report serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Writes every report file into `out`, each atomically.
+    pub fn write_all(&self, out: &Path) -> crate::Result<()> {
+        let write = |name: &str, bytes: &[u8]| {
+            crate::atomic::write_file_atomic(out.join(name), bytes, 0o644)
+        };
+        write("report.json", &self.to_json())?;
+        write("report.md", self.markdown().as_bytes())?;
+        write("report.html", self.html().as_bytes())?;
+        write("throughput.svg", self.throughput_chart().svg().as_bytes())?;
+        write("p99.svg", self.p99_chart().svg().as_bytes())
+    }
+
+    /// A matrix of one value per strategy (rows) and file system (columns).
+    fn matrix(&self, cell: impl Fn(&Row) -> String) -> Vec<Vec<String>> {
+        self.strategies
+            .iter()
+            .map(|s| {
+                let mut line = vec![s.clone()];
+                line.extend(
+                    self.filesystems
+                        .iter()
+                        .map(|fs| self.row(&fs.name, s).map_or("-".into(), &cell)),
+                );
+                line
+            })
+            .collect()
+    }
+
+    fn md_table(&self, corner: &str, body: &[Vec<String>]) -> String {
+        let mut out = format!("| {corner} |");
+        for fs in &self.filesystems {
+            let _ = write!(out, " {} |", fs.name);
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---:|".repeat(self.filesystems.len()));
+        out.push('\n');
+        for line in body {
+            let _ = writeln!(out, "| {} |", line.join(" | "));
+        }
+        out
+    }
+
+    fn verdict_cell(r: &Row) -> String {
+        let mark = if r.met { "" } else { " **(expected " };
+        if r.met {
+            format!("{}{mark}", r.observed)
+        } else {
+            format!("{}{mark}{})**", r.observed, r.expected)
+        }
+    }
+
+    /// The Markdown report.
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut out = String::from("# File-system comparison\n\n");
+        let _ = writeln!(out, "Produced by `{}`.\n", self.command);
+        let _ = writeln!(
+            out,
+            "Machine: Linux {}, {} CPUs, {:.1} GiB of memory; images on {}.\n",
+            m.kernel,
+            m.cpus,
+            m.memory_bytes as f64 / (1u64 << 30) as f64,
+            m.scratch_device
+        );
+        let p = &self.params;
+        let _ = writeln!(
+            out,
+            "Each run: {} s, {} writers, {} reader(s), kill rate {}, seed {}. Process-crash tier (SIGKILL).\n",
+            p.duration_s, p.writers, p.readers, p.kill_rate, p.seed
+        );
+        if self.interrupted {
+            out.push_str("**Interrupted**: the tables are incomplete.\n\n");
+        }
+        out.push_str(
+            "## Verdicts\n\nWhat each strategy got; a miss of its expected verdict is in bold.\n\n",
+        );
+        out += &self.md_table("strategy", &self.matrix(Self::verdict_cell));
+        out.push_str(
+            "\n## Acknowledged operations per second\n\n![throughput](throughput.svg)\n\n",
+        );
+        out += &self.md_table("strategy", &self.matrix(|r| format!("{:.0}", r.ops_per_s)));
+        out.push_str(
+            "\n## Latency of an acknowledged update, p50 / p99 (µs)\n\n![p99](p99.svg)\n\n",
+        );
+        out += &self.md_table(
+            "strategy",
+            &self.matrix(|r| format!("{} / {}", r.p50_us, r.p99_us)),
+        );
+        out.push_str("\n## What one fsync costs\n\nMedian of 100 rounds of a 4 KiB overwrite and fsync.\n\n| file system | backing | fsync p50 |\n|---|---|---:|\n");
+        for fs in &self.filesystems {
+            let opts = fs
+                .mount_options
+                .as_deref()
+                .map_or(String::new(), |o| format!(" (-o {o})"));
+            let _ = writeln!(
+                out,
+                "| {}{opts} | {} | {:.0} µs |",
+                fs.name, fs.backing, fs.fsync_p50_us
+            );
+        }
+        out
+    }
+
+    /// The HTML report: one file, charts inline, no outside asset.
+    pub fn html(&self) -> String {
+        let mut out = String::from(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>torture: file-system comparison</title>\n<style>\
+             body{font-family:sans-serif;margin:2em;max-width:75em;color:#222}\
+             table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
+             th:first-child,td:first-child{text-align:left}.met{background:#e6f4e6}.miss{background:#f9d6d5;font-weight:bold}\
+             code,pre{background:#f4f4f4;padding:.1em .3em}figure{margin:1em 0}</style></head><body>\n",
+        );
+        out.push_str("<h1>File-system comparison</h1>\n");
+        let m = &self.machine;
+        let p = &self.params;
+        let _ = write!(
+            out,
+            "<p>Produced by <code>{}</code></p>\n<p>Machine: Linux {}, {} CPUs, {:.1} GiB of memory; images on {}.</p>\n\
+             <p>Each run: {} s, {} writers, {} reader(s), kill rate {}, seed {}. Fault tier: process crash (SIGKILL).</p>\n",
+            escape(&self.command),
+            escape(&m.kernel),
+            m.cpus,
+            m.memory_bytes as f64 / (1u64 << 30) as f64,
+            escape(&m.scratch_device),
+            p.duration_s,
+            p.writers,
+            p.readers,
+            p.kill_rate,
+            p.seed
+        );
+        if self.interrupted {
+            out.push_str("<p><strong>Interrupted</strong>: the tables are incomplete.</p>\n");
+        }
+        out.push_str("<h2>Verdicts</h2>\n<p>Green: the expected verdict; red: not.</p>\n");
+        out += &self.html_table(|r| {
+            let class = if r.met { "met" } else { "miss" };
+            let title = format!("expected {}", r.expected);
+            (class.to_string(), title, r.observed.clone())
+        });
+        let _ = write!(
+            out,
+            "<h2>Throughput</h2>\n<figure>{}</figure>\n",
+            self.throughput_chart().svg()
+        );
+        out += &self.html_table(|r| (String::new(), String::new(), short(r.ops_per_s)));
+        let _ = write!(
+            out,
+            "<h2>p99 latency</h2>\n<figure>{}</figure>\n",
+            self.p99_chart().svg()
+        );
+        out += &self.html_table(|r| {
+            (
+                String::new(),
+                String::new(),
+                format!("{} / {} µs", r.p50_us, r.p99_us),
+            )
+        });
+        out.push_str("<h2>What one fsync costs</h2>\n<table><tr><th>file system</th><th>backing</th><th>fsync p50</th></tr>\n");
+        for fs in &self.filesystems {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{:.0} µs</td></tr>",
+                escape(&fs.name),
+                escape(&fs.backing),
+                fs.fsync_p50_us
+            );
+        }
+        out.push_str("</table>\n</body></html>\n");
+        out
+    }
+
+    fn html_table(&self, cell: impl Fn(&Row) -> (String, String, String)) -> String {
+        let mut out = String::from("<table><tr><th>strategy</th>");
+        for fs in &self.filesystems {
+            let _ = write!(out, "<th>{}</th>", escape(&fs.name));
+        }
+        out.push_str("</tr>\n");
+        for s in &self.strategies {
+            let _ = write!(out, "<tr><td>{}</td>", escape(s));
+            for fs in &self.filesystems {
+                match self.row(&fs.name, s) {
+                    Some(r) => {
+                        let (class, title, text) = cell(r);
+                        let _ = write!(
+                            out,
+                            "<td class=\"{class}\" title=\"{}\">{}</td>",
+                            escape(&title),
+                            escape(&text)
+                        );
+                    }
+                    None => out.push_str("<td>-</td>"),
+                }
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</table>\n");
+        out
+    }
+}
