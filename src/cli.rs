@@ -95,14 +95,14 @@ struct Outputs {
     junit: Option<PathBuf>,
 }
 
-/// The options of a torture run.
+/// What is tortured or explored: a built-in strategy or an outside program.
 #[derive(Debug, Args)]
-struct RunArgs {
+struct WorkloadArgs {
     /// Strategy under test (see `torture list`).
     #[arg(long, default_value = "reference", value_parser = parse_strategy)]
     strategy: &'static dyn Strategy,
-    /// Torture an outside program: this command (run by /bin/sh -c in the run
-    /// directory) must add $TORTURE_OP to the state at $TORTURE_STATE.
+    /// An outside program instead: this command (run by /bin/sh -c in the
+    /// run directory) must add $TORTURE_OP to the state at $TORTURE_STATE.
     #[arg(
         long,
         value_name = "CMD",
@@ -120,6 +120,28 @@ struct RunArgs {
     /// With --exec: the state file's name in the run directory.
     #[arg(long, value_name = "NAME", default_value = "state")]
     state: String,
+}
+
+impl WorkloadArgs {
+    fn workload(self) -> Workload {
+        match (self.exec, self.check) {
+            (Some(exec), Some(check)) => Workload::Exec(ExecSpec {
+                exec,
+                check,
+                init: self.init,
+                state: self.state,
+                env: Vec::new(),
+            }),
+            _ => Workload::Builtin(self.strategy),
+        }
+    }
+}
+
+/// The options of a torture run.
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// An operation running longer than this is killed and counted as a timeout.
     #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration)]
     op_timeout: std::time::Duration,
@@ -213,28 +235,8 @@ type FaultList = Vec<Fault>;
 /// The options of `torture explore`.
 #[derive(Debug, Args)]
 struct ExploreArgs {
-    /// Strategy under test (see `torture list`).
-    #[arg(long, default_value = "reference", value_parser = parse_strategy)]
-    strategy: &'static dyn Strategy,
-    /// Explore an outside program: this command (run by /bin/sh -c in the run
-    /// directory) must add $TORTURE_OP to the state at $TORTURE_STATE.
-    #[arg(
-        long,
-        value_name = "CMD",
-        requires = "check",
-        conflicts_with = "strategy"
-    )]
-    exec: Option<String>,
-    /// With --exec: prints the op ids present in the state, one per line;
-    /// a non-zero exit means the state is unreadable.
-    #[arg(long, value_name = "CMD", requires = "exec")]
-    check: Option<String>,
-    /// With --exec: runs once before the first operation.
-    #[arg(long, value_name = "CMD", requires = "exec")]
-    init: Option<String>,
-    /// With --exec: the state file's name in the run directory.
-    #[arg(long, value_name = "NAME", default_value = "state")]
-    state: String,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Explore what a scenario file tortures (its strategy, or its
     /// exec/check/init), instead of --strategy or --exec.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"])]
@@ -396,7 +398,7 @@ fn torture(args: RunArgs) -> i32 {
     if let Some(code) = check_outputs(&args.outputs) {
         return code;
     }
-    if args.baseline && args.exec.is_some() {
+    if args.baseline && args.workload.exec.is_some() {
         return bad_input("--baseline needs a built-in strategy, not --exec");
     }
     let program = match program() {
@@ -404,16 +406,7 @@ fn torture(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let seed = args.seed.unwrap_or_else(crate::seed::fresh);
-    let workload = match (args.exec, args.check) {
-        (Some(exec), Some(check)) => Workload::Exec(ExecSpec {
-            exec,
-            check,
-            init: args.init,
-            state: args.state,
-            env: Vec::new(),
-        }),
-        _ => Workload::Builtin(args.strategy),
-    };
+    let workload = args.workload.workload();
     let config = RunConfig {
         workload,
         writers: args.writers,
@@ -549,19 +542,12 @@ fn explore(args: ExploreArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let workload = match (args.scenario, args.exec, args.check) {
-        (Some(file), _, _) => match Scenario::load(&file) {
+    let workload = match args.scenario {
+        Some(file) => match Scenario::load(&file) {
             Ok(s) => s.workload,
             Err(e) => return bad_input(e),
         },
-        (None, Some(exec), Some(check)) => Workload::Exec(ExecSpec {
-            exec,
-            check,
-            init: args.init,
-            state: args.state,
-            env: Vec::new(),
-        }),
-        _ => Workload::Builtin(args.strategy),
+        None => args.workload.workload(),
     };
     let faults = args.faults;
     let config = fault::ExploreConfig {

@@ -95,10 +95,11 @@ fn sigterm_stops_children() {
     );
 }
 
-#[test]
-fn sigkill_of_the_supervisor_takes_every_child_down() {
+/// SIGKILLs the supervisor of a run started with `extra` options and
+/// checks that nothing of the run survives it.
+fn sigkill_takes_everything_down(writers: usize, extra: &[&str]) {
     let t = TestDir::new();
-    let (mut child, marker) = start(&t, 8);
+    let (mut child, marker) = start_with(&t, writers, extra);
     child.kill().unwrap();
     child.wait().unwrap();
     let gone = wait_for(Duration::from_secs(10), || {
@@ -111,20 +112,14 @@ fn sigkill_of_the_supervisor_takes_every_child_down() {
     );
 }
 
+#[test]
+fn sigkill_of_the_supervisor_takes_every_child_down() {
+    sigkill_takes_everything_down(8, &[]);
+}
+
 /// With --kill-at syscall each writer runs under a tracer process: killing
 /// the supervisor takes the tracers and the writers they trace down.
 #[test]
 fn sigkill_of_the_supervisor_takes_tracers_and_writers_down() {
-    let t = TestDir::new();
-    let (mut child, marker) = start_with(&t, 4, &["--kill-at", "syscall"]);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let gone = wait_for(Duration::from_secs(10), || {
-        processes_with(&marker).is_empty()
-    });
-    assert!(
-        gone,
-        "orphans after SIGKILL of the supervisor: {:?}",
-        processes_with(&marker)
-    );
+    sigkill_takes_everything_down(4, &["--kill-at", "syscall"]);
 }
