@@ -183,6 +183,19 @@ struct RunArgs {
     dir: Option<PathBuf>,
     #[command(flatten)]
     outputs: Outputs,
+    /// A pass needs at least this many acknowledged operations per writer,
+    /// else the verdict is inconclusive (exit 3).
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_ACKED)]
+    min_acked: u64,
+    /// A pass needs at least this many kills landed inside an operation
+    /// (when --kill-rate is above 0), else the verdict is inconclusive.
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS)]
+    min_kills: u64,
+    /// With --kill-at syscall: run until every fault point of the operation
+    /// has had K kills land on it (bounded by --duration); fewer is
+    /// inconclusive.
+    #[arg(long, value_name = "K", value_parser = parse_ops)]
+    until_covered: Option<u64>,
     /// First time an in-process loop of updates on the same directory, and
     /// report the harness's throughput against it.
     #[arg(long)]
@@ -426,6 +439,11 @@ fn torture(args: RunArgs) -> i32 {
         op_timeout: args.op_timeout,
         stall_timeout: args.stall_timeout,
         artifacts: args.artifacts,
+        minimums: runner::Minimums {
+            acked_per_writer: args.min_acked,
+            kills: args.min_kills,
+        },
+        until_covered: args.until_covered,
     };
     let prepared = match runner::prepare(&config) {
         Ok(p) => p,
@@ -638,22 +656,29 @@ fn check_output_path(path: Option<&PathBuf>) -> Option<i32> {
 }
 
 fn verdict_code(report: &Report) -> i32 {
-    match (report.verdict, report.stopped) {
-        (Verdict::Fail, _) => exit::VIOLATION,
-        (Verdict::Pass, StopReason::Interrupted) => {
+    match report.verdict {
+        Verdict::Fail => exit::VIOLATION,
+        Verdict::Interrupted => {
             eprintln!(
                 "torture: interrupted: no violation in the partial run, but no verdict either"
             );
             exit::BAD_INPUT
         }
-        (Verdict::Pass, StopReason::HarnessFailed) => {
+        Verdict::Error => {
             eprintln!(
                 "torture: the harness failed: {}",
                 report.harness_error.as_deref().unwrap_or("?")
             );
             exit::BAD_INPUT
         }
-        (Verdict::Pass, _) => exit::PASS,
+        Verdict::Inconclusive => {
+            eprintln!(
+                "torture: inconclusive: {}",
+                report.basis.shortfall.first().map_or("?", String::as_str)
+            );
+            exit::INCONCLUSIVE
+        }
+        Verdict::Pass => exit::PASS,
     }
 }
 
@@ -738,6 +763,9 @@ fn run_scenarios(
             result.report.config.seed
         );
         if !result.met() {
+            for why in &result.report.basis.shortfall {
+                println!("  not enough evidence: {why}");
+            }
             println!("  replay: {}", result.report.replay);
             println!("  run directory: {}", result.report.config.dir);
         } else if !result.report.dir_removed {
@@ -760,8 +788,14 @@ fn run_scenarios(
     if let Err(e) = write_outputs(outputs, &results, &ScenariosJsonExporter) {
         return bad_input(e);
     }
-    if met == results.len() {
+    let missed: Vec<&RunResult> = results.iter().filter(|r| !r.met()).collect();
+    if missed.is_empty() {
         exit::PASS
+    } else if missed
+        .iter()
+        .all(|r| r.report.verdict == Verdict::Inconclusive)
+    {
+        exit::INCONCLUSIVE
     } else {
         exit::VIOLATION
     }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::runner::exec::ExecSpec;
-use crate::runner::{KillAt, RunConfig, RunLength, Workload};
+use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
 use crate::strategy::{self, Expectation, Strategy};
 use crate::verifier::ViolationKind;
 
@@ -58,6 +58,9 @@ struct ScenarioFile {
     ops: Option<u64>,
     payload: Option<usize>,
     seed: Option<u64>,
+    min_acked: Option<u64>,
+    min_kills: Option<u64>,
+    until_covered: Option<u64>,
     expect: ExpectSpec,
 }
 
@@ -97,6 +100,10 @@ pub struct Scenario {
     pub op_timeout: Duration,
     /// The stall timeout.
     pub stall_timeout: Duration,
+    /// The evidence a pass needs (`min_acked`, `min_kills`).
+    pub minimums: Minimums,
+    /// `until_covered`: kills wanted at every fault point.
+    pub until_covered: Option<u64>,
     /// The verdict it must get.
     pub expect: Expectation,
 }
@@ -187,6 +194,16 @@ impl Scenario {
                 raw.stall_timeout.as_deref(),
                 crate::runner::DEFAULT_STALL_TIMEOUT,
             )?,
+            minimums: Minimums {
+                acked_per_writer: raw
+                    .min_acked
+                    .unwrap_or(crate::runner::DEFAULT_MIN_ACKED),
+                kills: raw.min_kills.unwrap_or(crate::runner::DEFAULT_MIN_KILLS),
+            },
+            until_covered: match raw.until_covered {
+                Some(0) => return Err("key `until_covered`: must be at least 1".into()),
+                k => k,
+            },
             expect: parse_expect(raw.expect)?,
         })
     }
@@ -210,6 +227,8 @@ impl Scenario {
             op_timeout: self.op_timeout,
             stall_timeout: self.stall_timeout,
             artifacts: None,
+            minimums: self.minimums,
+            until_covered: self.until_covered,
         }
     }
 }

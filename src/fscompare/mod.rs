@@ -158,6 +158,8 @@ fn run_one(
         announce: false,
         program: cfg.program.clone(),
         op_timeout: crate::runner::DEFAULT_OP_TIMEOUT,
+        minimums: crate::runner::Minimums::default(),
+        until_covered: None,
         stall_timeout: crate::runner::DEFAULT_STALL_TIMEOUT,
         artifacts: None,
     };

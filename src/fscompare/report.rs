@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::chart::{BarChart, Series, escape, short};
 use super::mount::FsSpec;
 use super::{CompareConfig, Machine};
-use crate::report::{Report, Verdict, Violations};
+use crate::report::{Report, Violations};
 use crate::strategy::Strategy;
 
 /// The schema name of `report.json`.
@@ -162,12 +162,7 @@ impl FsCompareReport {
             fs: fs.to_string(),
             strategy: strategy.name().to_string(),
             expected: expected.to_string(),
-            verdict: if r.verdict == Verdict::Pass {
-                "pass"
-            } else {
-                "fail"
-            }
-            .into(),
+            verdict: r.verdict.name().into(),
             observed,
             met,
             violations: r.violations,

@@ -72,8 +72,10 @@ pub fn summary(r: &Report) -> String {
             r.warnings.unexpected_exits.to_string(),
         );
     }
+    coverage(&mut s, r);
     evidence(&mut s, r);
     let _ = writeln!(s);
+    let _ = writeln!(s, "{}", basis_line(r));
     let _ = writeln!(
         s,
         "verdict: {} ({} tier){}",
@@ -81,6 +83,9 @@ pub fn summary(r: &Report) -> String {
         r.fault_tier,
         stop_note(r)
     );
+    for why in &r.basis.shortfall {
+        let _ = writeln!(s, "  not enough evidence: {why}");
+    }
     let _ = writeln!(s, "replay: {}", r.replay);
     s
 }
@@ -120,10 +125,40 @@ fn evidence(s: &mut String, r: &Report) {
             );
         }
     }
-    if r.verdict == Verdict::Fail || r.harness_error.is_some() {
+    if r.verdict != Verdict::Pass || r.harness_error.is_some() {
         for e in r.errors.iter().rev().take(3) {
             let _ = writeln!(s, "  last error: {e}");
         }
+    }
+}
+
+/// What the verdict rests on, in one line.
+fn basis_line(r: &Report) -> String {
+    let b = &r.basis;
+    let kills = if b.min_kills == 0 && r.config.kill_rate == 0.0 {
+        "no kills (kill rate 0: concurrency only)".to_string()
+    } else {
+        format!("{} kill(s) landed inside an operation", b.kills_landed)
+    };
+    format!(
+        "evidence: {} acknowledged op(s) (at least {} per writer), {kills}, {} check(s) of the state, final operation {}",
+        b.acked, b.acked_min_per_writer, b.checks, b.final_op
+    )
+}
+
+/// Where the kills landed, by fault point (`--kill-at syscall`).
+fn coverage(s: &mut String, r: &Report) {
+    let Some(c) = &r.coverage else { return };
+    let target = c
+        .until_covered
+        .map_or(String::new(), |k| format!(", {k} each wanted"));
+    let _ = writeln!(
+        s,
+        "\n  kills by fault point ({} of {} point(s) hit{target}):",
+        c.covered, c.points
+    );
+    for p in &c.by_point {
+        let _ = writeln!(s, "  {:>4}  {:<44} {}", p.point, p.syscall, p.kills);
     }
 }
 
@@ -134,6 +169,9 @@ fn verdict_word(r: &Report) -> String {
             let names: Vec<_> = r.violated().iter().map(|k| k.name()).collect();
             format!("FAIL: {}", names.join(", "))
         }
+        Verdict::Inconclusive => "INCONCLUSIVE (no violation, but too little evidence)".into(),
+        Verdict::Interrupted => "INTERRUPTED (no violation in the partial run, no verdict)".into(),
+        Verdict::Error => "ERROR (the harness failed before any violation)".into(),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Exporter, RunResult};
+use super::{Exporter, RunResult, Verdict};
 use crate::strategy::Expectation;
 use crate::verifier::ViolationKind;
 
@@ -29,7 +29,33 @@ fn suite(run: &RunResult) -> TestSuite {
     for kind in ViolationKind::ALL {
         suite.add_test_case(case(run, kind));
     }
+    suite.add_test_case(evidence_case(run));
     suite
+}
+
+/// A case that fails when the run proved nothing either way: inconclusive,
+/// interrupted, or a harness error with no violation to show.
+fn evidence_case(run: &RunResult) -> TestCase {
+    let r = &run.report;
+    let status = match r.verdict {
+        Verdict::Pass | Verdict::Fail => TestCaseStatus::success(),
+        other => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let why = match other {
+                Verdict::Inconclusive => r.basis.shortfall.join("; "),
+                Verdict::Error => r.harness_error.clone().unwrap_or_default(),
+                _ => "the run was interrupted".into(),
+            };
+            status
+                .set_message(format!("{}: {why}", other.name()))
+                .set_type(other.name())
+                .set_description(format!("replay: {}\n", r.replay));
+            status
+        }
+    };
+    let mut case = TestCase::new("evidence", status);
+    case.set_classname(format!("torture.{}", run.name));
+    case
 }
 
 fn case(run: &RunResult, kind: ViolationKind) -> TestCase {

@@ -26,14 +26,61 @@ pub const REPORT_SCHEMA: &str = "torture/report/v1";
 /// The fault tier of SIGKILL runs, named in every verdict.
 pub const PROCESS_CRASH_TIER: &str = "process crash";
 
-/// Pass or fail.
+/// What a run proved.
+///
+/// Precedence, highest first: a violation is `Fail` however the run ended
+/// (the evidence stands); then `Interrupted`; then `Error` (the harness
+/// failed); then `Inconclusive` (too little evidence); only then `Pass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// No violation was seen.
+    /// No violation was seen, on enough evidence.
     Pass,
     /// At least one violation was seen.
     Fail,
+    /// No violation, but the run gathered too little evidence to call it a
+    /// pass (see [`Basis::shortfall`]).
+    Inconclusive,
+    /// SIGINT or SIGTERM cut the run short before any violation.
+    Interrupted,
+    /// The harness itself failed before any violation.
+    Error,
+}
+
+impl Verdict {
+    /// The word used in JSON and Markdown reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Interrupted => "interrupted",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// What a verdict rests on: the evidence the run gathered, the minimums it
+/// was held to, and what fell short of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Basis {
+    /// Acknowledged operations.
+    pub acked: u64,
+    /// The fewest acknowledged operations of any writer slot.
+    pub acked_min_per_writer: u64,
+    /// Kills that landed inside an operation.
+    pub kills_landed: u64,
+    /// Checks of the state on disk: after each kill and death, and at the end.
+    pub checks: u64,
+    /// The final liveness step: an ordinary operation after the writers
+    /// stopped, then a check (`ok`, `failed`, `hung`, or `skipped`).
+    pub final_op: String,
+    /// Required acknowledged operations per writer.
+    pub min_acked_per_writer: u64,
+    /// Required landed kills (0 when the kill rate is 0).
+    pub min_kills: u64,
+    /// Why the evidence is not enough, one sentence each; empty when it is.
+    pub shortfall: Vec<String>,
 }
 
 /// Why the run ended.
@@ -116,6 +163,39 @@ pub struct Outcome {
     pub harness_error: Option<String>,
     /// In-process update rate, when a baseline was asked for.
     pub baseline_ops_per_s: Option<f64>,
+    /// Acknowledged operations of each writer slot.
+    pub acked_per_writer: Vec<u64>,
+    /// How the final liveness operation went.
+    pub final_op: String,
+    /// Fault-point coverage of the kills, with `--kill-at syscall`.
+    pub coverage: Option<Coverage>,
+}
+
+/// Where the kills landed, with `--kill-at syscall`: one entry per fault
+/// point of the operation, by ordinal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Fault points of one operation (the most common count).
+    pub points: u64,
+    /// Points with at least one landed kill.
+    pub covered: u64,
+    /// `--until-covered K`, when given.
+    pub until_covered: Option<u64>,
+    /// Whether every point got its K kills.
+    pub complete: bool,
+    /// Each point: its ordinal, the syscall last seen there, kills landed.
+    pub by_point: Vec<PointKills>,
+}
+
+/// The kills that landed at one fault point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointKills {
+    /// The ordinal of the point within the operation.
+    pub point: u64,
+    /// The syscall last seen at that ordinal, as `explore` names it.
+    pub syscall: String,
+    /// Kills that landed there.
+    pub kills: u64,
 }
 
 impl Outcome {
@@ -257,16 +337,25 @@ pub struct Report {
     pub replay: String,
     /// Whether the run directory was a temporary one, removed after a pass.
     pub dir_removed: bool,
+    /// What the verdict rests on (added in v1: older reports lack it).
+    #[serde(default)]
+    pub basis: Basis,
+    /// With `--kill-at syscall`: the kills landed at each fault point.
+    #[serde(default)]
+    pub coverage: Option<Coverage>,
 }
 
 impl Report {
     /// Assembles the report of a finished run.
     pub fn new(cfg: &RunConfig, dir: &Path, out: Outcome, verifier: Verifier) -> Self {
         let count = |k| verifier.count(k);
-        let verdict = if verifier.any() {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
+        let basis = basis(cfg, &out);
+        let verdict = match out.stop {
+            _ if verifier.any() => Verdict::Fail,
+            StopReason::Interrupted => Verdict::Interrupted,
+            StopReason::HarnessFailed => Verdict::Error,
+            _ if !basis.shortfall.is_empty() => Verdict::Inconclusive,
+            _ => Verdict::Pass,
         };
         let (duration_s, ops_limit) = match cfg.length {
             RunLength::Duration(d) => (Some(d.as_secs_f64()), None),
@@ -324,6 +413,8 @@ impl Report {
             harness_error: out.harness_error,
             replay: replay_command(cfg),
             dir_removed: false,
+            basis,
+            coverage: out.coverage,
         }
     }
 
@@ -333,6 +424,56 @@ impl Report {
             .into_iter()
             .filter(|&k| self.violations.get(k) > 0)
             .collect()
+    }
+}
+
+/// What the run gathered against what a pass needs.
+fn basis(cfg: &RunConfig, out: &Outcome) -> Basis {
+    let min = cfg.minimums;
+    let min_kills = if cfg.kill_rate > 0.0 { min.kills } else { 0 };
+    let acked_min = out.acked_per_writer.iter().copied().min().unwrap_or(0);
+    let mut shortfall = Vec::new();
+    if out.acked == 0 {
+        let why = match (out.attempted, out.errors.last()) {
+            (0, _) => "no operation was even started".to_string(),
+            (n, Some(e)) => format!("none of {n} operation(s) was acknowledged (last error: {e})"),
+            (n, None) => format!("none of {n} operation(s) was acknowledged"),
+        };
+        shortfall.push(why);
+    } else if acked_min < min.acked_per_writer {
+        let idle = out
+            .acked_per_writer
+            .iter()
+            .filter(|&&a| a < min.acked_per_writer)
+            .count();
+        shortfall.push(format!(
+            "{idle} writer(s) acknowledged fewer than {} operation(s) (raise --duration, or lower --writers; --min-acked sets the minimum)",
+            min.acked_per_writer
+        ));
+    }
+    if out.kills < min_kills {
+        shortfall.push(format!(
+            "only {} kill(s) landed inside an operation, {min_kills} needed (raise --duration or --kill-rate; --min-kills sets the minimum)",
+            out.kills
+        ));
+    }
+    if let Some(c) = out.coverage.as_ref().filter(|c| c.until_covered.is_some() && !c.complete) {
+        let k = c.until_covered.unwrap_or(0);
+        shortfall.push(format!(
+            "--until-covered {k}: {} of {} fault point(s) got {k} kill(s) before the end (raise --duration)",
+            c.by_point.iter().filter(|p| p.kills >= k).count(),
+            c.points
+        ));
+    }
+    Basis {
+        acked: out.acked,
+        acked_min_per_writer: acked_min,
+        kills_landed: out.kills,
+        checks: out.checks,
+        final_op: out.final_op.clone(),
+        min_acked_per_writer: min.acked_per_writer,
+        min_kills,
+        shortfall,
     }
 }
 
@@ -424,11 +565,12 @@ impl RunResult {
         }
     }
 
-    /// `pass`, or the violated classes with their counts.
+    /// `pass`, the violated classes with their counts, or the verdict's
+    /// name when it is neither (`inconclusive`, `interrupted`, `error`).
     pub fn observed(&self) -> String {
         let kinds = self.report.violated();
         if kinds.is_empty() {
-            return "pass".into();
+            return self.report.verdict.name().into();
         }
         let parts: Vec<String> = kinds
             .iter()

@@ -8,8 +8,10 @@
 //! - `exec` must add `TORTURE_OP` to the state; exit 0 acknowledges it, any
 //!   other exit is a failure (it may or may not have applied), a kill makes
 //!   it indeterminate.
-//! - `check` prints the op ids present in the state, one per line, and exits
-//!   0; a non-zero exit means the state is unreadable.
+//! - `check` prints the op ids present in the state, one per line, on
+//!   stdout, and exits 0; a non-zero exit means the state is unreadable.
+//!   Only stdout carries op ids: stderr (an interpreter's warnings, say) is
+//!   kept apart, shown as evidence when a command fails, and never parsed.
 //! - `init` runs once before the first operation.
 
 use std::ffi::OsString;
@@ -91,7 +93,8 @@ impl ExecSpec {
     }
 
     /// The command line of one command in `dir`, with the protocol's
-    /// environment, stdin null and its output to `output`.
+    /// environment, stdin null, its stdout to `output` and its stderr to
+    /// [`stderr_path`]`(output)`.
     pub fn command(&self, which: Which, dir: &Path, output: &Path) -> io::Result<Command> {
         self.command_argv(which, dir, output, &self.argv(which))
     }
@@ -106,7 +109,7 @@ impl ExecSpec {
         argv: &[OsString],
     ) -> io::Result<Command> {
         let out = File::create(output)?;
-        let err = out.try_clone()?;
+        let err = File::create(stderr_path(output))?;
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
         cmd.current_dir(dir)
@@ -141,8 +144,26 @@ fn plain_words(script: &str) -> Option<Vec<&str>> {
     ok.then_some(words)
 }
 
-/// The last lines of a command's output file, for evidence.
-pub fn tail(path: &Path) -> String {
+/// Where the stderr of a command whose stdout goes to `output` is kept.
+pub fn stderr_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".err");
+    PathBuf::from(name)
+}
+
+/// The last lines a command wrote, for evidence: its stdout, then its
+/// stderr, each marked when there is any.
+pub fn tail(output: &Path) -> String {
+    let (out, err) = (tail_of(output), tail_of(&stderr_path(output)));
+    match (out.is_empty(), err.is_empty()) {
+        (_, true) => out,
+        (true, false) => format!("stderr: {err}"),
+        (false, false) => format!("{out} | stderr: {err}"),
+    }
+}
+
+/// The last lines of one file.
+fn tail_of(path: &Path) -> String {
     let Ok(mut f) = File::open(path) else {
         return String::new();
     };

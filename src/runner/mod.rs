@@ -38,6 +38,36 @@ pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of [`RunConfig::stall_timeout`].
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default of [`Minimums::acked_per_writer`].
+pub const DEFAULT_MIN_ACKED: u64 = 1;
+
+/// The default of [`Minimums::kills`].
+pub const DEFAULT_MIN_KILLS: u64 = 20;
+
+/// The largest `--payload` accepted: a document this size is already far
+/// beyond what a state file of this kind holds.
+pub const MAX_PAYLOAD: usize = 256 << 20;
+
+/// The evidence a run must gather before its lack of violations is called a
+/// pass; below it the verdict is inconclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minimums {
+    /// Acknowledged operations every writer slot must reach.
+    pub acked_per_writer: u64,
+    /// Kills that must land inside an operation (only when the kill rate is
+    /// above 0: a run with kill rate 0 tests concurrency alone, and says so).
+    pub kills: u64,
+}
+
+impl Default for Minimums {
+    fn default() -> Self {
+        Minimums {
+            acked_per_writer: DEFAULT_MIN_ACKED,
+            kills: DEFAULT_MIN_KILLS,
+        }
+    }
+}
+
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunLength {
@@ -102,6 +132,11 @@ pub struct RunConfig {
     /// Where to keep the run directory, ledger, evidence and replay script of
     /// a failing run.
     pub artifacts: Option<PathBuf>,
+    /// The evidence a pass needs.
+    pub minimums: Minimums,
+    /// `--until-covered K`: end the run once every fault point of the
+    /// operation has had K kills land on it (with `--kill-at syscall`).
+    pub until_covered: Option<u64>,
 }
 
 impl std::fmt::Debug for RunConfig {
@@ -138,6 +173,18 @@ impl RunConfig {
         }
         if !(0.0..=1.0).contains(&self.kill_rate) || self.kill_rate.is_nan() {
             return bad(format!("--kill-rate {} is outside [0, 1]", self.kill_rate));
+        }
+        if self.payload > MAX_PAYLOAD {
+            return bad(format!(
+                "--payload {} is more than the limit of {MAX_PAYLOAD} bytes (256 MiB)",
+                self.payload
+            ));
+        }
+        if self.until_covered.is_some() && self.kill_at != KillAt::Syscall {
+            return bad("--until-covered needs --kill-at syscall (kills at fault points)".into());
+        }
+        if self.until_covered.is_some() && self.kill_rate == 0.0 {
+            return bad("--until-covered needs a --kill-rate above 0".into());
         }
         if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
             return bad("--op-timeout and --stall-timeout must be more than 0".into());

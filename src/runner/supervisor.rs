@@ -92,7 +92,12 @@ struct WriterSlot {
     /// The slot's quota: it stops before this sequence number.
     end_seq: Seq,
     in_flight: Option<(Seq, Instant)>,
+    /// The operation the supervisor killed (a scheduled kill or a timeout).
     killed: Option<Seq>,
+    /// Whether that kill was counted in `kills` (a scheduled kill, not a
+    /// timeout): if the operation turns out to have been acknowledged, the
+    /// kill came too late and counts as missed instead.
+    kill_counted: bool,
     /// An outside program's operation asked of the spawner, not started yet:
     /// (generation, sequence number).
     pending: Option<(u64, Seq)>,
@@ -131,6 +136,25 @@ struct ExecRun<'s> {
     final_check: FinalCheck,
 }
 
+/// The liveness step after the writers stopped: one more ordinary
+/// operation, then the final check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FinalPhase {
+    /// Writers are still running or stopping.
+    NotYet,
+    /// The final operation (slot 0) is running.
+    Op(Seq),
+    /// The final operation is over (or was skipped).
+    Done,
+}
+
+/// How the final operation ended.
+enum FinalOpEnd {
+    Acked,
+    Failed(String),
+    Hung,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum FinalCheck {
     NotYet,
@@ -165,6 +189,8 @@ pub(super) struct Supervisor<'a> {
     last_progress: Instant,
     last_ack: Instant,
     artifacts: Option<Artifacts>,
+    final_phase: FinalPhase,
+    final_op: Option<FinalOpEnd>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -206,6 +232,8 @@ impl<'a> Supervisor<'a> {
             last_progress: now,
             last_ack: now,
             artifacts: cfg.artifacts.as_deref().map(Artifacts::new),
+            final_phase: FinalPhase::NotYet,
+            final_op: None,
         }
     }
 
@@ -415,7 +443,10 @@ impl<'a> Supervisor<'a> {
     fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
         let mut args: Vec<std::ffi::OsString> = vec![SUBCOMMAND.into()];
         args.extend(spec.to_args());
-        if self.cfg.kill_at == KillAt::Syscall && spec.role == Role::Writer {
+        if self.cfg.kill_at == KillAt::Syscall
+            && spec.role == Role::Writer
+            && self.final_phase == FinalPhase::NotYet
+        {
             let plan = Plan::Writer {
                 seed: self.cfg.seed,
                 rate: self.cfg.kill_rate,
@@ -539,7 +570,8 @@ impl<'a> Supervisor<'a> {
             generation: self.next_generation(),
         };
         let seq = self.writers[slot].next_seq;
-        let traced = (self.cfg.kill_at == KillAt::Syscall).then(|| {
+        let scheduled = self.final_phase == FinalPhase::NotYet;
+        let traced = (self.cfg.kill_at == KillAt::Syscall && scheduled).then(|| {
             self.schedule
                 .decide(slot, seq)
                 .map(|p| self.point_counts.point_index(p))
@@ -577,7 +609,11 @@ impl<'a> Supervisor<'a> {
             let now = Instant::now();
             self.maybe_stop(now);
             self.enforce_timeouts(now);
-            if self.stopping.is_some() && self.all_gone() && self.final_check_done() {
+            if self.stopping.is_some()
+                && self.all_gone()
+                && self.final_op_done()
+                && self.final_check_done()
+            {
                 break;
             }
             self.progress(now);
@@ -599,6 +635,83 @@ impl<'a> Supervisor<'a> {
         if self.cfg.progress {
             eprint!("\r\x1b[K");
         }
+    }
+
+    /// Once every writer is gone after a completed run, one more ordinary
+    /// operation runs (slot 0, never killed by the schedule, with the op
+    /// timeout capped by the stall timeout): a program that cannot do an
+    /// operation after what the kills left behind (a stale lock file, say)
+    /// is found `stall` whatever the run's length. True once it is over or
+    /// skipped.
+    fn final_op_done(&mut self) -> bool {
+        match self.final_phase {
+            FinalPhase::Done => true,
+            FinalPhase::Op(_) => {
+                self.judge_final_op();
+                self.final_phase = FinalPhase::Done;
+                true
+            }
+            FinalPhase::NotYet => {
+                // A program that never acknowledged anything did not stop
+                // working: the run is inconclusive, not a stall.
+                let completed = self.stopping.is_some_and(|s| s.0 == StopReason::Completed);
+                if !completed || self.out.acked == 0 || self.verifier.count(ViolationKind::Torn) > 0
+                {
+                    self.final_phase = FinalPhase::Done;
+                    return true;
+                }
+                // Nothing is left that our end-of-run kill could have cut.
+                self.force_killed = false;
+                let seq = self.writers[0].next_seq;
+                self.writers[0].end_seq = seq + 1;
+                self.final_phase = FinalPhase::Op(seq);
+                if let Err(e) = self.spawn_writer(0) {
+                    self.final_op = Some(FinalOpEnd::Failed(e.to_string()));
+                    self.final_phase = FinalPhase::Done;
+                    return true;
+                }
+                false
+            }
+        }
+    }
+
+    /// Records the final operation's outcome; a failure or a hang is `stall`.
+    fn judge_final_op(&mut self) {
+        let headline = match &self.final_op {
+            Some(FinalOpEnd::Acked) => {
+                self.out.final_op = "ok".into();
+                return;
+            }
+            None => {
+                self.out.final_op = "skipped".into();
+                return;
+            }
+            Some(FinalOpEnd::Failed(e)) => {
+                self.out.final_op = "failed".into();
+                format!("the final operation, after the writers stopped, failed: {e}")
+            }
+            Some(FinalOpEnd::Hung) => {
+                self.out.final_op = "hung".into();
+                format!(
+                    "the final operation, after the writers stopped, did not finish within {:?}",
+                    self.final_op_limit()
+                )
+            }
+        };
+        let detail = self.stall_detail(headline);
+        let ev = self.evidence(ViolationKind::Stall, "final operation".into(), detail, &[]);
+        self.verifier.record(
+            1,
+            Evidence {
+                bytes_hex: None,
+                ..ev
+            },
+        );
+    }
+
+    /// How long the final operation may run.
+    fn final_op_limit(&self) -> Duration {
+        self.cfg.op_timeout.min(self.cfg.stall_timeout)
     }
 
     /// For an outside program, the final check runs in the loop once every
@@ -627,7 +740,7 @@ impl<'a> Supervisor<'a> {
 
     fn maybe_stop(&mut self, now: Instant) {
         if let Some((_, grace_end)) = self.stopping {
-            if now >= grace_end && !self.force_killed {
+            if now >= grace_end && !self.force_killed && self.final_phase == FinalPhase::NotYet {
                 self.force_killed = true;
                 self.signal_all(Signal::SIGKILL);
             }
@@ -740,7 +853,10 @@ impl<'a> Supervisor<'a> {
     /// Kills operations that ran past `--op-timeout`, and ends the run with a
     /// `stall` when nothing was acknowledged for `--stall-timeout`.
     fn enforce_timeouts(&mut self, now: Instant) {
-        let limit = self.cfg.op_timeout;
+        let limit = match self.final_phase {
+            FinalPhase::Op(_) => self.final_op_limit(),
+            _ => self.cfg.op_timeout,
+        };
         for slot in 0..self.writers.len() {
             let w = &mut self.writers[slot];
             let Some((seq, began)) = w.in_flight else {
@@ -752,6 +868,7 @@ impl<'a> Supervisor<'a> {
             if let Some(running) = &w.running {
                 let _ = running.process.signal(Signal::SIGKILL);
                 w.killed = Some(seq);
+                w.kill_counted = false;
                 self.out.timeouts += 1;
                 self.remember_error(format!(
                     "{}: timed out after {limit:?} and was killed",
@@ -771,13 +888,17 @@ impl<'a> Supervisor<'a> {
         let watch = self.cfg.kill_rate < 1.0;
         if watch
             && self.stopping.is_none()
-            && self.out.attempted > 0
+            && self.out.acked > 0
             && idle >= self.cfg.stall_timeout
         {
             let ev = self.evidence(
                 ViolationKind::Stall,
                 "stall watch".into(),
-                self.stall_detail(idle),
+                self.stall_detail(format!(
+                    "no operation acknowledged for {:.1}s while {} were attempted",
+                    idle.as_secs_f64(),
+                    self.out.attempted
+                )),
                 &[],
             );
             self.verifier.record(
@@ -791,8 +912,9 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Why nothing is acknowledged: lock files, the directory, last errors.
-    fn stall_detail(&self, idle: Duration) -> String {
+    /// Why nothing is acknowledged: `headline`, then lock files, the
+    /// directory, what the stuck operations printed, the last error.
+    fn stall_detail(&self, headline: String) -> String {
         let mut files: Vec<(String, Option<Duration>)> = std::fs::read_dir(&self.dir)
             .into_iter()
             .flatten()
@@ -807,11 +929,7 @@ impl<'a> Supervisor<'a> {
             })
             .collect();
         files.sort();
-        let mut detail = format!(
-            "no operation acknowledged for {:.1}s while {} were attempted",
-            idle.as_secs_f64(),
-            self.out.attempted
-        );
+        let mut detail = headline;
         let locks: Vec<String> = files
             .iter()
             .filter(|(n, _)| n.ends_with(".lock") || n.contains("lock"))
@@ -927,6 +1045,7 @@ impl<'a> Supervisor<'a> {
         let w = &mut self.writers[slot];
         if w.in_flight.is_some_and(|f| f.0 == seq) {
             w.killed = Some(seq);
+            w.kill_counted = true;
         }
         self.out.kills += 1;
     }
@@ -956,7 +1075,23 @@ impl<'a> Supervisor<'a> {
             return;
         };
         w.in_flight = None;
-        let killed = w.killed == Some(seq);
+        let mut killed = w.killed == Some(seq);
+        if killed {
+            w.killed = None;
+        }
+        if killed && w.kill_counted && matches!(end, OpEnd::Acked(_)) {
+            // The kill reached a writer whose operation was already done.
+            self.out.kills -= 1;
+            self.out.kills_missed += 1;
+            killed = false;
+        }
+        if self.final_phase == FinalPhase::Op(s) && slot == 0 {
+            self.final_op = Some(match &end {
+                OpEnd::Acked(_) => FinalOpEnd::Acked,
+                OpEnd::Failed(e) => FinalOpEnd::Failed(format!("{}: {e}", op_id(slot, s))),
+                OpEnd::Indeterminate => FinalOpEnd::Hung,
+            });
+        }
         let outcome = match end {
             OpEnd::Acked(took) => {
                 self.ledgers[slot].acked += 1;
@@ -1008,6 +1143,7 @@ impl<'a> Supervisor<'a> {
                 Some(running) if self.stopping.is_none() => {
                     let _ = running.process.signal(Signal::SIGKILL);
                     w.killed = Some(seq);
+                    w.kill_counted = true;
                     self.out.kills += 1;
                 }
                 _ => self.out.kills_missed += 1,
@@ -1038,7 +1174,7 @@ impl<'a> Supervisor<'a> {
         let Some(running) = w.running.take() else {
             return;
         };
-        let killed = w.killed.take();
+        let killed = w.killed;
         let cut = w.in_flight.map(|f| f.0);
         if let Some(seq) = cut {
             if killed.is_none() && self.stopping.is_none() {
@@ -1046,6 +1182,7 @@ impl<'a> Supervisor<'a> {
             }
             self.end_op(slot, seq, Instant::now(), OpEnd::Indeterminate);
         }
+        self.writers[slot].killed = None;
         let quota_done = self.writers[slot].next_seq >= self.writers[slot].end_seq;
         let allowed = AllowedExit {
             clean: self.stopping.is_some() || quota_done,
@@ -1106,7 +1243,7 @@ impl<'a> Supervisor<'a> {
         if self.cfg.kill_at == KillAt::Syscall {
             self.read_kill_report(slot, seq);
         }
-        let killed = self.writers[slot].killed.take();
+        let killed = self.writers[slot].killed;
         let end = match status {
             Some(s) if s.success() => OpEnd::Acked(at.saturating_duration_since(began)),
             _ if killed == Some(seq) || self.force_killed => OpEnd::Indeterminate,
@@ -1125,6 +1262,7 @@ impl<'a> Supervisor<'a> {
         };
         let was_killed = matches!(end, OpEnd::Indeterminate);
         self.end_op(slot, seq, at, end);
+        self.writers[slot].killed = None;
         if self.stopping.is_some() {
             return;
         }
@@ -1312,6 +1450,7 @@ impl<'a> Supervisor<'a> {
             return true;
         };
         let at_ms = self.elapsed_ms();
+        self.out.checks += 1;
         match strategy.read(&self.state) {
             Ok(bytes) => {
                 self.verifier
@@ -1384,6 +1523,10 @@ impl<'a> Supervisor<'a> {
             exec.watchdog.stop();
         }
         self.out.litter = litter(&self.dir);
+        self.out.acked_per_writer = self.ledgers.iter().map(|l| l.acked).collect();
+        if self.final_phase == FinalPhase::NotYet {
+            self.out.final_op = "skipped".into();
+        }
         self.out.stop = self.stopping.map(|s| s.0).unwrap_or(StopReason::Completed);
         self.out.errors = self.errors.into_iter().collect();
         self.out.latency = (&self.latency).into();
