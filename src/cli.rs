@@ -163,9 +163,11 @@ struct RunArgs {
     #[arg(long, value_name = "P", default_value_t = defaults::KILL_RATE, value_parser = parse_rate)]
     kill_rate: f64,
     /// Where a kill lands inside an operation: delay (after a random delay)
-    /// or syscall (at the entry of a file-system syscall, by ptrace).
-    #[arg(long, value_name = "WHERE", default_value = "delay", value_parser = runner::KillAt::parse)]
-    kill_at: runner::KillAt,
+    /// or syscall (at the entry of a file-system syscall, by ptrace, spread
+    /// over the operation's fault points) [default: delay for a strategy,
+    /// syscall for --exec].
+    #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
+    kill_at: Option<runner::KillAt>,
     /// How long to run (e.g. 10s, 500ms, 2m).
     #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops")]
     duration: std::time::Duration,
@@ -421,11 +423,11 @@ fn torture(args: RunArgs) -> i32 {
     let seed = args.seed.unwrap_or_else(crate::seed::fresh);
     let workload = args.workload.workload();
     let config = RunConfig {
+        kill_at: args.kill_at.unwrap_or_else(|| workload.default_kill_at()),
         workload,
         writers: args.writers,
         readers: args.readers,
         kill_rate: args.kill_rate,
-        kill_at: args.kill_at,
         length: args
             .ops
             .map_or(RunLength::Duration(args.duration), RunLength::Ops),
@@ -763,8 +765,10 @@ fn run_scenarios(
             result.report.config.seed
         );
         if !result.met() {
-            for why in &result.report.basis.shortfall {
-                println!("  not enough evidence: {why}");
+            if result.report.verdict == Verdict::Inconclusive {
+                for why in &result.report.basis.shortfall {
+                    println!("  not enough evidence: {why}");
+                }
             }
             println!("  replay: {}", result.report.replay);
             println!("  run directory: {}", result.report.config.dir);

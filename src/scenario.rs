@@ -88,7 +88,8 @@ pub struct Scenario {
     pub readers: usize,
     /// Kill probability.
     pub kill_rate: f64,
-    /// Where kills land inside an operation (`kill_at`, default `delay`).
+    /// Where kills land inside an operation (`kill_at`; default `delay` for
+    /// a strategy, `syscall` for an outside program).
     pub kill_at: KillAt,
     /// Length.
     pub length: RunLength,
@@ -159,7 +160,7 @@ impl Scenario {
             return Err(format!("key `kill_rate`: {kill_rate} is outside [0, 1]"));
         }
         let kill_at = match raw.kill_at.as_deref() {
-            None => KillAt::Delay,
+            None => workload.default_kill_at(),
             Some(s) => KillAt::parse(s).map_err(|e| format!("key `kill_at`: {e}"))?,
         };
         let length = match (raw.ops, raw.duration) {

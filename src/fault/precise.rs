@@ -14,10 +14,13 @@
 //! - an outside program's operation is one process; the supervisor plans the
 //!   point and the tracer writes what happened to a report file.
 //!
-//! The planned point is a fraction of a recent operation's count of points,
-//! picked at a seeded quantile, as the timed kills pick a recent duration.
-//! The tracer then exits the way the operation did (same code, or the same
-//! signal), so the supervisor sees the writer's own end.
+//! The seeded schedule decides which operations are killed; the supervisor
+//! decides at which fault point (`runner::coverage`: the least-hit one), and
+//! passes the ordinal to the tracer. Every kill reports its ordinal, and
+//! every operation the number of points it reached, so the supervisor can
+//! report the kills by point. The tracer then exits the way the operation did
+//! (same code, or the same signal), so the supervisor sees the writer's own
+//! end.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -28,13 +31,10 @@ use super::Fault;
 use super::syscalls as sc;
 use super::tracer::{self, End, Injection, Point, Policy, Scope, TraceOptions};
 use crate::runner::protocol::{Message, Seq};
-use crate::runner::schedule::{KillSchedule, RecentCounts, SeededSchedule};
+use crate::runner::schedule::{KillSchedule, SeededSchedule};
 
 /// The name of the hidden subcommand.
 pub const SUBCOMMAND: &str = "__traced";
-
-/// Fault points per operation assumed before one was counted.
-pub const INITIAL_POINTS: u64 = 16;
 
 /// What one tracer process does.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +47,9 @@ pub enum Plan {
         rate: f64,
         /// The writer slot.
         slot: usize,
+        /// The ordinal of the fault point at which to kill the next
+        /// operation the schedule picks.
+        target: usize,
     },
     /// Trace one operation of an outside program.
     Op {
@@ -62,13 +65,19 @@ pub enum Plan {
 pub fn args(plan: &Plan, dir: &Path, command: &[OsString]) -> Vec<OsString> {
     let mut out: Vec<OsString> = vec![SUBCOMMAND.into()];
     match plan {
-        Plan::Writer { seed, rate, slot } => {
+        Plan::Writer {
+            seed,
+            rate,
+            slot,
+            target,
+        } => {
             out.extend([
                 "writer".into(),
                 seed.to_string().into(),
                 rate.to_string().into(),
+                slot.to_string().into(),
+                target.to_string().into(),
             ]);
-            out.push(slot.to_string().into());
         }
         Plan::Op { kill_at, report } => {
             let at = kill_at.map_or("-".to_string(), |k| k.to_string());
@@ -86,10 +95,11 @@ fn parse(args: &[OsString]) -> Option<(Plan, PathBuf, Vec<OsString>)> {
     let (head, command) = (&args[..sep], &args[sep + 1..]);
     let text: Vec<&str> = head.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
     let plan = match text.as_slice() {
-        ["writer", seed, rate, slot, _] => Plan::Writer {
+        ["writer", seed, rate, slot, target, _] => Plan::Writer {
             seed: seed.parse().ok()?,
             rate: rate.parse().ok()?,
             slot: slot.parse().ok()?,
+            target: target.parse().ok()?,
         },
         ["op", at, report, _] => Plan::Op {
             kill_at: match *at {
@@ -120,8 +130,13 @@ pub fn main(args: &[OsString]) -> i32 {
         points: true,
     };
     let traced = match &plan {
-        Plan::Writer { seed, rate, slot } => {
-            let mut policy = WriterPolicy::new(*seed, *rate, *slot);
+        Plan::Writer {
+            seed,
+            rate,
+            slot,
+            target,
+        } => {
+            let mut policy = WriterPolicy::new(*seed, *rate, *slot, *target);
             tracer::trace(cmd, &scope, &mut policy, options, &|_| {})
         }
         Plan::Op { kill_at, report } => {
@@ -131,8 +146,7 @@ pub fn main(args: &[OsString]) -> i32 {
             });
             let traced = tracer::trace(cmd, &scope, &mut policy, options, &|_| {});
             if let Ok(t) = &traced {
-                let text =
-                    OpReport::from_trace(t.points.len(), t.injected.as_ref(), kill_at.is_some());
+                let text = OpReport::from_trace(&t.points, t.injected.as_ref(), kill_at.is_some());
                 let _ = crate::atomic::write_file_atomic(report, text.encode().as_bytes(), 0o644);
             }
             traced
@@ -169,50 +183,67 @@ fn pass_on(end: End) -> i32 {
 /// What the tracer of one outside-program operation saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpReport {
-    /// Fault points reached.
-    pub points: u64,
-    /// The syscall it was killed at, if it was.
-    pub killed: Option<String>,
+    /// The fault points reached, in order, as `explore` names them.
+    pub points: Vec<String>,
+    /// The ordinal and syscall it was killed at, if it was.
+    pub killed: Option<(usize, String)>,
     /// A kill was planned but the operation ended first.
     pub missed: bool,
 }
 
 impl OpReport {
-    fn from_trace(points: usize, injected: Option<&Point>, planned: bool) -> Self {
+    fn from_trace(points: &[Point], injected: Option<&Point>, planned: bool) -> Self {
         OpReport {
-            points: points as u64,
-            killed: injected.map(|p| p.text.clone()),
+            points: points.iter().map(|p| p.text.clone()).collect(),
+            killed: injected.map(|p| (p.ordinal, p.text.clone())),
             missed: planned && injected.is_none(),
         }
     }
 
-    /// Three lines: `points N`, `killed SYSCALL` or `missed` or nothing.
+    /// Lines: `points N`; `killed ORDINAL SYSCALL`, `missed` or nothing;
+    /// then `p SYSCALL` for each point.
     pub fn encode(&self) -> String {
-        let mut s = format!("points {}\n", self.points);
-        if let Some(k) = &self.killed {
-            s += &format!("killed {k}\n");
+        let mut s = format!("points {}\n", self.points.len());
+        if let Some((ordinal, k)) = &self.killed {
+            s += &format!("killed {ordinal} {}\n", one_line(k));
         } else if self.missed {
             s += "missed\n";
+        }
+        for p in &self.points {
+            s += &format!("p {}\n", one_line(p));
         }
         s
     }
 
     /// Parses what [`OpReport::encode`] wrote.
     pub fn parse(text: &str) -> Option<Self> {
-        let mut lines = text.lines();
-        let points = lines.next()?.strip_prefix("points ")?.parse().ok()?;
+        let mut lines = text.lines().peekable();
+        let count: usize = lines.next()?.strip_prefix("points ")?.parse().ok()?;
         let mut report = OpReport {
-            points,
+            points: Vec::with_capacity(count),
             killed: None,
             missed: false,
         };
-        match lines.next() {
-            Some("missed") => report.missed = true,
-            Some(l) => report.killed = Some(l.strip_prefix("killed ")?.to_string()),
-            None => {}
+        match lines.peek() {
+            Some(&"missed") => report.missed = true,
+            Some(l) if l.starts_with("killed ") => {
+                let (ordinal, k) = l["killed ".len()..].split_once(' ')?;
+                report.killed = Some((ordinal.parse().ok()?, k.to_string()));
+            }
+            _ => {}
         }
-        Some(report)
+        if report.missed || report.killed.is_some() {
+            lines.next();
+        }
+        for l in lines {
+            report.points.push(l.strip_prefix("p ")?.to_string());
+        }
+        (report.points.len() == count).then_some(report)
     }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
 }
 
 /// The operation in flight of a traced built-in writer.
@@ -223,20 +254,21 @@ struct InFlight {
     seen: usize,
 }
 
-/// Plans and lands the kills of one built-in writer.
+/// Lands the kills of one built-in writer at the point the supervisor
+/// planned.
 struct WriterPolicy {
     schedule: SeededSchedule,
     slot: usize,
-    counts: RecentCounts,
+    target: usize,
     op: Option<InFlight>,
 }
 
 impl WriterPolicy {
-    fn new(seed: u64, rate: f64, slot: usize) -> Self {
+    fn new(seed: u64, rate: f64, slot: usize, target: usize) -> Self {
         WriterPolicy {
             schedule: SeededSchedule::new(seed, rate),
             slot,
-            counts: RecentCounts::new(INITIAL_POINTS),
+            target,
             op: None,
         }
     }
@@ -254,7 +286,7 @@ impl WriterPolicy {
                 let target = self
                     .schedule
                     .decide(self.slot, seq)
-                    .map(|p| self.counts.point_index(p));
+                    .map(|_| self.target);
                 self.op = Some(InFlight {
                     seq,
                     target,
@@ -263,9 +295,14 @@ impl WriterPolicy {
             }
             Message::Ack(..) | Message::Fail(..) | Message::Torn(..) => {
                 if let Some(op) = self.op.take() {
-                    self.counts.observe(op.seen as u64);
+                    tell(&Message::Points(op.seq, op.seen as u64));
                     if op.target.is_some() {
                         tell(&Message::Missed(op.seq));
+                        // Planned past this operation's end (an estimate made
+                        // before any was counted): aim inside the next one.
+                        if op.seen > 0 {
+                            self.target %= op.seen;
+                        }
                     }
                 }
             }
@@ -293,7 +330,7 @@ impl Policy for WriterPolicy {
             return None;
         }
         // The tracee is stopped: this line cannot interleave with its own.
-        tell(&Message::Killed(op.seq, point.text.clone()));
+        tell(&Message::Killed(op.seq, ordinal, point.text.clone()));
         self.op = None;
         Some(Fault::Kill)
     }
@@ -319,6 +356,7 @@ mod tests {
                 seed: 7,
                 rate: 0.25,
                 slot: 3,
+                target: 5,
             },
             Plan::Op {
                 kill_at: Some(4),
@@ -339,17 +377,17 @@ mod tests {
     fn op_reports_round_trip() {
         for r in [
             OpReport {
-                points: 9,
-                killed: Some("fsync(.state.tmp-x)".into()),
+                points: vec!["openat(state.lock)".into(), "fsync(.state.tmp-x)".into()],
+                killed: Some((1, "fsync(.state.tmp-x)".into())),
                 missed: false,
             },
             OpReport {
-                points: 3,
+                points: vec!["a b".into(); 3],
                 killed: None,
                 missed: true,
             },
             OpReport {
-                points: 0,
+                points: vec![],
                 killed: None,
                 missed: false,
             },

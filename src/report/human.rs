@@ -83,8 +83,10 @@ pub fn summary(r: &Report) -> String {
         r.fault_tier,
         stop_note(r)
     );
-    for why in &r.basis.shortfall {
-        let _ = writeln!(s, "  not enough evidence: {why}");
+    if r.verdict == Verdict::Inconclusive {
+        for why in &r.basis.shortfall {
+            let _ = writeln!(s, "  not enough evidence: {why}");
+        }
     }
     let _ = writeln!(s, "replay: {}", r.replay);
     s

@@ -508,7 +508,7 @@ pub fn replay_command(cfg: &RunConfig) -> String {
     push("--writers", cfg.writers.to_string());
     push("--readers", cfg.readers.to_string());
     push("--kill-rate", cfg.kill_rate.to_string());
-    if cfg.kill_at != crate::runner::KillAt::Delay {
+    if cfg.kill_at != cfg.workload.default_kill_at() {
         push("--kill-at", cfg.kill_at.name().into());
     }
     match cfg.length {
@@ -526,6 +526,15 @@ pub fn replay_command(cfg: &RunConfig) -> String {
             "--stall-timeout",
             crate::duration::format(cfg.stall_timeout),
         );
+    }
+    if cfg.minimums.acked_per_writer != crate::runner::DEFAULT_MIN_ACKED {
+        push("--min-acked", cfg.minimums.acked_per_writer.to_string());
+    }
+    if cfg.minimums.kills != crate::runner::DEFAULT_MIN_KILLS {
+        push("--min-kills", cfg.minimums.kills.to_string());
+    }
+    if let Some(k) = cfg.until_covered {
+        push("--until-covered", k.to_string());
     }
     push("--seed", cfg.seed.to_string());
     env + &args.join(" ")

@@ -15,6 +15,7 @@ use crate::strategy::Strategy;
 
 pub mod artifacts;
 pub mod child;
+pub mod coverage;
 pub mod exec;
 pub mod process;
 pub mod protocol;
@@ -87,6 +88,18 @@ pub enum Workload {
 }
 
 impl Workload {
+    /// Where kills land when nothing says: at a fault point for an outside
+    /// program (`harness/coverage-rates.sh` measured timed kills missing a
+    /// slow program's narrow window where kills at fault points, spread over
+    /// them, do not), after a delay for a built-in strategy (no tracer, so
+    /// the harness runs at full speed).
+    pub fn default_kill_at(&self) -> KillAt {
+        match self {
+            Workload::Builtin(_) => KillAt::Delay,
+            Workload::Exec(_) => KillAt::Syscall,
+        }
+    }
+
     /// The strategy's name, or `exec` for an outside program.
     pub fn name(&self) -> &str {
         match self {

@@ -24,10 +24,13 @@ pub enum Message {
     /// A reader read a state that does not decode.
     TornRead(String, Vec<u8>),
     /// `--kill-at syscall`: the tracer killed operation `seq` at the entry
-    /// of this syscall.
-    Killed(Seq, String),
+    /// of the fault point with this ordinal, this syscall.
+    Killed(Seq, usize, String),
     /// `--kill-at syscall`: operation `seq` ended before its planned point.
     Missed(Seq),
+    /// `--kill-at syscall`: operation `seq` ended having reached this many
+    /// fault points.
+    Points(Seq, u64),
 }
 
 impl Message {
@@ -44,8 +47,9 @@ impl Message {
             Message::TornRead(why, b) => {
                 format!("X {}\t{}", crate::verifier::hex(b), one_line(why))
             }
-            Message::Killed(s, at) => format!("K {s} {}", one_line(at)),
+            Message::Killed(s, ord, at) => format!("K {s} {ord} {}", one_line(at)),
             Message::Missed(s) => format!("M {s}"),
+            Message::Points(s, n) => format!("P {s} {n}"),
         };
         line + "\n"
     }
@@ -75,8 +79,16 @@ impl Message {
             }
             "R" => Some(Message::Reads(rest.parse().ok()?)),
             "X" => hex_and(rest).map(|(b, why)| Message::TornRead(why, b)),
-            "K" => seq_and(rest).map(|(s, at)| Message::Killed(s, at)),
+            "K" => {
+                let (s, tail) = seq_and(rest)?;
+                let (ord, at) = tail.split_once(' ').unwrap_or((&tail, ""));
+                Some(Message::Killed(s, ord.parse().ok()?, at.to_string()))
+            }
             "M" => Some(Message::Missed(rest.parse().ok()?)),
+            "P" => {
+                let (s, n) = seq_and(rest)?;
+                Some(Message::Points(s, n.parse().ok()?))
+            }
             _ => None,
         }
     }
@@ -99,8 +111,9 @@ mod tests {
             Message::Torn(5, "checksum mismatch".into(), b"\x00ab\n".to_vec()),
             Message::Reads(17),
             Message::TornRead("empty file".into(), vec![]),
-            Message::Killed(6, "fsync(.state.tmp-x)".into()),
+            Message::Killed(6, 4, "fsync(.state.tmp-x)".into()),
             Message::Missed(7),
+            Message::Points(8, 12),
         ];
         for m in msgs {
             let line = m.encode();

@@ -156,14 +156,6 @@ impl Recent<Duration> {
 /// Fault points per operation, for `--kill-at syscall`.
 pub type RecentCounts = Recent<u64>;
 
-impl Recent<u64> {
-    /// The ordinal of the fault point at which to kill, for `point`: the
-    /// fraction of a recent operation's count of points.
-    pub fn point_index(&self, point: KillPoint) -> usize {
-        (self.quantile(point.quantile) as f64 * point.fraction) as usize
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,8 @@ use super::child::{ChildSpec, Role, SUBCOMMAND};
 use super::exec::{ExecSpec, Which, op_id, tail};
 use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
-use super::schedule::{KillAt, RecentCounts, RecentDurations};
+use super::coverage::CoverageTracker;
+use super::schedule::{KillAt, RecentDurations};
 use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
 use crate::fault::precise::{self, OpReport, Plan};
 use crate::report::{Outcome, Report, StopReason};
@@ -101,6 +102,8 @@ struct WriterSlot {
     /// An outside program's operation asked of the spawner, not started yet:
     /// (generation, sequence number).
     pending: Option<(u64, Seq)>,
+    /// `--kill-at syscall`: the fault point planned for the slot's next kill.
+    planned: Option<usize>,
 }
 
 /// A check of an outside program's state, running in the background.
@@ -181,7 +184,7 @@ pub(super) struct Supervisor<'a> {
     latency: Histogram<u64>,
     op_durations: RecentDurations,
     /// `--kill-at syscall`: fault points per operation of an outside program.
-    point_counts: RecentCounts,
+    coverage: CoverageTracker,
     out: Outcome,
     errors: VecDeque<String>,
     stopping: Option<(StopReason, Instant)>,
@@ -224,7 +227,7 @@ impl<'a> Supervisor<'a> {
             verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             op_durations: RecentDurations::new(INITIAL_OP_ESTIMATE),
-            point_counts: RecentCounts::new(precise::INITIAL_POINTS),
+            coverage: CoverageTracker::new(cfg.until_covered),
             out: Outcome::default(),
             errors: VecDeque::new(),
             stopping: None,
@@ -447,10 +450,12 @@ impl<'a> Supervisor<'a> {
             && spec.role == Role::Writer
             && self.final_phase == FinalPhase::NotYet
         {
+            let target = self.plan_kill(spec.slot, spec.first_seq);
             let plan = Plan::Writer {
                 seed: self.cfg.seed,
                 rate: self.cfg.kill_rate,
                 slot: spec.slot,
+                target,
             };
             let mut command = vec![self.cfg.program.clone().into_os_string()];
             command.append(&mut args);
@@ -574,7 +579,7 @@ impl<'a> Supervisor<'a> {
         let traced = (self.cfg.kill_at == KillAt::Syscall && scheduled).then(|| {
             self.schedule
                 .decide(slot, seq)
-                .map(|p| self.point_counts.point_index(p))
+                .map(|_| self.plan_kill(slot, seq))
         });
         let exec = self.exec.as_ref().expect("exec mode");
         exec.spawners[slot]
@@ -657,6 +662,7 @@ impl<'a> Supervisor<'a> {
                 let completed = self.stopping.is_some_and(|s| s.0 == StopReason::Completed);
                 if !completed || self.out.acked == 0 || self.verifier.count(ViolationKind::Torn) > 0
                 {
+                    self.out.final_op = "skipped".into();
                     self.final_phase = FinalPhase::Done;
                     return true;
                 }
@@ -752,6 +758,7 @@ impl<'a> Supervisor<'a> {
             match self.cfg.length {
                 RunLength::Duration(d) if now - self.start >= d => Some(StopReason::Completed),
                 RunLength::Ops(_) if self.quotas_done() => Some(StopReason::Completed),
+                _ if self.coverage.complete() => Some(StopReason::Completed),
                 _ => None,
             }
         };
@@ -1026,8 +1033,9 @@ impl<'a> Supervisor<'a> {
                 self.begin_stop(StopReason::StateDestroyed);
             }
             Message::Reads(n) => self.out.reads += n,
-            Message::Killed(seq, _) => self.on_killed(slot, seq),
+            Message::Killed(seq, ordinal, syscall) => self.on_landed(slot, seq, ordinal, &syscall),
             Message::Missed(_) => self.out.kills_missed += 1,
+            Message::Points(_, n) => self.coverage.observe(n),
             Message::TornRead(why, bytes) => {
                 let ev = self.evidence(
                     ViolationKind::TornReads,
@@ -1183,6 +1191,7 @@ impl<'a> Supervisor<'a> {
             self.end_op(slot, seq, Instant::now(), OpEnd::Indeterminate);
         }
         self.writers[slot].killed = None;
+        self.unplan(slot);
         let quota_done = self.writers[slot].next_seq >= self.writers[slot].end_seq;
         let allowed = AllowedExit {
             clean: self.stopping.is_some() || quota_done,
@@ -1274,8 +1283,32 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Plans where the slot's next kill lands: the least-hit fault point.
+    fn plan_kill(&mut self, slot: usize, seq: Seq) -> usize {
+        const PLAN_KEY: u64 = 0x706c_616e;
+        self.unplan(slot);
+        let draw = crate::seed::unit(self.cfg.seed ^ PLAN_KEY, &[slot as u64, seq]);
+        let ordinal = self.coverage.plan(draw);
+        self.writers[slot].planned = Some(ordinal);
+        ordinal
+    }
+
+    /// The slot's planned kill will not land.
+    fn unplan(&mut self, slot: usize) {
+        if let Some(o) = self.writers[slot].planned.take() {
+            self.coverage.unplan(o);
+        }
+    }
+
+    /// A precise kill landed at fault point `ordinal` of operation `seq`.
+    fn on_landed(&mut self, slot: usize, seq: Seq, ordinal: usize, syscall: &str) {
+        self.unplan(slot);
+        self.coverage.landed(ordinal, syscall);
+        self.on_killed(slot, seq);
+    }
+
     /// What the tracer of an outside program's operation wrote: whether it
-    /// killed it, and how many fault points it reached.
+    /// killed it, and the fault points it reached.
     fn read_kill_report(&mut self, slot: usize, seq: Seq) {
         let Some(exec) = self.exec.as_ref() else {
             return;
@@ -1288,12 +1321,16 @@ impl<'a> Supervisor<'a> {
         let Some(report) = report else {
             return;
         };
-        if report.killed.is_some() {
-            self.on_killed(slot, seq);
+        for (ordinal, syscall) in report.points.iter().enumerate() {
+            self.coverage.label(ordinal, syscall);
+        }
+        if let Some((ordinal, syscall)) = &report.killed {
+            self.on_landed(slot, seq, *ordinal, syscall);
             return;
         }
-        self.point_counts.observe(report.points);
+        self.coverage.observe(report.points.len() as u64);
         if report.missed {
+            self.unplan(slot);
             self.out.kills_missed += 1;
         }
     }
@@ -1524,6 +1561,9 @@ impl<'a> Supervisor<'a> {
         }
         self.out.litter = litter(&self.dir);
         self.out.acked_per_writer = self.ledgers.iter().map(|l| l.acked).collect();
+        if self.cfg.kill_at == KillAt::Syscall {
+            self.out.coverage = Some(self.coverage.report());
+        }
         if self.final_phase == FinalPhase::NotYet {
             self.out.final_op = "skipped".into();
         }
