@@ -50,6 +50,9 @@ enum Command {
         /// whatever its file says.
         #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
         kill_at: Option<runner::KillAt>,
+        /// Run every scenario with this seed, whatever its file says.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
     },
     /// Put a fault at every file-system syscall of one operation, one run
     /// per point and fault, and check the state after each.
@@ -230,6 +233,10 @@ struct FsCompareArgs {
     /// Kill probability per operation.
     #[arg(long, value_name = "P", default_value_t = 0.1, value_parser = parse_rate)]
     kill_rate: f64,
+    /// A run's pass needs at least this many kills landed inside an
+    /// operation, else it is inconclusive (and not as expected).
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS)]
+    min_kills: u64,
     /// Seed of every run [default: fresh, printed].
     #[arg(long)]
     seed: Option<u64>,
@@ -366,7 +373,8 @@ pub fn main() -> i32 {
             outputs,
             partition,
             kill_at,
-        }) => run_scenarios(&scenarios, &outputs, partition, kill_at),
+            seed,
+        }) => run_scenarios(&scenarios, &outputs, partition, kill_at, seed),
         Some(Command::Explore(args)) => explore(*args),
         Some(Command::Fscompare(args)) => fscompare(args),
         Some(Command::List) => list(),
@@ -528,6 +536,10 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         writers: args.writers,
         readers: args.readers,
         kill_rate: args.kill_rate,
+        minimums: runner::Minimums {
+            kills: args.min_kills,
+            ..runner::Minimums::default()
+        },
         seed,
         scratch: args.scratch.unwrap_or_else(std::env::temp_dir),
         image_size: args.image_mib << 20,
@@ -721,6 +733,7 @@ fn run_scenarios(
     outputs: &Outputs,
     partition: Option<(usize, usize)>,
     kill_at: Option<runner::KillAt>,
+    seed: Option<u64>,
 ) -> i32 {
     if let Some(code) = check_outputs(outputs) {
         return code;
@@ -744,6 +757,9 @@ fn run_scenarios(
         let mut config = sc.config(program.clone(), progress);
         if let Some(k) = kill_at {
             config.kill_at = k;
+        }
+        if let Some(s) = seed {
+            config.seed = s;
         }
         let report = match runner::run(&config) {
             Ok(r) => r,

@@ -196,9 +196,7 @@ impl Scenario {
                 crate::runner::DEFAULT_STALL_TIMEOUT,
             )?,
             minimums: Minimums {
-                acked_per_writer: raw
-                    .min_acked
-                    .unwrap_or(crate::runner::DEFAULT_MIN_ACKED),
+                acked_per_writer: raw.min_acked.unwrap_or(crate::runner::DEFAULT_MIN_ACKED),
                 kills: raw.min_kills.unwrap_or(crate::runner::DEFAULT_MIN_KILLS),
             },
             until_covered: match raw.until_covered {

@@ -54,16 +54,21 @@ fn a_correct_program_passes_with_kills() {
         "--writers",
         "3",
         "--kill-rate",
-        "0.2",
-        "--duration",
-        "2s",
+        "0.25",
+        "--ops",
+        "200",
+        "--seed",
+        "42",
         "--json",
         "r.json",
     ]);
     run.expect_code(0);
     let r = read_json(&t.join("r.json"));
     assert_eq!(r["config"]["strategy"], "exec");
-    assert!(r["kills"].as_u64().unwrap() > 0, "{}", run.describe());
+    // Outside programs default to kills at fault points: each one lands.
+    assert_eq!(r["config"]["kill_at"], "syscall");
+    assert!(r["kills"].as_u64().unwrap() >= 20, "{}", run.describe());
+    assert_eq!(r["basis"]["final_op"], "ok", "{}", run.describe());
     assert!(
         r["ops"]["acked"].as_u64().unwrap() > 20,
         "{}",
@@ -162,9 +167,14 @@ fn duplicates_and_lost_ids_are_named() {
     let check = "if [ -e \"$TORTURE_STATE\" ]; then cat \"$TORTURE_STATE\" \"$TORTURE_STATE\"; fi";
     let (run, r) = quiet_run(&t, exec, check, "1", "3");
     run.expect_code(1);
-    assert_eq!(r["violations"]["lost"], 2, "{}", run.describe());
+    // Three ops, then the final liveness op (w0-3): all acknowledged.
+    assert_eq!(r["violations"]["lost"], 3, "{}", run.describe());
     assert_eq!(r["violations"]["duplicate"], 1, "{}", run.describe());
-    assert!(run.stdout().contains("w0-1, w0-2"), "{}", run.describe());
+    assert!(
+        run.stdout().contains("w0-1, w0-2, w0-3"),
+        "{}",
+        run.describe()
+    );
 }
 
 #[test]
@@ -227,16 +237,23 @@ fn an_op_past_its_timeout_is_killed_and_counted() {
         "0",
         "--kill-rate",
         "0",
-        "--duration",
-        "1500ms",
+        "--ops",
+        "2",
         "--op-timeout",
         "300ms",
         "--json",
         "r.json",
     ]);
+    // Exactly two operations, each killed at its timeout: counted by the
+    // quota, not by how many fit in some seconds of a busy machine.
+    run.expect_code(3);
     let r = read_json(&t.join("r.json"));
-    assert!(r["timeouts"].as_u64().unwrap() >= 2, "{}", run.describe());
+    assert_eq!(r["timeouts"], 2, "{}", run.describe());
     assert_eq!(r["ops"]["acked"], 0);
+    assert_eq!(
+        r["verdict"], "inconclusive",
+        "never a pass with nothing acknowledged"
+    );
 }
 
 #[test]
@@ -318,6 +335,18 @@ fn artifacts_of_a_failing_run() {
             .iter()
             .all(|l| l["id"].is_string() && l["outcome"].is_string() && l["killed"].is_boolean())
     );
+    // Every op our kill cut is marked, and only those: they match the
+    // report's count of landed kills, and none of them was acknowledged.
+    let killed: Vec<&serde_json::Value> = lines.iter().filter(|l| l["killed"] == true).collect();
+    assert_eq!(
+        killed.len() as u64,
+        r["kills"].as_u64().unwrap(),
+        "{ledger}"
+    );
+    assert!(
+        killed.iter().all(|l| l["outcome"] == "indeterminate"),
+        "{ledger}"
+    );
     let repro = std::fs::read_to_string(art.join("repro.sh")).unwrap();
     assert!(
         repro.contains(&format!("--seed {}", r["config"]["seed"])),
@@ -333,7 +362,8 @@ fn artifacts_of_a_failing_run() {
 #[test]
 fn a_passing_run_leaves_no_artifacts() {
     let t = TestDir::new();
-    t.run(&["--ops", "30", "--artifacts", "art"]).expect_code(0);
+    t.run(&["--ops", "30", "--kill-rate", "0", "--artifacts", "art"])
+        .expect_code(0);
     assert!(!t.join("art").join("report.json").exists());
 }
 
@@ -360,7 +390,8 @@ fn junit_is_well_formed_with_the_right_counts() {
         .filter(|n| n.has_tag_name("testsuite"))
         .collect();
     assert_eq!(suites.len(), 1);
-    assert_eq!(suites[0].attribute("tests"), Some("6"), "{xml}");
+    // One case per violation class, and one for the evidence.
+    assert_eq!(suites[0].attribute("tests"), Some("7"), "{xml}");
     assert_eq!(suites[0].attribute("failures"), Some("1"), "{xml}");
     let failed: Vec<_> = doc
         .descendants()
@@ -375,7 +406,7 @@ fn github_step_summary_is_appended() {
     let t = TestDir::new();
     std::fs::write(t.join("summary.md"), "earlier step\n").unwrap();
     let out = t
-        .cmd(&["--ops", "20"])
+        .cmd(&["--ops", "20", "--kill-rate", "0"])
         .env("GITHUB_STEP_SUMMARY", t.join("summary.md"))
         .output()
         .unwrap();
@@ -399,7 +430,7 @@ fn partitions_are_disjoint_and_cover_the_set() {
         let name = format!("s{i}.toml");
         std::fs::write(
             t.join(&name),
-            "strategy = \"reference\"\nwriters = 1\nreaders = 0\nops = 5\nexpect = \"pass\"\n",
+            "strategy = \"reference\"\nwriters = 1\nreaders = 0\nops = 5\nkill_rate = 0\nexpect = \"pass\"\n",
         )
         .unwrap();
         files.push(name);

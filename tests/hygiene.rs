@@ -77,7 +77,10 @@ fn sigint_stops_children_and_reports_the_partial_run() {
     );
     let r = read_json(&t.join("r.json"));
     assert_eq!(r["stopped"], "interrupted");
-    assert_eq!(r["verdict"], "pass");
+    assert_eq!(
+        r["verdict"], "interrupted",
+        "an interrupted run is never a pass"
+    );
     assert!(r["ops"]["acked"].as_u64().unwrap() > 0);
 }
 

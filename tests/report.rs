@@ -12,8 +12,10 @@ fn report_carries_every_contract_key() {
         "4",
         "--kill-rate",
         "0.2",
-        "--duration",
-        "1s",
+        "--ops",
+        "300",
+        "--min-kills",
+        "1",
         "--seed",
         "7",
         "--json",
@@ -86,7 +88,16 @@ fn ops_bounds_the_run_exactly() {
 #[test]
 fn dir_is_created_and_reusable() {
     let t = TestDir::new();
-    let args = ["--dir", "run", "--writers", "2", "--ops", "50"];
+    let args = [
+        "--dir",
+        "run",
+        "--writers",
+        "2",
+        "--ops",
+        "50",
+        "--kill-rate",
+        "0",
+    ];
     t.run(&args).expect_code(0);
     assert!(t.join("run/state").is_file());
     assert!(t.join("run/.torture-run").is_file());
@@ -98,7 +109,8 @@ fn dir_is_created_and_reusable() {
 fn empty_dir_is_accepted_and_kept() {
     let t = TestDir::new();
     std::fs::create_dir(t.join("e")).unwrap();
-    t.run(&["--dir", "e", "--ops", "20"]).expect_code(0);
+    t.run(&["--dir", "e", "--ops", "20", "--kill-rate", "0"])
+        .expect_code(0);
     assert!(
         t.join("e/state").is_file(),
         "a given directory is never removed"
@@ -135,7 +147,8 @@ fn failing_run_keeps_its_temporary_directory() {
 #[test]
 fn passing_run_removes_its_temporary_directory() {
     let t = TestDir::new();
-    t.run(&["--ops", "20", "--json", "r.json"]).expect_code(0);
+    t.run(&["--ops", "20", "--kill-rate", "0", "--json", "r.json"])
+        .expect_code(0);
     let r = read_json(&t.join("r.json"));
     assert!(!std::path::Path::new(r["config"]["dir"].as_str().unwrap()).exists());
     assert_eq!(r["dir_removed"], true);

@@ -283,10 +283,7 @@ impl WriterPolicy {
         };
         match msg {
             Message::Begin(seq) => {
-                let target = self
-                    .schedule
-                    .decide(self.slot, seq)
-                    .map(|_| self.target);
+                let target = self.schedule.decide(self.slot, seq).map(|_| self.target);
                 self.op = Some(InFlight {
                     seq,
                     target,

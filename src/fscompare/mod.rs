@@ -41,6 +41,8 @@ pub struct CompareConfig {
     pub readers: usize,
     /// Kill probability per operation.
     pub kill_rate: f64,
+    /// The evidence each run's pass needs.
+    pub minimums: crate::runner::Minimums,
     /// The seed of every run.
     pub seed: u64,
     /// Where images and mount points are made.
@@ -158,7 +160,7 @@ fn run_one(
         announce: false,
         program: cfg.program.clone(),
         op_timeout: crate::runner::DEFAULT_OP_TIMEOUT,
-        minimums: crate::runner::Minimums::default(),
+        minimums: cfg.minimums,
         until_covered: None,
         stall_timeout: crate::runner::DEFAULT_STALL_TIMEOUT,
         artifacts: None,

@@ -457,7 +457,11 @@ fn basis(cfg: &RunConfig, out: &Outcome) -> Basis {
             out.kills
         ));
     }
-    if let Some(c) = out.coverage.as_ref().filter(|c| c.until_covered.is_some() && !c.complete) {
+    if let Some(c) = out
+        .coverage
+        .as_ref()
+        .filter(|c| c.until_covered.is_some() && !c.complete)
+    {
         let k = c.until_covered.unwrap_or(0);
         shortfall.push(format!(
             "--until-covered {k}: {} of {} fault point(s) got {k} kill(s) before the end (raise --duration)",

@@ -22,10 +22,10 @@ use nix::sys::signal::Signal;
 
 use super::artifacts::{Artifacts, OpRecord};
 use super::child::{ChildSpec, Role, SUBCOMMAND};
+use super::coverage::CoverageTracker;
 use super::exec::{ExecSpec, Which, op_id, tail};
 use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
-use super::coverage::CoverageTracker;
 use super::schedule::{KillAt, RecentDurations};
 use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
 use crate::fault::precise::{self, OpReport, Plan};
@@ -893,10 +893,7 @@ impl<'a> Supervisor<'a> {
         let idle = now.saturating_duration_since(self.last_ack);
         // At kill rate 1 no operation can ever be acknowledged: no stall watch.
         let watch = self.cfg.kill_rate < 1.0;
-        if watch
-            && self.stopping.is_none()
-            && self.out.acked > 0
-            && idle >= self.cfg.stall_timeout
+        if watch && self.stopping.is_none() && self.out.acked > 0 && idle >= self.cfg.stall_timeout
         {
             let ev = self.evidence(
                 ViolationKind::Stall,
@@ -1060,7 +1057,11 @@ impl<'a> Supervisor<'a> {
 
     fn on_begin(&mut self, slot: usize, seq: Seq, at: Instant) {
         self.ledgers[slot].attempted += 1;
-        self.out.attempted += 1;
+        // The final liveness op is in the ledgers (the state must hold it)
+        // but not in the run's counts: `--ops N` means N operations.
+        if self.final_phase == FinalPhase::NotYet {
+            self.out.attempted += 1;
+        }
         let w = &mut self.writers[slot];
         w.in_flight = Some((seq, at));
         w.next_seq = seq + 1;
@@ -1094,11 +1095,8 @@ impl<'a> Supervisor<'a> {
             killed = false;
         }
         if self.final_phase == FinalPhase::Op(s) && slot == 0 {
-            self.final_op = Some(match &end {
-                OpEnd::Acked(_) => FinalOpEnd::Acked,
-                OpEnd::Failed(e) => FinalOpEnd::Failed(format!("{}: {e}", op_id(slot, s))),
-                OpEnd::Indeterminate => FinalOpEnd::Hung,
-            });
+            self.end_final_op(s, end);
+            return;
         }
         let outcome = match end {
             OpEnd::Acked(took) => {
@@ -1134,6 +1132,27 @@ impl<'a> Supervisor<'a> {
                 killed,
             });
         }
+    }
+
+    /// The final liveness op ended: only the ledgers hold it (the state
+    /// must show it), not the run's counts or its op ledger.
+    fn end_final_op(&mut self, seq: Seq, end: OpEnd) {
+        let ledger = &mut self.ledgers[0];
+        self.final_op = Some(match end {
+            OpEnd::Acked(_) => {
+                ledger.acked += 1;
+                self.acked_ids[0].insert(seq);
+                FinalOpEnd::Acked
+            }
+            OpEnd::Failed(e) => {
+                ledger.failed += 1;
+                FinalOpEnd::Failed(format!("{}: {e}", op_id(0, seq)))
+            }
+            OpEnd::Indeterminate => {
+                ledger.indeterminate += 1;
+                FinalOpEnd::Hung
+            }
+        });
     }
 
     fn fire_timers(&mut self, now: Instant) {
