@@ -893,7 +893,10 @@ impl<'a> Supervisor<'a> {
         let idle = now.saturating_duration_since(self.last_ack);
         // At kill rate 1 no operation can ever be acknowledged: no stall watch.
         let watch = self.cfg.kill_rate < 1.0;
-        if watch && self.stopping.is_none() && self.out.acked > 0 && idle >= self.cfg.stall_timeout
+        if watch
+            && self.stopping.is_none()
+            && self.out.attempted > 0
+            && idle >= self.cfg.stall_timeout
         {
             let ev = self.evidence(
                 ViolationKind::Stall,
