@@ -18,6 +18,7 @@ pub mod child;
 pub mod exec;
 pub mod process;
 pub mod protocol;
+pub mod reaper;
 pub mod schedule;
 mod supervisor;
 
