@@ -65,6 +65,16 @@ pub fn summary(r: &Report) -> String {
             format!("{} temporary file(s) left", r.warnings.litter),
         );
     }
+    if r.warnings.escaped_processes > 0 {
+        row(
+            &mut s,
+            "escaped (warning)",
+            format!(
+                "{} process(es) outlived their command and were killed",
+                r.warnings.escaped_processes
+            ),
+        );
+    }
     if r.warnings.unexpected_exits > 0 {
         row(
             &mut s,

@@ -151,6 +151,8 @@ pub struct Outcome {
     pub unexpected_exits: u64,
     /// Temporary files left at the end.
     pub litter: Vec<String>,
+    /// Processes that outlived their command and were killed.
+    pub escaped: u64,
     /// The last error messages of failed operations.
     pub errors: Vec<String>,
     /// Latency of acknowledged operations, measured by the writers.
@@ -285,6 +287,10 @@ pub struct Warnings {
     pub litter_files: Vec<String>,
     /// Children that died in a way the supervisor did not cause.
     pub unexpected_exits: u64,
+    /// Processes that outlived the command that started them (they left its
+    /// process group: `setsid`, a double fork) and were killed.
+    #[serde(default)]
+    pub escaped_processes: u64,
 }
 
 /// The report of one run: the `torture/report/v1` contract.
@@ -403,6 +409,7 @@ impl Report {
                 litter: out.litter.len() as u64,
                 litter_files: out.litter.iter().take(20).cloned().collect(),
                 unexpected_exits: out.unexpected_exits,
+                escaped_processes: out.escaped,
             },
             throughput_ops_per_s: out.acked as f64 / secs,
             baseline_ops_per_s: out.baseline_ops_per_s,

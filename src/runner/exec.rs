@@ -3,7 +3,9 @@
 //! Commands run through `/bin/sh -c` in the run directory, each in its own
 //! process group, with `TORTURE_DIR` and `TORTURE_STATE` set, and for an
 //! operation `TORTURE_OP` (a unique id of letters, digits and `-`) and
-//! `TORTURE_WRITER` (the writer slot).
+//! `TORTURE_WRITER` (the writer slot). The supervisor also tags each command
+//! with `TORTURE_RUN` (see [`super::reaper`]), by which it finds the
+//! processes a command leaves behind.
 //!
 //! - `exec` must add `TORTURE_OP` to the state; exit 0 acknowledges it, any
 //!   other exit is a failure (it may or may not have applied), a kill makes
@@ -73,9 +75,17 @@ impl ExecSpec {
         dir.join(&self.state)
     }
 
-    /// Starts one command with stdout and stderr going to `output`.
-    pub fn spawn(&self, which: Which, dir: &Path, output: &Path) -> io::Result<ChildProcess> {
-        ChildProcess::spawn_fast(self.command(which, dir, output)?)
+    /// Starts one command with stdout and stderr going to `output`, tagged
+    /// with `tag` (the value of `TORTURE_RUN`).
+    pub fn spawn(
+        &self,
+        which: Which,
+        dir: &Path,
+        output: &Path,
+        tag: &str,
+    ) -> io::Result<ChildProcess> {
+        let argv = self.argv(which);
+        ChildProcess::spawn_fast(self.command_argv(which, dir, output, &argv, Some(tag))?)
     }
 
     /// The program and arguments of one command: `/bin/sh -c SCRIPT`, or the
@@ -96,17 +106,18 @@ impl ExecSpec {
     /// environment, stdin null, its stdout to `output` and its stderr to
     /// [`stderr_path`]`(output)`.
     pub fn command(&self, which: Which, dir: &Path, output: &Path) -> io::Result<Command> {
-        self.command_argv(which, dir, output, &self.argv(which))
+        self.command_argv(which, dir, output, &self.argv(which), None)
     }
 
     /// [`ExecSpec::command`] with another command line, for example the
-    /// command's own wrapped in a tracer.
+    /// command's own wrapped in a tracer, and the `TORTURE_RUN` tag if any.
     pub fn command_argv(
         &self,
         which: Which,
         dir: &Path,
         output: &Path,
         argv: &[OsString],
+        tag: Option<&str>,
     ) -> io::Result<Command> {
         let out = File::create(output)?;
         let err = File::create(stderr_path(output))?;
@@ -119,6 +130,9 @@ impl ExecSpec {
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
+        if let Some(tag) = tag {
+            cmd.env(super::reaper::RUN_VAR, tag);
+        }
         if let Which::Op(slot, seq) = which {
             cmd.env("TORTURE_OP", op_id(slot, seq))
                 .env("TORTURE_WRITER", slot.to_string());

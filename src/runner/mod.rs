@@ -19,6 +19,7 @@ pub mod coverage;
 pub mod exec;
 pub mod process;
 pub mod protocol;
+pub mod reaper;
 pub mod schedule;
 mod supervisor;
 

@@ -8,18 +8,63 @@
 //! Grandchildren (what an outside program's shell starts) do not inherit the
 //! parent-death signal, so every group is also registered with the
 //! [`Watchdog`], a small process that SIGKILLs the registered groups when the
-//! supervisor's end of its pipe closes, however the supervisor died.
+//! supervisor's end of its pipe closes, however the supervisor died. Given a
+//! run's token (see [`super::reaper`]) it also kills every process tagged
+//! with it, which finds those that left their group.
+//!
+//! Every child spawned here is recorded until it is reaped
+//! ([`spawned_children`]): the supervisor, a subreaper, tells its own
+//! children from orphans reparented to it that way, and reaps only orphans.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use nix::sys::signal::Signal;
 
+use super::reaper::{self, RunTag};
 use crate::platform::{self, SignalTarget};
+
+/// The children spawned here and not reaped yet.
+static SPAWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Held (shared) by each spawn until its child is in [`SPAWNED`], and
+/// (exclusive) by [`spawned_children`]: a child cannot be caught between
+/// existing and being recorded. Shared, so spawner threads still run in
+/// parallel.
+static SPAWNING: RwLock<()> = RwLock::new(());
+
+/// Spawns `cmd` and records the child until [`reaped`].
+fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
+    let _spawning = SPAWNING.read().unwrap_or_else(|e| e.into_inner());
+    let child = cmd.spawn()?;
+    lock(&SPAWNED).push(child.id() as i32);
+    Ok(child)
+}
+
+/// Reaps `child` and forgets it.
+fn reaped(child: &mut Child) -> io::Result<ExitStatus> {
+    let status = child.wait();
+    let pid = child.id() as i32;
+    lock(&SPAWNED).retain(|&p| p != pid);
+    status
+}
+
+/// The pids of the children spawned here and not yet reaped, once every
+/// spawn under way has recorded its child: a child of this process missing
+/// from a set taken *after* it was seen is an orphan reparented to it.
+pub fn spawned_children() -> HashSet<i32> {
+    let _no_spawn = SPAWNING.write().unwrap_or_else(|e| e.into_inner());
+    lock(&SPAWNED).iter().copied().collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A running child process, leader of its own process group.
 #[derive(Debug)]
@@ -42,7 +87,7 @@ impl ChildProcess {
                 platform::block_signal(Signal::SIGUSR1, true)
             })
         };
-        let child = cmd.spawn()?;
+        let child = spawn_recorded(&mut cmd)?;
         let pid = child.id() as i32;
         Ok(ChildProcess { child, pid })
     }
@@ -54,7 +99,7 @@ impl ChildProcess {
     /// harness's main cost; the [`Watchdog`] covers them instead.
     pub fn spawn_fast(mut cmd: Command) -> io::Result<Self> {
         cmd.process_group(0);
-        let child = cmd.spawn()?;
+        let child = spawn_recorded(&mut cmd)?;
         let pid = child.id() as i32;
         Ok(ChildProcess { child, pid })
     }
@@ -88,7 +133,7 @@ impl ChildProcess {
     /// so the group kill cannot hit a stranger.
     pub fn finish(mut self) -> io::Result<ExitStatus> {
         let _ = SignalTarget::Group(self.pid).send(Signal::SIGKILL);
-        self.child.wait()
+        reaped(&mut self.child)
     }
 
     /// Kills what is left of the group, without reaping the leader.
@@ -98,7 +143,7 @@ impl ChildProcess {
 
     /// Reaps the leader without touching the rest of its group.
     pub fn wait(mut self) -> io::Result<ExitStatus> {
-        self.child.wait()
+        reaped(&mut self.child)
     }
 }
 
@@ -138,7 +183,7 @@ impl Watchdog {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0);
-        let mut child = cmd.spawn()?;
+        let mut child = spawn_recorded(&mut cmd)?;
         let stdin = child.stdin.take().expect("stdin is piped");
         Ok(Watchdog {
             stdin: Mutex::new(Some(stdin)),
@@ -154,6 +199,12 @@ impl Watchdog {
     /// Unregisters a group that is about to be reaped.
     pub fn forget(&self, pgid: i32) {
         self.send(&format!("-{pgid}\n"));
+    }
+
+    /// Gives the run's token: if the supervisor dies, every process tagged
+    /// with it is killed too.
+    pub fn watch_run(&self, tag: &RunTag) {
+        self.send(&format!("+t {}\n", tag.token()));
     }
 
     /// Registers a mount point to unmount if the supervisor dies.
@@ -193,14 +244,15 @@ impl Watchdog {
             stdin.take();
         }
         if let Ok(mut child) = self.child.lock() {
-            let _ = child.wait();
+            let _ = reaped(&mut child);
         }
     }
 }
 
 /// The watchdog process: reads `+PGID` / `-PGID`, `+m PATH` / `-m PATH`
-/// (mount points) and `+d PATH` / `-d PATH` (directories) lines until end of
-/// input, then SIGKILLs every group still registered, unmounts every mount
+/// (mount points), `+d PATH` / `-d PATH` (directories) and `+t TOKEN` (the
+/// run's token) lines until end of input, then SIGKILLs every group still
+/// registered and every process tagged with the token, unmounts every mount
 /// point, and removes every directory.
 pub fn watchdog_main() -> i32 {
     use std::collections::BTreeSet;
@@ -208,6 +260,7 @@ pub fn watchdog_main() -> i32 {
     let mut groups = BTreeSet::new();
     let mut mounts = BTreeSet::new();
     let mut dirs = BTreeSet::new();
+    let mut run = None;
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let (sign, rest) = line.split_at(line.len().min(1));
@@ -219,6 +272,11 @@ pub fn watchdog_main() -> i32 {
         let (set, key) = match rest.split_once(' ') {
             Some(("m", path)) => (&mut mounts, path.to_string()),
             Some(("d", path)) => (&mut dirs, path.to_string()),
+            Some(("t", token)) => {
+                // A token that is not plain letters and digits is ignored.
+                run = RunTag::parse(token).filter(|_| add);
+                continue;
+            }
             _ => match rest.parse::<i32>() {
                 Ok(pgid) => {
                     if add {
@@ -239,6 +297,9 @@ pub fn watchdog_main() -> i32 {
     }
     for pgid in groups {
         let _ = SignalTarget::Group(pgid).send(Signal::SIGKILL);
+    }
+    if let Some(tag) = run {
+        reaper::kill_tagged(&tag);
     }
     for mount in mounts {
         crate::fscompare::mount::force_unmount(Path::new(&mount));

@@ -26,6 +26,7 @@ use super::coverage::CoverageTracker;
 use super::exec::{ExecSpec, Which, op_id, tail};
 use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
+use super::reaper::{self, Reaper, RunTag};
 use super::schedule::{KillAt, RecentDurations};
 use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
 use crate::fault::precise::{self, OpReport, Plan};
@@ -137,6 +138,8 @@ struct ExecRun<'s> {
     check: Option<RunningCheck>,
     check_wanted: Option<String>,
     final_check: FinalCheck,
+    /// Finds what ended commands left outside their groups.
+    reaper: Reaper,
 }
 
 /// The liveness step after the writers stopped: one more ordinary
@@ -287,12 +290,15 @@ impl<'a> Supervisor<'a> {
             .prefix("torture-logs-")
             .tempdir()
             .map_err(|e| harness("cannot create a log directory", e))?;
+        let reaper = Reaper::start().map_err(|e| harness("cannot become a subreaper", e))?;
         let watchdog = Watchdog::start(&self.cfg.program)
             .map_err(|e| harness("cannot start the watchdog", e))?;
+        watchdog.watch_run(reaper.tag());
         let watchdog = Arc::new(watchdog);
         let out = logs.path().join("preflight.out");
+        let tag = reaper.tag().command(reaper::PREFLIGHT);
         if spec.init.is_some() {
-            let status = self.run_to_end(spec, Which::Init, &out, &watchdog)?;
+            let status = self.run_to_end(spec, Which::Init, &out, &watchdog, &tag)?;
             if !status.success() {
                 return Err(RunError::BadConfig(format!(
                     "--init failed before any operation ({}): {}",
@@ -301,7 +307,7 @@ impl<'a> Supervisor<'a> {
                 )));
             }
         }
-        let status = self.run_to_end(spec, Which::Check, &out, &watchdog)?;
+        let status = self.run_to_end(spec, Which::Check, &out, &watchdog, &tag)?;
         let printed = std::fs::read_to_string(&out).unwrap_or_default();
         if !status.success() {
             return Err(RunError::BadConfig(format!(
@@ -316,7 +322,7 @@ impl<'a> Supervisor<'a> {
             )));
         }
         let spawners = (0..self.cfg.writers)
-            .map(|slot| self.start_spawner(spec, slot, logs.path(), &watchdog))
+            .map(|slot| self.start_spawner(spec, slot, logs.path(), &watchdog, reaper.tag()))
             .collect::<Result<_, _>>()?;
         Ok(ExecRun {
             spec,
@@ -326,6 +332,7 @@ impl<'a> Supervisor<'a> {
             check: None,
             check_wanted: None,
             final_check: FinalCheck::NotYet,
+            reaper,
         })
     }
 
@@ -337,9 +344,10 @@ impl<'a> Supervisor<'a> {
         which: Which,
         out: &Path,
         watchdog: &Watchdog,
+        tag: &str,
     ) -> Result<ExitStatus, RunError> {
         let harness = |e: std::io::Error| RunError::Harness(format!("cannot run /bin/sh: {e}"));
-        let process = spec.spawn(which, &self.dir, out).map_err(harness)?;
+        let process = spec.spawn(which, &self.dir, out, tag).map_err(harness)?;
         let (tx, rx) = mpsc::channel();
         let pid = process.pid();
         watchdog.watch(pid);
@@ -493,9 +501,10 @@ impl<'a> Supervisor<'a> {
         };
         let exec = self.exec.as_mut().expect("exec mode");
         let output = exec.logs.path().join(output);
+        let tag = exec.reaper.tag().command(id.generation);
         let process = exec
             .spec
-            .spawn(which, &self.dir, &output)
+            .spawn(which, &self.dir, &output, &tag)
             .map_err(|e| RunError::Harness(format!("cannot run /bin/sh: {e}")))?;
         exec.watchdog.watch(process.pid());
         let (pid, tx) = (process.pid(), self.tx.clone());
@@ -522,6 +531,7 @@ impl<'a> Supervisor<'a> {
         slot: usize,
         logs: &Path,
         watchdog: &Arc<Watchdog>,
+        run: &RunTag,
     ) -> Result<Sender<OpRequest>, RunError> {
         let (requests, rx) = mpsc::channel::<OpRequest>();
         let (spec, dir, tx) = (spec.clone(), self.dir.clone(), self.tx.clone());
@@ -529,14 +539,16 @@ impl<'a> Supervisor<'a> {
         let output = logs.join(format!("w{slot}.out"));
         let report = logs.join(format!("w{slot}.kill"));
         let program = self.cfg.program.clone();
+        let run = run.clone();
         let spawned = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
                 for OpRequest { id, seq, traced } in rx {
                     let at = Instant::now();
                     let which = Which::Op(slot, seq);
+                    let tag = run.command(id.generation);
                     let started = match traced {
-                        None => spec.spawn(which, &dir, &output),
+                        None => spec.spawn(which, &dir, &output, &tag),
                         Some(kill_at) => {
                             let plan = Plan::Op {
                                 kill_at,
@@ -544,7 +556,7 @@ impl<'a> Supervisor<'a> {
                             };
                             let mut argv = vec![program.clone().into_os_string()];
                             argv.extend(precise::args(&plan, &dir, &spec.argv(which)));
-                            spec.command_argv(which, &dir, &output, &argv)
+                            spec.command_argv(which, &dir, &output, &argv, Some(&tag))
                                 .and_then(ChildProcess::spawn_fast)
                         }
                     };
@@ -1248,12 +1260,31 @@ impl<'a> Supervisor<'a> {
 
     /// Kills what is left of the group, unregisters it, then reaps the
     /// leader: in that order, the watchdog never holds a reused group id.
+    /// Then sweeps for what ended commands left outside their groups.
     fn reap_exec(&mut self, running: Running) -> Option<ExitStatus> {
         running.process.kill_group();
         if let Some(exec) = self.exec.as_ref() {
             exec.watchdog.forget(running.process.pid());
         }
-        running.process.wait().ok()
+        let status = running.process.wait().ok();
+        let live = self.live_commands();
+        if let Some(exec) = self.exec.as_mut() {
+            self.out.escaped += exec.reaper.after_command(&live, Instant::now());
+        }
+        status
+    }
+
+    /// The numbers (generations) of the commands running or asked of a
+    /// spawner: their processes are theirs, wherever they are.
+    fn live_commands(&self) -> HashSet<u64> {
+        let writers = self.writers.iter().flat_map(|w| {
+            let running = w.running.as_ref().map(|r| r.generation);
+            w.pending.map(|p| p.0).into_iter().chain(running)
+        });
+        let readers = self.readers.iter().flatten().map(|r| r.generation);
+        let check = self.exec.as_ref().and_then(|e| e.check.as_ref());
+        let check = check.map(|c| c.running.generation);
+        writers.chain(readers).chain(check).collect()
     }
 
     /// Whether a command died of the end-of-run SIGKILL (its result says
@@ -1578,7 +1609,9 @@ impl<'a> Supervisor<'a> {
         if self.exec.is_none() && self.verifier.count(ViolationKind::Torn) == 0 {
             self.check_builtin(CheckPoint::Final, "final check");
         }
-        if let Some(exec) = self.exec.take() {
+        if let Some(mut exec) = self.exec.take() {
+            // Every command is over: whatever carries the run's tag goes.
+            self.out.escaped += exec.reaper.sweep(&HashSet::new());
             exec.watchdog.stop();
         }
         self.out.litter = litter(&self.dir);
