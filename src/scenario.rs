@@ -256,7 +256,9 @@ fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
             Err("key `check`: an `exec` scenario needs a `check` command".into())
         }
         (None, Some(exec), Some(check)) => {
-            let dir = std::path::absolute(path.parent().unwrap_or(Path::new(".")))
+            // The parent of a bare `s.toml` is "", which has no absolute form.
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let dir = std::path::absolute(parent.unwrap_or(Path::new(".")))
                 .map_err(|e| format!("cannot resolve the scenario's directory: {e}"))?;
             Ok(Workload::Exec(ExecSpec {
                 exec: exec.clone(),
