@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit;
 use crate::fault::{self, Fault};
 use crate::report::{
-    Exporter, JsonExporter, JunitExporter, MarkdownExporter, Report, RunResult,
-    ScenariosJsonExporter, StopReason, Verdict,
+    ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
+    RunResult, ScenariosJsonExporter, StopReason, Verdict,
 };
 use crate::runner::exec::ExecSpec;
 use crate::runner::{self, RunConfig, RunLength, Workload, child};
@@ -90,7 +90,7 @@ struct Outputs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file: one suite per run or scenario, one test
-    /// case per violation class.
+    /// case per violation class (an exploration: per fault).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
 }
@@ -289,6 +289,10 @@ struct ExploreArgs {
     /// Write the JSON report (schema torture/explore/v1) to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write JUnit XML to this file: one suite, one test case per fault,
+    /// failing with its findings and their replay commands.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// For each violating run, keep the run directory after the fault and a
     /// replay script here.
     #[arg(long, value_name = "DIR")]
@@ -460,12 +464,12 @@ fn torture(args: RunArgs) -> i32 {
         println!("artifacts: {}", a.display());
     }
     let code = verdict_code(&report);
-    let runs = [RunResult {
+    let runs = [Finished::Run(RunResult {
         name: config.workload.name().to_string(),
         file: None,
         expected: None,
         report,
-    }];
+    })];
     match write_outputs(&args.outputs, &runs, &JsonExporter) {
         Ok(()) => code,
         Err(e) => bad_input(e),
@@ -553,7 +557,11 @@ fn fscompare(args: FsCompareArgs) -> i32 {
 }
 
 fn explore(args: ExploreArgs) -> i32 {
-    if let Some(code) = check_output_path(args.json.as_ref()) {
+    let outputs = Outputs {
+        json: args.json.clone(),
+        junit: args.junit.clone(),
+    };
+    if let Some(code) = check_outputs(&outputs) {
         return code;
     }
     let program = match program() {
@@ -598,23 +606,32 @@ fn explore(args: ExploreArgs) -> i32 {
     {
         println!("artifacts: {}", a.display());
     }
-    if let Some(path) = &args.json
-        && let Err(e) = report.write_json(path)
-    {
-        return bad_input(format!("cannot write {}: {e}", path.display()));
-    }
-    match (report.failed(), report.interrupted) {
+    let code = match (report.failed(), report.interrupted) {
         (true, _) => exit::VIOLATION,
         (false, true) => exit::BAD_INPUT,
         (false, false) => exit::PASS,
+    };
+    let result = ExploreResult {
+        name: format!("explore-{}", report.target),
+        file: None,
+        expected: None,
+        report,
+    };
+    match write_outputs(&outputs, &[Finished::Explore(result)], &JsonExporter) {
+        Ok(()) => code,
+        Err(e) => bad_input(e),
     }
 }
 
 /// Writes the requested report files and the GitHub step summary.
-fn write_outputs(outputs: &Outputs, runs: &[RunResult], json: &dyn Exporter) -> Result<(), String> {
+fn write_outputs(
+    outputs: &Outputs,
+    results: &[Finished],
+    json: &dyn Exporter,
+) -> Result<(), String> {
     let write = |exporter: &dyn Exporter, path: &Option<PathBuf>| match path {
         Some(p) => exporter
-            .write(runs, p)
+            .write(results, p)
             .map_err(|e| format!("cannot write {}: {e}", p.display())),
         None => Ok(()),
     };
@@ -627,7 +644,7 @@ fn write_outputs(outputs: &Outputs, runs: &[RunResult], json: &dyn Exporter) -> 
             .create(true)
             .append(true)
             .open(&summary)
-            .and_then(|mut f| f.write_all(&MarkdownExporter.render(runs)));
+            .and_then(|mut f| f.write_all(&MarkdownExporter.render(results)));
         appended.map_err(|e| format!("cannot append to GITHUB_STEP_SUMMARY: {e}"))?;
     }
     Ok(())
@@ -647,10 +664,7 @@ fn check_output_path(path: Option<&PathBuf>) -> Option<i32> {
             path.display(),
             dir.display()
         ))),
-        _ if path.is_dir() => Some(bad_input(format!(
-            "--json {} is a directory",
-            path.display()
-        ))),
+        _ if path.is_dir() => Some(bad_input(format!("{} is a directory", path.display()))),
         _ => None,
     }
 }
@@ -774,7 +788,7 @@ fn run_scenarios(
             let _ = std::fs::remove_dir_all(&result.report.config.dir);
             result.report.dir_removed = true;
         }
-        results.push(result);
+        results.push(Finished::Run(result));
         if interrupted {
             eprintln!("torture: interrupted");
             return exit::BAD_INPUT;
@@ -788,13 +802,10 @@ fn run_scenarios(
     if let Err(e) = write_outputs(outputs, &results, &ScenariosJsonExporter) {
         return bad_input(e);
     }
-    let missed: Vec<&RunResult> = results.iter().filter(|r| !r.met()).collect();
+    let missed: Vec<&Finished> = results.iter().filter(|r| !r.met()).collect();
     if missed.is_empty() {
         exit::PASS
-    } else if missed
-        .iter()
-        .all(|r| r.report.verdict == Verdict::Inconclusive)
-    {
+    } else if missed.iter().all(|r| r.inconclusive()) {
         exit::INCONCLUSIVE
     } else {
         exit::VIOLATION
