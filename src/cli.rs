@@ -5,19 +5,19 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
-use crate::fault::{self, Fault};
+use crate::fault::{self, ExploreExpectation, Fault};
 use crate::report::{
     ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
     RunResult, ScenariosJsonExporter, StopReason, Verdict,
 };
 use crate::runner::exec::ExecSpec;
 use crate::runner::{self, RunConfig, RunLength, Workload, child};
-use crate::scenario::{self, Scenario, defaults};
+use crate::scenario::{self, AnyScenario, ExploreScenario, defaults};
 use crate::strategy::{self, Strategy};
 
 /// Crash-consistency torture for code that keeps state in files.
@@ -251,17 +251,19 @@ struct ExploreArgs {
     #[command(flatten)]
     workload: WorkloadArgs,
     /// Explore what a scenario file tortures (its strategy, or its
-    /// exec/check/init), instead of --strategy or --exec.
+    /// exec/check/init), instead of --strategy or --exec; a file with
+    /// mode = "explore" also gives the faults, warm-up, payload and timeouts
+    /// that no option here overrides.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"])]
     scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
-    /// short-write, comma-separated, or all.
-    #[arg(long, value_name = "LIST", default_value = "all", value_parser = Fault::parse_list)]
-    faults: FaultList,
+    /// short-write, comma-separated, or all [default: all].
+    #[arg(long, value_name = "LIST", value_parser = Fault::parse_list)]
+    faults: Option<FaultList>,
     /// Ordinary operations before the explored one, so there is
-    /// acknowledged state to lose.
-    #[arg(long, value_name = "N", default_value_t = fault::explore::DEFAULT_WARMUP_OPS)]
-    warmup_ops: u64,
+    /// acknowledged state to lose [default: 2].
+    #[arg(long, value_name = "N")]
+    warmup_ops: Option<u64>,
     /// Count every file-system syscall as a fault point, not only those on
     /// files in the run directory.
     #[arg(long)]
@@ -269,16 +271,16 @@ struct ExploreArgs {
     /// Explore only the fault point with this index (a replay).
     #[arg(long, value_name = "N")]
     point: Option<usize>,
-    /// A faulted operation running longer than this is killed.
-    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
-    op_timeout: std::time::Duration,
+    /// A faulted operation running longer than this is killed [default: 10s].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    op_timeout: Option<std::time::Duration>,
     /// The ordinary operation after a faulted one must finish within this,
-    /// else the violation is no_recovery.
-    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration)]
-    recovery_timeout: std::time::Duration,
-    /// Padding bytes in a built-in strategy's state document.
-    #[arg(long, value_name = "BYTES", default_value_t = fault::explore::DEFAULT_PAYLOAD)]
-    payload: usize,
+    /// else the violation is no_recovery [default: 3s].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    recovery_timeout: Option<std::time::Duration>,
+    /// Padding bytes in a built-in strategy's state document [default: 1024].
+    #[arg(long, value_name = "BYTES")]
+    payload: Option<usize>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -568,30 +570,14 @@ fn explore(args: ExploreArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let workload = match args.scenario {
-        Some(file) => match Scenario::load(&file) {
-            Ok(s) => s.workload,
+    let scenario = match &args.scenario {
+        Some(file) => match AnyScenario::load(file) {
+            Ok(s) => Some(s),
             Err(e) => return bad_input(e),
         },
-        None => args.workload.workload(),
+        None => None,
     };
-    let faults = args.faults;
-    let config = fault::ExploreConfig {
-        workload,
-        faults,
-        warmup_ops: args.warmup_ops,
-        all_syscalls: args.all_syscalls,
-        only_point: args.point,
-        op_timeout: args.op_timeout,
-        recovery_timeout: args.recovery_timeout,
-        payload: args.payload,
-        dir: args.dir,
-        artifacts: args.artifacts,
-        program,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-    };
+    let config = explore_config(args, scenario.as_ref(), program);
     use nix::sys::signal::Signal;
     if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
@@ -612,7 +598,7 @@ fn explore(args: ExploreArgs) -> i32 {
         (false, false) => exit::PASS,
     };
     let result = ExploreResult {
-        name: format!("explore-{}", report.target),
+        name: scenario.map_or_else(|| format!("explore-{}", report.target), |s| s.name().into()),
         file: None,
         expected: None,
         report,
@@ -621,6 +607,57 @@ fn explore(args: ExploreArgs) -> i32 {
         Ok(()) => code,
         Err(e) => bad_input(e),
     }
+}
+
+/// The exploration the options ask for: each setting from its option, else
+/// from an explore-mode `--scenario` file, else the default.
+fn explore_config(
+    args: ExploreArgs,
+    scenario: Option<&AnyScenario>,
+    program: PathBuf,
+) -> fault::ExploreConfig {
+    use fault::explore as ex;
+    let file = match scenario {
+        Some(AnyScenario::Explore(s)) => Some(s),
+        _ => None,
+    };
+    fault::ExploreConfig {
+        workload: match scenario {
+            Some(s) => s.workload().clone(),
+            None => args.workload.workload(),
+        },
+        faults: args
+            .faults
+            .or_else(|| file.map(|s| s.faults.clone()))
+            .unwrap_or_else(|| Fault::ALL.to_vec()),
+        warmup_ops: args
+            .warmup_ops
+            .or(file.map(|s| s.warmup_ops))
+            .unwrap_or(ex::DEFAULT_WARMUP_OPS),
+        all_syscalls: args.all_syscalls,
+        only_point: args.point,
+        op_timeout: args
+            .op_timeout
+            .or(file.map(|s| s.op_timeout))
+            .unwrap_or(ex::DEFAULT_OP_TIMEOUT),
+        recovery_timeout: args
+            .recovery_timeout
+            .or(file.map(|s| s.recovery_timeout))
+            .unwrap_or(ex::DEFAULT_RECOVERY_TIMEOUT),
+        payload: args
+            .payload
+            .or(file.map(|s| s.payload))
+            .unwrap_or(ex::DEFAULT_PAYLOAD),
+        dir: args.dir,
+        artifacts: args.artifacts,
+        program,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+    }
+}
+
+/// Faulted runs at once when `--jobs` is not given: one per CPU.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Writes the requested report files and the GitHub step summary.
@@ -702,21 +739,16 @@ fn list() -> i32 {
         "strategy", "expected", "explore"
     );
     for s in strategy::all() {
-        let explore: Vec<String> = s
-            .explore_expected()
-            .iter()
-            .map(|(fault, finding)| format!("{}@{}", finding.name(), fault.name()))
-            .collect();
-        let explore = if explore.is_empty() {
-            "pass".to_string()
-        } else {
-            explore.join(",")
+        // The words of an explore scenario's `expect`.
+        let explore = match s.explore_expected() {
+            [] => ExploreExpectation::Pass,
+            pairs => ExploreExpectation::Finds(pairs.to_vec()),
         };
         println!(
             "{:<13} {:<10} {:<24} {}",
             s.name(),
             s.expected().to_string(),
-            explore,
+            explore.to_string(),
             s.summary()
         );
     }
@@ -737,7 +769,7 @@ fn run_scenarios(
     if let Some(code) = check_outputs(outputs) {
         return code;
     }
-    let loaded: Result<Vec<Scenario>, _> = files.iter().map(|f| Scenario::load(f)).collect();
+    let loaded: Result<Vec<AnyScenario>, _> = files.iter().map(|f| AnyScenario::load(f)).collect();
     let scenarios = match loaded {
         Ok(s) => s,
         Err(e) => return bad_input(e),
@@ -753,6 +785,22 @@ fn run_scenarios(
     let progress = std::io::stderr().is_terminal();
     let mut results = Vec::new();
     for sc in &scenarios {
+        let sc = match sc {
+            AnyScenario::Run(sc) => sc,
+            AnyScenario::Explore(ex) => {
+                let result = match explore_scenario(ex, &program) {
+                    Ok(r) => r,
+                    Err(code) => return code,
+                };
+                let interrupted = result.report.interrupted;
+                results.push(Finished::Explore(result));
+                if interrupted {
+                    eprintln!("torture: interrupted");
+                    return exit::BAD_INPUT;
+                }
+                continue;
+            }
+        };
         let mut config = sc.config(program.clone(), progress);
         if let Some(k) = kill_at {
             config.kill_at = k;
@@ -810,4 +858,59 @@ fn run_scenarios(
     } else {
         exit::VIOLATION
     }
+}
+
+/// Explores one scenario with `mode = "explore"` and prints its line: the
+/// expected and observed findings, and on a mismatch what to replay.
+fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResult, i32> {
+    use nix::sys::signal::Signal;
+    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+        return Err(bad_input(format!("cannot install signal handlers: {e}")));
+    }
+    let config = sc.config(program.to_path_buf(), default_jobs());
+    let report =
+        fault::explore(&config).map_err(|e| bad_input(format!("{}: {e}", sc.file.display())))?;
+    let result = ExploreResult {
+        name: sc.name.clone(),
+        file: Some(sc.file.display().to_string()),
+        expected: Some(sc.expect.clone()),
+        report,
+    };
+    println!(
+        "{:<28} expected {:<12} observed {:<24} {}   (explore: {} points, {} runs)",
+        result.name,
+        sc.expect.to_string(),
+        result.observed(),
+        if result.met() { "ok" } else { "MISMATCH" },
+        result.report.points,
+        result.report.runs
+    );
+    if !result.met() {
+        print_explore_mismatch(&result);
+    }
+    Ok(result)
+}
+
+/// What an exploration that missed its expectation did not find, its first
+/// findings, and the commands that replay them.
+fn print_explore_mismatch(result: &ExploreResult) {
+    if let Some(ExploreExpectation::Finds(pairs)) = &result.expected {
+        let found = result.report.found();
+        let missing: Vec<_> = pairs
+            .iter()
+            .filter(|p| !found.contains(p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            println!("  not found: {}", fault::report::finding_list(&missing));
+        }
+    }
+    for f in result.report.findings.iter().take(3) {
+        println!(
+            "  found {}@{} at #{} {}: {}",
+            f.outcome, f.fault, f.point, f.syscall, f.detail
+        );
+        println!("    replay: {}", f.replay);
+    }
+    println!("  replay: {}", result.report.replay);
 }
