@@ -5,19 +5,19 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
-use crate::fault::{self, Fault};
+use crate::fault::{self, ExploreExpectation, Fault};
 use crate::report::{
-    Exporter, JsonExporter, JunitExporter, MarkdownExporter, Report, RunResult,
-    ScenariosJsonExporter, StopReason, Verdict,
+    ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
+    RunResult, ScenariosJsonExporter, StopReason, Verdict,
 };
 use crate::runner::exec::ExecSpec;
 use crate::runner::{self, RunConfig, RunLength, Workload, child};
-use crate::scenario::{self, Scenario, defaults};
+use crate::scenario::{self, AnyScenario, ExploreScenario, defaults};
 use crate::strategy::{self, Strategy};
 
 /// Crash-consistency torture for code that keeps state in files.
@@ -93,7 +93,7 @@ struct Outputs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file: one suite per run or scenario, one test
-    /// case per violation class.
+    /// case per violation class (an exploration: per fault).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
 }
@@ -260,17 +260,19 @@ struct ExploreArgs {
     #[command(flatten)]
     workload: WorkloadArgs,
     /// Explore what a scenario file tortures (its strategy, or its
-    /// exec/check/init), instead of --strategy or --exec.
+    /// exec/check/init), instead of --strategy or --exec; a file with
+    /// mode = "explore" also gives the faults, warm-up, payload and timeouts
+    /// that no option here overrides.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"])]
     scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
-    /// short-write, comma-separated, or all.
-    #[arg(long, value_name = "LIST", default_value = "all", value_parser = Fault::parse_list)]
-    faults: FaultList,
+    /// short-write, comma-separated, or all [default: all].
+    #[arg(long, value_name = "LIST", value_parser = Fault::parse_list)]
+    faults: Option<FaultList>,
     /// Ordinary operations before the explored one, so there is
-    /// acknowledged state to lose.
-    #[arg(long, value_name = "N", default_value_t = fault::explore::DEFAULT_WARMUP_OPS)]
-    warmup_ops: u64,
+    /// acknowledged state to lose [default: 2].
+    #[arg(long, value_name = "N")]
+    warmup_ops: Option<u64>,
     /// Count every file-system syscall as a fault point, not only those on
     /// files in the run directory.
     #[arg(long)]
@@ -278,16 +280,16 @@ struct ExploreArgs {
     /// Explore only the fault point with this index (a replay).
     #[arg(long, value_name = "N")]
     point: Option<usize>,
-    /// A faulted operation running longer than this is killed.
-    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
-    op_timeout: std::time::Duration,
+    /// A faulted operation running longer than this is killed [default: 10s].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    op_timeout: Option<std::time::Duration>,
     /// The ordinary operation after a faulted one must finish within this,
-    /// else the violation is no_recovery.
-    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration)]
-    recovery_timeout: std::time::Duration,
-    /// Padding bytes in a built-in strategy's state document.
-    #[arg(long, value_name = "BYTES", default_value_t = fault::explore::DEFAULT_PAYLOAD)]
-    payload: usize,
+    /// else the violation is no_recovery [default: 3s].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    recovery_timeout: Option<std::time::Duration>,
+    /// Padding bytes in a built-in strategy's state document [default: 1024].
+    #[arg(long, value_name = "BYTES")]
+    payload: Option<usize>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -298,6 +300,10 @@ struct ExploreArgs {
     /// Write the JSON report (schema torture/explore/v1) to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write JUnit XML to this file: one suite, one test case per fault,
+    /// failing with its findings and their replay commands.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// For each violating run, keep the run directory after the fault and a
     /// replay script here.
     #[arg(long, value_name = "DIR")]
@@ -470,12 +476,12 @@ fn torture(args: RunArgs) -> i32 {
         println!("artifacts: {}", a.display());
     }
     let code = verdict_code(&report);
-    let runs = [RunResult {
+    let runs = [Finished::Run(RunResult {
         name: config.workload.name().to_string(),
         file: None,
         expected: None,
         report,
-    }];
+    })];
     match write_outputs(&args.outputs, &runs, &JsonExporter) {
         Ok(()) => code,
         Err(e) => bad_input(e),
@@ -567,37 +573,25 @@ fn fscompare(args: FsCompareArgs) -> i32 {
 }
 
 fn explore(args: ExploreArgs) -> i32 {
-    if let Some(code) = check_output_path(args.json.as_ref()) {
+    let outputs = Outputs {
+        json: args.json.clone(),
+        junit: args.junit.clone(),
+    };
+    if let Some(code) = check_outputs(&outputs) {
         return code;
     }
     let program = match program() {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let workload = match args.scenario {
-        Some(file) => match Scenario::load(&file) {
-            Ok(s) => s.workload,
+    let scenario = match &args.scenario {
+        Some(file) => match AnyScenario::load(file) {
+            Ok(s) => Some(s),
             Err(e) => return bad_input(e),
         },
-        None => args.workload.workload(),
+        None => None,
     };
-    let faults = args.faults;
-    let config = fault::ExploreConfig {
-        workload,
-        faults,
-        warmup_ops: args.warmup_ops,
-        all_syscalls: args.all_syscalls,
-        only_point: args.point,
-        op_timeout: args.op_timeout,
-        recovery_timeout: args.recovery_timeout,
-        payload: args.payload,
-        dir: args.dir,
-        artifacts: args.artifacts,
-        program,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-    };
+    let config = explore_config(args, scenario.as_ref(), program);
     use nix::sys::signal::Signal;
     if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
@@ -612,23 +606,83 @@ fn explore(args: ExploreArgs) -> i32 {
     {
         println!("artifacts: {}", a.display());
     }
-    if let Some(path) = &args.json
-        && let Err(e) = report.write_json(path)
-    {
-        return bad_input(format!("cannot write {}: {e}", path.display()));
-    }
-    match (report.failed(), report.interrupted) {
+    let code = match (report.failed(), report.interrupted) {
         (true, _) => exit::VIOLATION,
         (false, true) => exit::BAD_INPUT,
         (false, false) => exit::PASS,
+    };
+    let result = ExploreResult {
+        name: scenario.map_or_else(|| format!("explore-{}", report.target), |s| s.name().into()),
+        file: None,
+        expected: None,
+        report,
+    };
+    match write_outputs(&outputs, &[Finished::Explore(result)], &JsonExporter) {
+        Ok(()) => code,
+        Err(e) => bad_input(e),
     }
 }
 
+/// The exploration the options ask for: each setting from its option, else
+/// from an explore-mode `--scenario` file, else the default.
+fn explore_config(
+    args: ExploreArgs,
+    scenario: Option<&AnyScenario>,
+    program: PathBuf,
+) -> fault::ExploreConfig {
+    use fault::explore as ex;
+    let file = match scenario {
+        Some(AnyScenario::Explore(s)) => Some(s),
+        _ => None,
+    };
+    fault::ExploreConfig {
+        workload: match scenario {
+            Some(s) => s.workload().clone(),
+            None => args.workload.workload(),
+        },
+        faults: args
+            .faults
+            .or_else(|| file.map(|s| s.faults.clone()))
+            .unwrap_or_else(|| Fault::ALL.to_vec()),
+        warmup_ops: args
+            .warmup_ops
+            .or(file.map(|s| s.warmup_ops))
+            .unwrap_or(ex::DEFAULT_WARMUP_OPS),
+        all_syscalls: args.all_syscalls,
+        only_point: args.point,
+        op_timeout: args
+            .op_timeout
+            .or(file.map(|s| s.op_timeout))
+            .unwrap_or(ex::DEFAULT_OP_TIMEOUT),
+        recovery_timeout: args
+            .recovery_timeout
+            .or(file.map(|s| s.recovery_timeout))
+            .unwrap_or(ex::DEFAULT_RECOVERY_TIMEOUT),
+        payload: args
+            .payload
+            .or(file.map(|s| s.payload))
+            .unwrap_or(ex::DEFAULT_PAYLOAD),
+        dir: args.dir,
+        artifacts: args.artifacts,
+        program,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+    }
+}
+
+/// Faulted runs at once when `--jobs` is not given: one per CPU.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Writes the requested report files and the GitHub step summary.
-fn write_outputs(outputs: &Outputs, runs: &[RunResult], json: &dyn Exporter) -> Result<(), String> {
+fn write_outputs(
+    outputs: &Outputs,
+    results: &[Finished],
+    json: &dyn Exporter,
+) -> Result<(), String> {
     let write = |exporter: &dyn Exporter, path: &Option<PathBuf>| match path {
         Some(p) => exporter
-            .write(runs, p)
+            .write(results, p)
             .map_err(|e| format!("cannot write {}: {e}", p.display())),
         None => Ok(()),
     };
@@ -641,7 +695,7 @@ fn write_outputs(outputs: &Outputs, runs: &[RunResult], json: &dyn Exporter) -> 
             .create(true)
             .append(true)
             .open(&summary)
-            .and_then(|mut f| f.write_all(&MarkdownExporter.render(runs)));
+            .and_then(|mut f| f.write_all(&MarkdownExporter.render(results)));
         appended.map_err(|e| format!("cannot append to GITHUB_STEP_SUMMARY: {e}"))?;
     }
     Ok(())
@@ -661,10 +715,7 @@ fn check_output_path(path: Option<&PathBuf>) -> Option<i32> {
             path.display(),
             dir.display()
         ))),
-        _ if path.is_dir() => Some(bad_input(format!(
-            "--json {} is a directory",
-            path.display()
-        ))),
+        _ if path.is_dir() => Some(bad_input(format!("{} is a directory", path.display()))),
         _ => None,
     }
 }
@@ -702,21 +753,16 @@ fn list() -> i32 {
         "strategy", "expected", "explore"
     );
     for s in strategy::all() {
-        let explore: Vec<String> = s
-            .explore_expected()
-            .iter()
-            .map(|(fault, finding)| format!("{}@{}", finding.name(), fault.name()))
-            .collect();
-        let explore = if explore.is_empty() {
-            "pass".to_string()
-        } else {
-            explore.join(",")
+        // The words of an explore scenario's `expect`.
+        let explore = match s.explore_expected() {
+            [] => ExploreExpectation::Pass,
+            pairs => ExploreExpectation::Finds(pairs.to_vec()),
         };
         println!(
             "{:<13} {:<10} {:<24} {}",
             s.name(),
             s.expected().to_string(),
-            explore,
+            explore.to_string(),
             s.summary()
         );
     }
@@ -738,7 +784,7 @@ fn run_scenarios(
     if let Some(code) = check_outputs(outputs) {
         return code;
     }
-    let loaded: Result<Vec<Scenario>, _> = files.iter().map(|f| Scenario::load(f)).collect();
+    let loaded: Result<Vec<AnyScenario>, _> = files.iter().map(|f| AnyScenario::load(f)).collect();
     let scenarios = match loaded {
         Ok(s) => s,
         Err(e) => return bad_input(e),
@@ -754,6 +800,22 @@ fn run_scenarios(
     let progress = std::io::stderr().is_terminal();
     let mut results = Vec::new();
     for sc in &scenarios {
+        let sc = match sc {
+            AnyScenario::Run(sc) => sc,
+            AnyScenario::Explore(ex) => {
+                let result = match explore_scenario(ex, &program) {
+                    Ok(r) => r,
+                    Err(code) => return code,
+                };
+                let interrupted = result.report.interrupted;
+                results.push(Finished::Explore(result));
+                if interrupted {
+                    eprintln!("torture: interrupted");
+                    return exit::BAD_INPUT;
+                }
+                continue;
+            }
+        };
         let mut config = sc.config(program.clone(), progress);
         if let Some(k) = kill_at {
             config.kill_at = k;
@@ -794,7 +856,7 @@ fn run_scenarios(
             let _ = std::fs::remove_dir_all(&result.report.config.dir);
             result.report.dir_removed = true;
         }
-        results.push(result);
+        results.push(Finished::Run(result));
         if interrupted {
             eprintln!("torture: interrupted");
             return exit::BAD_INPUT;
@@ -808,15 +870,67 @@ fn run_scenarios(
     if let Err(e) = write_outputs(outputs, &results, &ScenariosJsonExporter) {
         return bad_input(e);
     }
-    let missed: Vec<&RunResult> = results.iter().filter(|r| !r.met()).collect();
+    let missed: Vec<&Finished> = results.iter().filter(|r| !r.met()).collect();
     if missed.is_empty() {
         exit::PASS
-    } else if missed
-        .iter()
-        .all(|r| r.report.verdict == Verdict::Inconclusive)
-    {
+    } else if missed.iter().all(|r| r.inconclusive()) {
         exit::INCONCLUSIVE
     } else {
         exit::VIOLATION
     }
+}
+
+/// Explores one scenario with `mode = "explore"` and prints its line: the
+/// expected and observed findings, and on a mismatch what to replay.
+fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResult, i32> {
+    use nix::sys::signal::Signal;
+    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+        return Err(bad_input(format!("cannot install signal handlers: {e}")));
+    }
+    let config = sc.config(program.to_path_buf(), default_jobs());
+    let report =
+        fault::explore(&config).map_err(|e| bad_input(format!("{}: {e}", sc.file.display())))?;
+    let result = ExploreResult {
+        name: sc.name.clone(),
+        file: Some(sc.file.display().to_string()),
+        expected: Some(sc.expect.clone()),
+        report,
+    };
+    println!(
+        "{:<28} expected {:<12} observed {:<24} {}   (explore: {} points, {} runs)",
+        result.name,
+        sc.expect.to_string(),
+        result.observed(),
+        if result.met() { "ok" } else { "MISMATCH" },
+        result.report.points,
+        result.report.runs
+    );
+    if !result.met() {
+        print_explore_mismatch(&result);
+    }
+    Ok(result)
+}
+
+/// What an exploration that missed its expectation did not find, its first
+/// findings, and the commands that replay them.
+fn print_explore_mismatch(result: &ExploreResult) {
+    if let Some(ExploreExpectation::Finds(pairs)) = &result.expected {
+        let found = result.report.found();
+        let missing: Vec<_> = pairs
+            .iter()
+            .filter(|p| !found.contains(p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            println!("  not found: {}", fault::report::finding_list(&missing));
+        }
+    }
+    for f in result.report.findings.iter().take(3) {
+        println!(
+            "  found {}@{} at #{} {}: {}",
+            f.outcome, f.fault, f.point, f.syscall, f.detail
+        );
+        println!("    replay: {}", f.replay);
+    }
+    println!("  replay: {}", result.report.replay);
 }

@@ -1,4 +1,6 @@
-//! Scenario files: a run's parameters and the verdict it must get.
+//! Scenario files: what is tortured, how, and the verdict it must get.
+//!
+//! A scenario is a run under random kills (`mode = "run"`, the default):
 //!
 //! ```toml
 //! description = "in-place rewrite is torn by kills"
@@ -10,14 +12,26 @@
 //! expect = ["torn"]        # or expect = "pass"
 //! ```
 //!
-//! Unknown keys, wrong types and bad values are rejected with the file, the
-//! key and the reason, before anything runs.
+//! or an exploration (`mode = "explore"`): every fault at every fault point
+//! of one operation, expecting the findings `torture list` prints:
+//!
+//! ```toml
+//! mode = "explore"
+//! strategy = "naive"
+//! faults = ["kill"]        # or "kill,eio", or "all" (the default)
+//! expect = ["torn@kill"]   # or expect = "pass"
+//! ```
+//!
+//! Unknown keys, wrong types, bad values and keys of the other mode are
+//! rejected with the file, the key and the reason, on one line, before
+//! anything runs.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::fault::{ExploreConfig, ExploreExpectation, Fault};
 use crate::runner::exec::ExecSpec;
 use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
 use crate::strategy::{self, Expectation, Strategy};
@@ -42,6 +56,7 @@ pub mod defaults {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScenarioFile {
+    mode: Option<String>,
     description: Option<String>,
     strategy: Option<String>,
     exec: Option<String>,
@@ -61,14 +76,39 @@ struct ScenarioFile {
     min_acked: Option<u64>,
     min_kills: Option<u64>,
     until_covered: Option<u64>,
-    expect: ExpectSpec,
+    faults: Option<Words>,
+    warmup_ops: Option<u64>,
+    recovery_timeout: Option<String>,
+    expect: Words,
 }
 
+/// A word, or a list of words (`expect`, `faults`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum ExpectSpec {
+enum Words {
     One(String),
     Many(Vec<String>),
+}
+
+/// What a scenario does with its workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Concurrent writers under random kills (`torture`).
+    Run,
+    /// Every fault at every fault point of one operation (`torture explore`).
+    Explore,
+}
+
+impl Mode {
+    fn parse(text: Option<&str>) -> Result<Mode, String> {
+        match text {
+            None | Some("run") => Ok(Mode::Run),
+            Some("explore") => Ok(Mode::Explore),
+            Some(other) => Err(format!(
+                "key `mode`: unknown mode {other:?} (valid: run, explore)"
+            )),
+        }
+    }
 }
 
 /// A loaded, validated scenario.
@@ -109,6 +149,148 @@ pub struct Scenario {
     pub expect: Expectation,
 }
 
+/// A loaded, validated scenario with `mode = "explore"`.
+#[derive(Debug, Clone)]
+pub struct ExploreScenario {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Its name: the file stem.
+    pub name: String,
+    /// What it is about.
+    pub description: Option<String>,
+    /// What is explored.
+    pub workload: Workload,
+    /// The faults to put at every point (`faults`, default all).
+    pub faults: Vec<Fault>,
+    /// Ordinary operations before the explored one.
+    pub warmup_ops: u64,
+    /// Padding bytes of a built-in strategy's document.
+    pub payload: usize,
+    /// A faulted operation running longer is killed.
+    pub op_timeout: Duration,
+    /// The operation after a faulted one must finish within this.
+    pub recovery_timeout: Duration,
+    /// What the exploration must find.
+    pub expect: ExploreExpectation,
+}
+
+impl ExploreScenario {
+    /// The exploration of this scenario, `jobs` faulted runs at once.
+    pub fn config(&self, program: PathBuf, jobs: usize) -> ExploreConfig {
+        ExploreConfig {
+            workload: self.workload.clone(),
+            faults: self.faults.clone(),
+            warmup_ops: self.warmup_ops,
+            all_syscalls: false,
+            only_point: None,
+            op_timeout: self.op_timeout,
+            recovery_timeout: self.recovery_timeout,
+            payload: self.payload,
+            dir: None,
+            artifacts: None,
+            program,
+            jobs,
+        }
+    }
+}
+
+/// A scenario of either mode, as `torture run` takes them.
+#[derive(Debug, Clone)]
+pub enum AnyScenario {
+    /// `mode = "run"` (the default).
+    Run(Scenario),
+    /// `mode = "explore"`.
+    Explore(ExploreScenario),
+}
+
+impl AnyScenario {
+    /// Reads and validates a scenario file of either mode.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let err = |message: String| ScenarioError {
+            file: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let raw: ScenarioFile =
+            toml::from_str(&text).map_err(|e| err(describe_toml_error(&text, &e)))?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mode = Mode::parse(raw.mode.as_deref()).map_err(err)?;
+        if let Some(why) = misplaced_key(&raw, mode) {
+            return Err(err(why));
+        }
+        match mode {
+            Mode::Run => Scenario::from_raw(path, name, raw).map(AnyScenario::Run),
+            Mode::Explore => ExploreScenario::from_raw(path, name, raw).map(AnyScenario::Explore),
+        }
+        .map_err(err)
+    }
+
+    /// The file it came from.
+    pub fn file(&self) -> &Path {
+        match self {
+            AnyScenario::Run(s) => &s.file,
+            AnyScenario::Explore(s) => &s.file,
+        }
+    }
+
+    /// Its name: the file stem.
+    pub fn name(&self) -> &str {
+        match self {
+            AnyScenario::Run(s) => &s.name,
+            AnyScenario::Explore(s) => &s.name,
+        }
+    }
+
+    /// What it tortures or explores.
+    pub fn workload(&self) -> &Workload {
+        match self {
+            AnyScenario::Run(s) => &s.workload,
+            AnyScenario::Explore(s) => &s.workload,
+        }
+    }
+}
+
+/// The first key `raw` sets that `mode` has no use for, as an error.
+fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
+    const ONE_OP: &str = "an exploration runs one operation at a time";
+    const EVERY_POINT: &str = "an exploration puts every fault at every point, none at random";
+    const UNTIL_DONE: &str = "an exploration ends when every point and fault is done";
+    let run_only = [
+        ("writers", raw.writers.is_some(), ONE_OP),
+        ("readers", raw.readers.is_some(), ONE_OP),
+        ("kill_rate", raw.kill_rate.is_some(), EVERY_POINT),
+        ("kill_at", raw.kill_at.is_some(), EVERY_POINT),
+        ("seed", raw.seed.is_some(), EVERY_POINT),
+        ("min_kills", raw.min_kills.is_some(), EVERY_POINT),
+        ("until_covered", raw.until_covered.is_some(), EVERY_POINT),
+        ("duration", raw.duration.is_some(), UNTIL_DONE),
+        ("ops", raw.ops.is_some(), UNTIL_DONE),
+        ("min_acked", raw.min_acked.is_some(), UNTIL_DONE),
+        (
+            "stall_timeout",
+            raw.stall_timeout.is_some(),
+            "an exploration bounds the next operation with `recovery_timeout`",
+        ),
+    ];
+    let explore_only = [
+        ("faults", raw.faults.is_some()),
+        ("warmup_ops", raw.warmup_ops.is_some()),
+        ("recovery_timeout", raw.recovery_timeout.is_some()),
+    ];
+    match mode {
+        Mode::Explore => run_only
+            .iter()
+            .find(|k| k.1)
+            .map(|(key, _, why)| format!("key `{key}`: not for mode = \"explore\" ({why})")),
+        Mode::Run => explore_only.iter().find(|k| k.1).map(|(key, _)| {
+            format!("key `{key}`: only for mode = \"explore\" (this scenario is a run)")
+        }),
+    }
+}
+
 impl std::fmt::Debug for Workload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -135,20 +317,16 @@ pub struct ScenarioError {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file.
+    /// Reads and validates a run scenario (`mode = "run"`, the default);
+    /// [`AnyScenario::load`] takes explorations too.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let err = |message: String| ScenarioError {
-            file: path.to_path_buf(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let raw: ScenarioFile =
-            toml::from_str(&text).map_err(|e| err(describe_toml_error(&text, &e)))?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Self::from_raw(path, name, raw).map_err(err)
+        match AnyScenario::load(path)? {
+            AnyScenario::Run(s) => Ok(s),
+            AnyScenario::Explore(_) => Err(ScenarioError {
+                file: path.to_path_buf(),
+                message: "key `mode`: an exploration, where a run was wanted".into(),
+            }),
+        }
     }
 
     fn from_raw(path: &Path, name: String, raw: ScenarioFile) -> Result<Self, String> {
@@ -232,6 +410,80 @@ impl Scenario {
     }
 }
 
+impl ExploreScenario {
+    fn from_raw(path: &Path, name: String, raw: ScenarioFile) -> Result<Self, String> {
+        use crate::fault::explore as ex;
+        let workload = workload(path, &raw)?;
+        let faults = parse_faults(raw.faults)?;
+        let expect = parse_explore_expect(raw.expect, &faults)?;
+        Ok(ExploreScenario {
+            file: path.to_path_buf(),
+            name,
+            description: raw.description,
+            workload,
+            faults,
+            warmup_ops: raw.warmup_ops.unwrap_or(ex::DEFAULT_WARMUP_OPS),
+            payload: raw.payload.unwrap_or(ex::DEFAULT_PAYLOAD),
+            op_timeout: timeout(
+                "op_timeout",
+                raw.op_timeout.as_deref(),
+                ex::DEFAULT_OP_TIMEOUT,
+            )?,
+            recovery_timeout: timeout(
+                "recovery_timeout",
+                raw.recovery_timeout.as_deref(),
+                ex::DEFAULT_RECOVERY_TIMEOUT,
+            )?,
+            expect,
+        })
+    }
+}
+
+/// `faults`: a list or a comma-separated string, as `--faults`; default all.
+fn parse_faults(spec: Option<Words>) -> Result<Vec<Fault>, String> {
+    let text = match spec {
+        None => return Ok(Fault::ALL.to_vec()),
+        Some(Words::One(s)) => s,
+        Some(Words::Many(v)) => v.join(","),
+    };
+    if text.trim().is_empty() {
+        return Err("key `faults`: names no fault (give a list, or \"all\")".into());
+    }
+    Fault::parse_list(&text).map_err(|e| format!("key `faults`: {e}"))
+}
+
+/// An exploration's `expect`: `"pass"`, or `class@fault` findings that
+/// can show under the scenario's `faults`.
+fn parse_explore_expect(spec: Words, faults: &[Fault]) -> Result<ExploreExpectation, String> {
+    let names = match spec {
+        Words::One(s) if s == "pass" => return Ok(ExploreExpectation::Pass),
+        Words::One(s) => vec![s],
+        Words::Many(v) => v,
+    };
+    if names.is_empty() {
+        return Err(
+            "key `expect`: give \"pass\" or a list of findings as class@fault, e.g. [\"torn@kill\"]"
+                .into(),
+        );
+    }
+    let mut pairs = Vec::new();
+    for name in &names {
+        let (fault, finding) =
+            ExploreExpectation::parse_finding(name).map_err(|e| format!("key `expect`: {e}"))?;
+        if !faults.contains(&fault) {
+            return Err(format!("key `expect`: {name} needs {fault} in `faults`"));
+        }
+        if !finding.possible_under(fault) {
+            return Err(format!(
+                "key `expect`: {name} cannot be found: {} needs an error that loses data (eio, enospc or edquot)",
+                finding.name()
+            ));
+        }
+        pairs.push((fault, finding));
+    }
+    Ok(ExploreExpectation::Finds(pairs))
+}
+
 /// A built-in strategy, or an outside program whose commands see the
 /// scenario file's directory as `TORTURE_SCENARIO_DIR`.
 fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
@@ -255,7 +507,9 @@ fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
             Err("key `check`: an `exec` scenario needs a `check` command".into())
         }
         (None, Some(exec), Some(check)) => {
-            let dir = std::path::absolute(path.parent().unwrap_or(Path::new(".")))
+            // The parent of a bare `s.toml` is "", which has no absolute form.
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let dir = std::path::absolute(parent.unwrap_or(Path::new(".")))
                 .map_err(|e| format!("cannot resolve the scenario's directory: {e}"))?;
             Ok(Workload::Exec(ExecSpec {
                 exec: exec.clone(),
@@ -302,11 +556,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-fn parse_expect(spec: ExpectSpec) -> Result<Expectation, String> {
+fn parse_expect(spec: Words) -> Result<Expectation, String> {
     let names = match spec {
-        ExpectSpec::One(s) if s == "pass" => return Ok(Expectation::Pass),
-        ExpectSpec::One(s) => vec![s],
-        ExpectSpec::Many(v) => v,
+        Words::One(s) if s == "pass" => return Ok(Expectation::Pass),
+        Words::One(s) => vec![s],
+        Words::Many(v) => v,
     };
     if names.is_empty() {
         return Err("key `expect`: give \"pass\" or a list of violation classes".into());
@@ -315,6 +569,11 @@ fn parse_expect(spec: ExpectSpec) -> Result<Expectation, String> {
         .iter()
         .map(|n| {
             ViolationKind::from_name(n).ok_or_else(|| {
+                if n.contains('@') {
+                    return format!(
+                        "key `expect`: {n:?} is a finding of an exploration: add mode = \"explore\""
+                    );
+                }
                 let valid: Vec<_> = ViolationKind::ALL.iter().map(|k| k.name()).collect();
                 format!(
                     "key `expect`: unknown class {n:?} (valid: pass, {})",
@@ -343,8 +602,8 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 
 /// The `k`-th (1-based) of `n` deterministic slices of `scenarios`: sorted
 /// by file, then every `n`-th. Slices are disjoint and together cover all.
-pub fn partition(mut scenarios: Vec<Scenario>, k: usize, n: usize) -> Vec<Scenario> {
-    scenarios.sort_by(|a, b| a.file.cmp(&b.file));
+pub fn partition(mut scenarios: Vec<AnyScenario>, k: usize, n: usize) -> Vec<AnyScenario> {
+    scenarios.sort_by(|a, b| a.file().cmp(b.file()));
     scenarios
         .into_iter()
         .enumerate()
@@ -380,6 +639,84 @@ mod tests {
         assert_eq!((s.writers, s.kill_rate), (4, 0.2));
         assert_eq!(s.length, RunLength::Duration(Duration::from_secs(2)));
         assert_eq!(s.expect, Expectation::Fails(vec![ViolationKind::Torn]));
+    }
+
+    fn load_any(text: &str) -> Result<AnyScenario, ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, text).unwrap();
+        AnyScenario::load(&p)
+    }
+
+    #[test]
+    fn loads_an_exploration() {
+        let text = "mode = \"explore\"\nstrategy = \"naive\"\nfaults = \"kill, eio\"\nwarmup_ops = 1\nrecovery_timeout = \"1s\"\nexpect = [\"torn@kill\", \"torn@eio\"]\n";
+        let AnyScenario::Explore(s) = load_any(text).unwrap() else {
+            panic!("an exploration")
+        };
+        assert_eq!(s.faults, vec![Fault::Kill, Fault::Eio]);
+        assert_eq!(
+            (s.warmup_ops, s.recovery_timeout),
+            (1, Duration::from_secs(1))
+        );
+        assert_eq!(s.expect.to_string(), "torn@kill,torn@eio");
+        let listed = "mode = \"explore\"\nstrategy = \"naive\"\nfaults = [\"eio\", \"kill\"]\nexpect = \"pass\"\n";
+        let AnyScenario::Explore(s) = load_any(listed).unwrap() else {
+            panic!("an exploration")
+        };
+        assert_eq!(s.faults, vec![Fault::Kill, Fault::Eio]);
+        assert_eq!(s.expect, ExploreExpectation::Pass);
+        let all = "mode = \"explore\"\nstrategy = \"reference\"\nexpect = \"pass\"\n";
+        let AnyScenario::Explore(s) = load_any(all).unwrap() else {
+            panic!("an exploration")
+        };
+        assert_eq!(s.faults, Fault::ALL.to_vec());
+        assert!(matches!(
+            load_any("strategy = \"naive\"\nexpect = [\"torn\"]\n").unwrap(),
+            AnyScenario::Run(_)
+        ));
+    }
+
+    #[test]
+    fn keys_of_the_other_mode_are_refused() {
+        let explore = "mode = \"explore\"\nstrategy = \"reference\"\nexpect = \"pass\"\n";
+        let run = "strategy = \"reference\"\nexpect = \"pass\"\n";
+        let cases = [
+            (format!("{explore}writers = 2\n"), "writers"),
+            (format!("{explore}kill_rate = 0.1\n"), "kill_rate"),
+            (format!("{explore}duration = \"1s\"\n"), "duration"),
+            (format!("{explore}ops = 10\n"), "ops"),
+            (format!("{explore}min_kills = 1\n"), "min_kills"),
+            (format!("{explore}stall_timeout = \"1s\"\n"), "stall_timeout"),
+            (format!("{run}faults = \"kill\"\n"), "faults"),
+            (format!("{run}warmup_ops = 1\n"), "warmup_ops"),
+            (format!("{run}recovery_timeout = \"1s\"\n"), "recovery_timeout"),
+            (
+                "mode = \"explore\"\nstrategy = \"reference\"\nexpect = [\"torn\"]\n".into(),
+                "expect",
+            ),
+            (
+                "mode = \"explore\"\nstrategy = \"reference\"\nfaults = \"kill\"\nexpect = [\"unsafe_ack@eio\"]\n".into(),
+                "expect",
+            ),
+            (
+                "mode = \"explore\"\nstrategy = \"reference\"\nexpect = [\"unsafe_ack@kill\"]\n".into(),
+                "expect",
+            ),
+            (
+                "mode = \"explore\"\nstrategy = \"reference\"\nfaults = []\nexpect = \"pass\"\n".into(),
+                "faults",
+            ),
+            ("mode = \"crash\"\nstrategy = \"reference\"\nexpect = \"pass\"\n".into(), "mode"),
+            (format!("{run}expect2 = 1\n"), "expect2"),
+        ];
+        for (text, key) in cases {
+            let e = load_any(&text).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        let e = load("mode = \"explore\"\nstrategy = \"reference\"\nexpect = \"pass\"\n");
+        assert!(e.unwrap_err().to_string().contains("`mode`"));
     }
 
     #[test]

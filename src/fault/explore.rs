@@ -659,53 +659,63 @@ impl<'a> Explorer<'a> {
 
     /// The command line that reruns exactly `point` under `fault`.
     fn replay(&self, point: usize, fault: Fault) -> String {
-        let cfg = self.cfg;
-        let mut env = String::new();
-        let mut args: Vec<String> = vec!["torture".into(), "explore".into()];
-        let mut push = |flag: &str, value: String| {
-            args.push(flag.into());
-            args.push(shell_quote(&value));
-        };
-        match &cfg.workload {
-            Workload::Builtin(s) => {
-                push("--strategy", s.name().into());
-                if cfg.payload != DEFAULT_PAYLOAD {
-                    push("--payload", cfg.payload.to_string());
-                }
-            }
-            Workload::Exec(spec) => {
-                push("--exec", spec.exec.clone());
-                push("--check", spec.check.clone());
-                if let Some(init) = &spec.init {
-                    push("--init", init.clone());
-                }
-                if spec.state != STATE_FILE {
-                    push("--state", spec.state.clone());
-                }
-                for (k, v) in &spec.env {
-                    env += &format!("{k}={} ", shell_quote(v));
-                }
-            }
-        }
-        push("--faults", fault.name().into());
-        push("--point", point.to_string());
-        if cfg.warmup_ops != DEFAULT_WARMUP_OPS {
-            push("--warmup-ops", cfg.warmup_ops.to_string());
-        }
-        if cfg.op_timeout != DEFAULT_OP_TIMEOUT {
-            push("--op-timeout", crate::duration::format(cfg.op_timeout));
-        }
-        if cfg.recovery_timeout != DEFAULT_RECOVERY_TIMEOUT {
-            push(
-                "--recovery-timeout",
-                crate::duration::format(cfg.recovery_timeout),
-            );
-        }
-        if cfg.all_syscalls {
-            args.push("--all-syscalls".into());
-        }
-        env + &args.join(" ")
+        replay_command(self.cfg, &[fault], Some(point))
     }
+}
+
+/// The command line that reruns `cfg`'s exploration of `faults`, at `point`
+/// only or at every point.
+pub fn replay_command(cfg: &ExploreConfig, faults: &[Fault], point: Option<usize>) -> String {
+    let mut env = String::new();
+    let mut args: Vec<String> = vec!["torture".into(), "explore".into()];
+    let mut push = |flag: &str, value: String| {
+        args.push(flag.into());
+        args.push(shell_quote(&value));
+    };
+    match &cfg.workload {
+        Workload::Builtin(s) => {
+            push("--strategy", s.name().into());
+            if cfg.payload != DEFAULT_PAYLOAD {
+                push("--payload", cfg.payload.to_string());
+            }
+        }
+        Workload::Exec(spec) => {
+            push("--exec", spec.exec.clone());
+            push("--check", spec.check.clone());
+            if let Some(init) = &spec.init {
+                push("--init", init.clone());
+            }
+            if spec.state != STATE_FILE {
+                push("--state", spec.state.clone());
+            }
+            for (k, v) in &spec.env {
+                env += &format!("{k}={} ", shell_quote(v));
+            }
+        }
+    }
+    if faults != Fault::ALL {
+        let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+        push("--faults", names.join(","));
+    }
+    if let Some(point) = point {
+        push("--point", point.to_string());
+    }
+    if cfg.warmup_ops != DEFAULT_WARMUP_OPS {
+        push("--warmup-ops", cfg.warmup_ops.to_string());
+    }
+    if cfg.op_timeout != DEFAULT_OP_TIMEOUT {
+        push("--op-timeout", crate::duration::format(cfg.op_timeout));
+    }
+    if cfg.recovery_timeout != DEFAULT_RECOVERY_TIMEOUT {
+        push(
+            "--recovery-timeout",
+            crate::duration::format(cfg.recovery_timeout),
+        );
+    }
+    if cfg.all_syscalls {
+        args.push("--all-syscalls".into());
+    }
+    env + &args.join(" ")
 }
 
 /// Files left behind by the faulted operation, lock files first: what

@@ -30,7 +30,7 @@ pub mod syscalls;
 pub mod tracer;
 
 pub use explore::{ExploreConfig, ExploreError, explore};
-pub use report::ExploreReport;
+pub use report::{ExploreExpectation, ExploreReport};
 
 /// A fault put at one syscall boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -178,6 +178,20 @@ impl Finding {
             Finding::Lost => "lost",
             Finding::UnsafeAck => "unsafe_ack",
             Finding::NoRecovery => "no_recovery",
+        }
+    }
+
+    /// The class called `name`.
+    pub fn from_name(name: &str) -> Option<Finding> {
+        Finding::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Whether an exploration can find this class under `fault` at all:
+    /// `unsafe_ack` needs an injected error that loses data.
+    pub fn possible_under(self, fault: Fault) -> bool {
+        match self {
+            Finding::UnsafeAck => fault.loses_data(),
+            _ => true,
         }
     }
 }

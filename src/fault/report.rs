@@ -1,5 +1,6 @@
-//! The report of an exploration: the `torture/explore/v1` JSON contract and
-//! the table printed on stdout.
+//! The report of an exploration: the `torture/explore/v1` JSON contract,
+//! the table printed on stdout, and what a scenario expects of it
+//! ([`ExploreExpectation`], its findings written `class@fault`).
 //!
 //! Fields are only ever added, never renamed.
 
@@ -118,6 +119,72 @@ pub struct Window {
     pub opened_by: Option<String>,
 }
 
+/// What an exploration must show, as a scenario file says it: no finding
+/// at all, or at least these findings (others may show too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExploreExpectation {
+    /// No finding, and the exploration finished.
+    Pass,
+    /// Each (fault, class) pair found at one point or more.
+    Finds(Vec<(Fault, Finding)>),
+}
+
+impl ExploreExpectation {
+    /// Parses one finding written `class@fault`, as `torture list` prints
+    /// them (`torn@kill`, `unsafe_ack@eio`).
+    pub fn parse_finding(text: &str) -> Result<(Fault, Finding), String> {
+        let Some((class, fault)) = text.split_once('@') else {
+            return Err(format!(
+                "{text:?} is not class@fault (e.g. \"torn@kill\", as `torture list` prints them)"
+            ));
+        };
+        let finding = Finding::from_name(class).ok_or_else(|| {
+            let valid: Vec<_> = Finding::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "unknown class {class:?} in {text:?} (valid: {})",
+                valid.join(", ")
+            )
+        })?;
+        let fault = Fault::from_name(fault).ok_or_else(|| {
+            let valid: Vec<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "unknown fault {fault:?} in {text:?} (valid: {})",
+                valid.join(", ")
+            )
+        })?;
+        Ok((fault, finding))
+    }
+
+    /// Whether `report` meets this expectation.
+    pub fn met_by(&self, report: &ExploreReport) -> bool {
+        match self {
+            ExploreExpectation::Pass => !report.failed() && !report.interrupted,
+            ExploreExpectation::Finds(pairs) => {
+                let found = report.found();
+                pairs.iter().all(|p| found.contains(p))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ExploreExpectation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExploreExpectation::Pass => f.write_str("pass"),
+            ExploreExpectation::Finds(pairs) => f.write_str(&finding_list(pairs)),
+        }
+    }
+}
+
+/// `class@fault` pairs, comma-separated.
+pub fn finding_list(pairs: &[(Fault, Finding)]) -> String {
+    let names: Vec<String> = pairs
+        .iter()
+        .map(|(fault, finding)| format!("{}@{}", finding.name(), fault.name()))
+        .collect();
+    names.join(",")
+}
+
 /// The result of an exploration.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExploreReport {
@@ -160,6 +227,8 @@ pub struct ExploreReport {
     pub runs_per_second: f64,
     /// The exploration was stopped by a signal before it finished.
     pub interrupted: bool,
+    /// The command that reruns the whole exploration.
+    pub replay: String,
     /// What the tiers cannot show.
     pub limits: &'static str,
 }
@@ -197,6 +266,7 @@ impl ExploreReport {
             seconds: 0.0,
             runs_per_second: 0.0,
             interrupted: false,
+            replay: super::explore::replay_command(cfg, &cfg.faults, cfg.only_point),
             limits: "kill is the process-crash tier, the others the I/O-error tier; neither can show a missing fsync, which needs power loss",
         }
     }
@@ -290,6 +360,29 @@ impl ExploreReport {
     /// Whether a violation was found.
     pub fn failed(&self) -> bool {
         self.violations.total() > 0
+    }
+
+    /// The (fault, class) pairs found, each once, faults and classes in
+    /// report order.
+    pub fn found(&self) -> Vec<(Fault, Finding)> {
+        let mut pairs: Vec<(Fault, Finding)> = self
+            .findings
+            .iter()
+            .filter_map(|f| Some((Fault::from_name(f.fault)?, Finding::from_name(f.outcome)?)))
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        pairs
+    }
+
+    /// What was observed, in a scenario's words: the findings as
+    /// `class@fault`, comma-separated, or `pass` or `interrupted`.
+    pub fn observed(&self) -> String {
+        match self.found() {
+            pairs if !pairs.is_empty() => finding_list(&pairs),
+            _ if self.interrupted => "interrupted".into(),
+            _ => "pass".into(),
+        }
     }
 
     /// The JSON document.

@@ -1,11 +1,24 @@
-//! JUnit XML: one test suite per run or scenario, one test case per
-//! violation class. A case fails when its class contradicts the expectation
-//! (for a plain run: when the class was seen); the failure carries the
-//! evidence and the replay command.
+//! JUnit XML: one test suite per run, exploration or scenario.
+//!
+//! A run has one test case per violation class; a case fails when its class
+//! contradicts the expectation (for a plain run: when the class was seen),
+//! and the failure carries the evidence and the replay command.
+//!
+//! An exploration has one test case per fault explored, named for the
+//! fault: it fails when a finding under that fault contradicts the
+//! expectation (`pass`, or no expectation: any finding; a list: a listed
+//! `class@fault` not found), and the failure carries every finding under
+//! the fault (point, syscall, detail) with the command that replays it.
+//!
+//! Both have an `evidence` case that fails when the run or exploration was
+//! cut short (or, for a run, proved too little): a green suite is a verdict.
+//! A failing case means the result did not meet its expectation, and only then.
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Exporter, RunResult, Verdict};
+use super::{ExploreResult, Exporter, Finished, RunResult, Verdict};
+use crate::fault::report::FindingRecord;
+use crate::fault::{ExploreExpectation, Fault, Finding};
 use crate::strategy::Expectation;
 use crate::verifier::ViolationKind;
 
@@ -14,13 +27,124 @@ use crate::verifier::ViolationKind;
 pub struct JunitExporter;
 
 impl Exporter for JunitExporter {
-    fn render(&self, runs: &[RunResult]) -> Vec<u8> {
+    fn render(&self, results: &[Finished]) -> Vec<u8> {
         let mut junit = Junit::new("torture");
-        for run in runs {
-            junit.add_test_suite(suite(run));
+        for result in results {
+            junit.add_test_suite(match result {
+                Finished::Run(run) => suite(run),
+                Finished::Explore(e) => explore_suite(e),
+            });
         }
         junit.to_string().expect("JUnit serializes").into_bytes()
     }
+}
+
+fn failure(message: String, kind: &str, description: String) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    status
+        .set_message(message)
+        .set_type(kind)
+        .set_description(description);
+    status
+}
+
+fn explore_suite(e: &ExploreResult) -> TestSuite {
+    let mut suite = TestSuite::new(e.name.as_str());
+    suite.set_time(std::time::Duration::from_secs_f64(e.report.seconds));
+    for fault in e
+        .report
+        .faults
+        .iter()
+        .filter_map(|f| Fault::from_name(f.name))
+    {
+        suite.add_test_case(fault_case(e, fault));
+    }
+    let status = if e.report.interrupted {
+        let message = format!(
+            "interrupted: {} faulted run(s) done before the stop",
+            e.report.runs
+        );
+        failure(message, "interrupted", String::new())
+    } else {
+        TestCaseStatus::success()
+    };
+    let mut case = TestCase::new("evidence", status);
+    case.set_classname(format!("torture.{}", e.name));
+    suite.add_test_case(case);
+    suite
+}
+
+/// The case of one fault: every finding under it, judged by the expectation.
+fn fault_case(e: &ExploreResult, fault: Fault) -> TestCase {
+    let findings: Vec<&FindingRecord> = e
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.fault == fault.name())
+        .collect();
+    let found: Vec<Finding> = e
+        .report
+        .found()
+        .into_iter()
+        .filter(|(f, _)| *f == fault)
+        .map(|(_, class)| class)
+        .collect();
+    let status = match &e.expected {
+        Some(ExploreExpectation::Finds(pairs)) => {
+            let missing: Vec<String> = pairs
+                .iter()
+                .filter(|(f, class)| *f == fault && !found.contains(class))
+                .map(|(f, class)| format!("{}@{}", class.name(), f.name()))
+                .collect();
+            match missing.is_empty() {
+                true => TestCaseStatus::success(),
+                false => failure(
+                    format!("expected {}, found none", missing.join(", ")),
+                    "missing",
+                    findings_text(&findings, &e.report.replay),
+                ),
+            }
+        }
+        _ if found.is_empty() => TestCaseStatus::success(),
+        _ => failure(
+            counts(&findings, &found, fault),
+            &found.iter().map(|c| c.name()).collect::<Vec<_>>().join("+"),
+            findings_text(&findings, &e.report.replay),
+        ),
+    };
+    let mut case = TestCase::new(fault.name(), status);
+    case.set_classname(format!("torture.{}", e.name));
+    case
+}
+
+/// `torn@kill at 9 point(s), no_recovery@kill at 1 point(s)`.
+fn counts(findings: &[&FindingRecord], found: &[Finding], fault: Fault) -> String {
+    let parts: Vec<String> = found
+        .iter()
+        .map(|class| {
+            let mut points: Vec<usize> = findings
+                .iter()
+                .filter(|f| f.outcome == class.name())
+                .map(|f| f.point)
+                .collect();
+            points.dedup();
+            format!("{}@{} at {} point(s)", class.name(), fault, points.len())
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// Each finding on two lines, where and what, then its replay command;
+/// last, the command that replays the whole exploration.
+fn findings_text(findings: &[&FindingRecord], replay: &str) -> String {
+    let mut text = String::new();
+    for f in findings {
+        text += &format!(
+            "{} [{} tier] at #{} {}: {}\n  replay: {}\n",
+            f.outcome, f.tier, f.point, f.syscall, f.detail, f.replay
+        );
+    }
+    text + &format!("replay the exploration: {replay}\n")
 }
 
 fn suite(run: &RunResult) -> TestSuite {

@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::runner::{RunConfig, RunLength, Workload};
 use crate::verifier::{Evidence, Verifier, ViolationKind};
 
+mod finished;
 mod human;
 mod junit;
 mod markdown;
+pub use finished::{ExploreResult, Finished};
 pub use human::summary;
 pub use junit::JunitExporter;
 pub use markdown::MarkdownExporter;
@@ -563,7 +565,8 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// One finished run, as the exporters see it: a plain run or a scenario.
+/// One finished run under random kills, as the exporters see it: a plain
+/// run or a scenario (see [`Finished`] for explorations).
 #[derive(Debug, Clone)]
 pub struct RunResult {
     /// The run's name: the strategy, or the scenario's name.
@@ -600,31 +603,39 @@ impl RunResult {
     }
 }
 
-/// Writes a set of runs in some format.
+/// Writes a set of finished runs and explorations in some format: the one
+/// way reports are written.
 pub trait Exporter {
     /// The bytes of the file.
-    fn render(&self, runs: &[RunResult]) -> Vec<u8>;
+    fn render(&self, results: &[Finished]) -> Vec<u8>;
 
     /// Renders and writes `path` with the crate's own atomic write.
-    fn write(&self, runs: &[RunResult], path: &Path) -> crate::Result<()> {
-        crate::atomic::write_file_atomic(path, &self.render(runs), 0o644)
+    fn write(&self, results: &[Finished], path: &Path) -> crate::Result<()> {
+        crate::atomic::write_file_atomic(path, &self.render(results), 0o644)
     }
 }
 
-/// The JSON report of one run (`torture/report/v1`): the first run given.
+/// The JSON report of the first result given: a run's
+/// `torture/report/v1`, or an exploration's `torture/explore/v1`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonExporter;
 
 impl Exporter for JsonExporter {
-    fn render(&self, runs: &[RunResult]) -> Vec<u8> {
-        let mut bytes =
-            serde_json::to_vec_pretty(&runs[0].report).expect("a report always serializes");
-        bytes.push(b'\n');
-        bytes
+    fn render(&self, results: &[Finished]) -> Vec<u8> {
+        match &results[0] {
+            Finished::Run(run) => {
+                let mut bytes =
+                    serde_json::to_vec_pretty(&run.report).expect("a report always serializes");
+                bytes.push(b'\n');
+                bytes
+            }
+            Finished::Explore(e) => e.report.to_json(),
+        }
     }
 }
 
-/// The JSON of a scenario set (`torture/scenarios/v1`).
+/// The JSON of a scenario set (`torture/scenarios/v1`): a run's report
+/// under `report`, an exploration's under `explore`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScenariosJsonExporter;
 
@@ -639,28 +650,41 @@ struct ScenarioDoc<'a> {
 struct ScenarioEntry<'a> {
     file: Option<&'a str>,
     name: &'a str,
+    mode: &'static str,
     expected: String,
     observed: String,
     met: bool,
-    report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<&'a Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explore: Option<&'a crate::fault::ExploreReport>,
+}
+
+impl<'a> ScenarioEntry<'a> {
+    fn new(result: &'a Finished) -> Self {
+        let (report, explore) = match result {
+            Finished::Run(r) => (Some(&r.report), None),
+            Finished::Explore(e) => (None, Some(&e.report)),
+        };
+        ScenarioEntry {
+            file: result.file(),
+            name: result.name(),
+            mode: result.mode(),
+            expected: result.expected(),
+            observed: result.observed(),
+            met: result.met(),
+            report,
+            explore,
+        }
+    }
 }
 
 impl Exporter for ScenariosJsonExporter {
-    fn render(&self, runs: &[RunResult]) -> Vec<u8> {
+    fn render(&self, results: &[Finished]) -> Vec<u8> {
         let doc = ScenarioDoc {
             schema: "torture/scenarios/v1",
-            all_met: runs.iter().all(RunResult::met),
-            scenarios: runs
-                .iter()
-                .map(|r| ScenarioEntry {
-                    file: r.file.as_deref(),
-                    name: &r.name,
-                    expected: r.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
-                    observed: r.observed(),
-                    met: r.met(),
-                    report: &r.report,
-                })
-                .collect(),
+            all_met: results.iter().all(Finished::met),
+            scenarios: results.iter().map(ScenarioEntry::new).collect(),
         };
         let mut bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
         bytes.push(b'\n');
