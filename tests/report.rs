@@ -30,7 +30,7 @@ fn report_carries_every_contract_key() {
         "writers",
         "readers",
         "kill_rate",
-        "duration_s",
+        "ops_limit",
         "payload_bytes",
         "seed",
         "dir",
@@ -38,6 +38,20 @@ fn report_carries_every_contract_key() {
     for k in config {
         assert!(!r["config"][k].is_null(), "config.{k}");
     }
+    assert!(r["config"].get("duration_s").is_some(), "null, but present");
+    for k in [
+        "acked",
+        "acked_min_per_writer",
+        "kills_landed",
+        "checks",
+        "final_op",
+        "min_acked_per_writer",
+        "min_kills",
+        "shortfall",
+    ] {
+        assert!(r["basis"].get(k).is_some(), "basis.{k}");
+    }
+    assert_eq!(r["basis"]["kills_landed"], r["kills"]);
     assert_eq!(r["config"]["seed"], 7);
     assert_eq!(r["config"]["writers"], 4);
     for k in ["attempted", "acked", "failed", "indeterminate"] {

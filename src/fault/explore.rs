@@ -344,6 +344,7 @@ impl<'a> Explorer<'a> {
             timeout: Some(timeout),
             own_group: true,
             points,
+            end_with_leader: false,
         };
         let mut policy = injection;
         let trace = tracer::trace(cmd, &self.scope, &mut policy, options, &|_| {})?;

@@ -128,6 +128,8 @@ pub fn main(args: &[OsString]) -> i32 {
         timeout: None,
         own_group: false,
         points: true,
+        // An operation ends with its command; a built-in writer never forks.
+        end_with_leader: matches!(plan, Plan::Op { .. }),
     };
     let traced = match &plan {
         Plan::Writer {
@@ -146,7 +148,9 @@ pub fn main(args: &[OsString]) -> i32 {
             });
             let traced = tracer::trace(cmd, &scope, &mut policy, options, &|_| {});
             if let Ok(t) = &traced {
-                let text = OpReport::from_trace(&t.points, t.injected.as_ref(), kill_at.is_some());
+                let mut text =
+                    OpReport::from_trace(&t.points, t.injected.as_ref(), kill_at.is_some());
+                text.outlived = t.outlived as u64;
                 let _ = crate::atomic::write_file_atomic(report, text.encode().as_bytes(), 0o644);
             }
             traced
@@ -189,6 +193,8 @@ pub struct OpReport {
     pub killed: Option<(usize, String)>,
     /// A kill was planned but the operation ended first.
     pub missed: bool,
+    /// Processes still running when the command exited, killed then.
+    pub outlived: u64,
 }
 
 impl OpReport {
@@ -197,13 +203,14 @@ impl OpReport {
             points: points.iter().map(|p| p.text.clone()).collect(),
             killed: injected.map(|p| (p.ordinal, p.text.clone())),
             missed: planned && injected.is_none(),
+            outlived: 0,
         }
     }
 
-    /// Lines: `points N`; `killed ORDINAL SYSCALL`, `missed` or nothing;
-    /// then `p SYSCALL` for each point.
+    /// Lines: `points N`, `outlived N`; `killed ORDINAL SYSCALL`, `missed`
+    /// or nothing; then `p SYSCALL` for each point.
     pub fn encode(&self) -> String {
-        let mut s = format!("points {}\n", self.points.len());
+        let mut s = format!("points {}\noutlived {}\n", self.points.len(), self.outlived);
         if let Some((ordinal, k)) = &self.killed {
             s += &format!("killed {ordinal} {}\n", one_line(k));
         } else if self.missed {
@@ -219,10 +226,12 @@ impl OpReport {
     pub fn parse(text: &str) -> Option<Self> {
         let mut lines = text.lines().peekable();
         let count: usize = lines.next()?.strip_prefix("points ")?.parse().ok()?;
+        let outlived = lines.next()?.strip_prefix("outlived ")?.parse().ok()?;
         let mut report = OpReport {
             points: Vec::with_capacity(count),
             killed: None,
             missed: false,
+            outlived,
         };
         match lines.peek() {
             Some(&"missed") => report.missed = true,
@@ -377,16 +386,19 @@ mod tests {
                 points: vec!["openat(state.lock)".into(), "fsync(.state.tmp-x)".into()],
                 killed: Some((1, "fsync(.state.tmp-x)".into())),
                 missed: false,
+                outlived: 0,
             },
             OpReport {
                 points: vec!["a b".into(); 3],
                 killed: None,
                 missed: true,
+                outlived: 2,
             },
             OpReport {
                 points: vec![],
                 killed: None,
                 missed: false,
+                outlived: 0,
             },
         ] {
             assert_eq!(OpReport::parse(&r.encode()), Some(r));

@@ -107,6 +107,10 @@ pub struct TraceOptions {
     /// points, at almost no cost, and still the timeout and the kill of every
     /// tracee when the tracer dies.
     pub points: bool,
+    /// End the trace when the command itself exits, killing whatever it
+    /// left running (counted in [`Trace::outlived`]): a runner's operation
+    /// ends with its command. Otherwise the trace waits for every tracee.
+    pub end_with_leader: bool,
 }
 
 /// How the traced command ended.
@@ -149,6 +153,9 @@ pub struct Trace {
     pub injected: Option<Point>,
     /// The run was killed at the timeout.
     pub timed_out: bool,
+    /// With [`TraceOptions::end_with_leader`]: processes still running when
+    /// the command exited, killed then.
+    pub outlived: usize,
 }
 
 /// Why a trace could not be made.
@@ -276,7 +283,11 @@ pub fn trace(
         }
         None => (None, None),
     };
-    let result = tracer.run();
+    let result = tracer.run(options.end_with_leader);
+    let outlived = match (&result, options.end_with_leader) {
+        (Ok(()), true) => tracer.kill_leftovers(),
+        _ => 0,
+    };
     drop(done);
     if let Some(timer) = timer {
         let _ = timer.join();
@@ -291,6 +302,7 @@ pub fn trace(
         end: tracer.end.unwrap_or(End::Signaled(libc::SIGKILL)),
         injected: tracer.injected,
         timed_out: timed_out.load(std::sync::atomic::Ordering::SeqCst),
+        outlived,
     })
 }
 
@@ -364,7 +376,7 @@ impl<'a> Tracer<'a> {
         Some(WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD)
     }
 
-    fn run(&mut self) -> Result<(), TraceError> {
+    fn run(&mut self, end_with_leader: bool) -> Result<(), TraceError> {
         let leader = Pid::from_raw(self.leader);
         // The first stop is the SIGTRAP of the exec.
         match waitpid(leader, Self::flags())? {
@@ -394,7 +406,24 @@ impl<'a> Tracer<'a> {
                 Err(e) => return Err(e.into()),
             };
             self.on_status(status)?;
+            if end_with_leader && self.end.is_some() {
+                return Ok(());
+            }
         }
+    }
+
+    /// Kills every tracee still alive after the command exited; returns how
+    /// many there were.
+    fn kill_leftovers(&mut self) -> usize {
+        let left: Vec<i32> = self
+            .live
+            .lock()
+            .map(|l| l.iter().copied().filter(|&t| t != self.leader).collect())
+            .unwrap_or_default();
+        for &tid in &left {
+            let _ = SignalTarget::Process(tid).send(Signal::SIGKILL);
+        }
+        left.len()
     }
 
     /// Reaps what is left after an error, so no zombie stays behind.

@@ -1374,6 +1374,7 @@ impl<'a> Supervisor<'a> {
         let Some(report) = report else {
             return;
         };
+        self.out.escaped += report.outlived;
         for (ordinal, syscall) in report.points.iter().enumerate() {
             self.coverage.label(ordinal, syscall);
         }
