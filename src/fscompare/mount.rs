@@ -209,6 +209,11 @@ pub fn mount(
     }
     let mnt = scratch.join(format!("mnt-{}", spec.name));
     std::fs::create_dir(&mnt).map_err(|e| format!("cannot create {}: {e}", mnt.display()))?;
+    // Registered before the mount exists: a SIGKILL of torture right after
+    // mount(8) returns must still find it (unmounting a plain directory is
+    // harmless), and the drop unmounts it even if a later step fails.
+    watchdog.watch_mount(&mnt);
+    m.mountpoint = Some(mnt.clone());
     let mnt_str = mnt.to_string_lossy().to_string();
     if spec.kind == FsKind::Tmpfs {
         let size_opt = format!("size={size}");
@@ -241,8 +246,6 @@ pub fn mount(
             size >> 20
         );
     }
-    watchdog.watch_mount(&mnt);
-    m.mountpoint = Some(mnt.clone());
     m.root = mnt;
     Ok(m)
 }
