@@ -425,12 +425,14 @@ fn no_process_survives_explore() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // The state file exists once the recorded operation ran; a lock file
-        // left by a kill then blocks the next operation for 60 s.
+        // A lock file left by a kill blocks the next operation for 60 s.
+        // Any operation holds the lock for a moment, so wait until one has
+        // hung for seconds: then the exploration is under way, not still
+        // preparing (an interrupt there has no report to write).
         let lock = t.join("run/state.lock");
         assert!(
-            wait_for(Duration::from_secs(30), || lock.exists()
-                && !processes_with(&needle).is_empty()),
+            wait_for(Duration::from_secs(60), || lock.exists()
+                && util::running_for(&needle, Duration::from_secs(3))),
             "the program never hung"
         );
         // SAFETY: plain kill(2) of our own child.

@@ -200,6 +200,27 @@ pub fn processes_with(needle: &str) -> Vec<i32> {
     pids
 }
 
+/// Whether a live process whose command line contains `needle` has been
+/// running for at least `age`: a hung operation, not one that happens to be
+/// running at the moment of the look.
+pub fn running_for(needle: &str, age: Duration) -> bool {
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    processes_with(needle).into_iter().any(|pid| {
+        let started = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                let after = s.rsplit(')').next()?.to_string();
+                after.split_whitespace().nth(19)?.parse::<f64>().ok()
+            });
+        started.is_some_and(|t| uptime - t / ticks >= age.as_secs_f64())
+    })
+}
+
 /// Reads a JSON report.
 pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
