@@ -5,14 +5,10 @@ mod util;
 use std::process::Stdio;
 use std::time::Duration;
 
-use util::{TestDir, processes_with, read_json, wait_for};
+use util::{GOOD_CHECK, GOOD_EXEC, TestDir, processes_with, read_json, wait_for};
 
-/// A correct little program: flock(1) + temp + mv, one op id per line.
-const GOOD_EXEC: &str = "exec 9>>\"$TORTURE_STATE.lock\"; flock 9; t=$(mktemp \"$TORTURE_STATE.tmp-XXXXXX\"); \
-    cat \"$TORTURE_STATE\" > \"$t\" 2>/dev/null; echo \"$TORTURE_OP\" >> \"$t\"; mv \"$t\" \"$TORTURE_STATE\"";
 /// Appends the op id to the state, unlocked: enough when runs are sequential.
 const APPEND_OP: &str = "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"";
-const GOOD_CHECK: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
 
 /// Runs a program with no kills and no readers for `ops` operations over
 /// `writers` writers; returns the run and its JSON report.

@@ -3,12 +3,7 @@
 
 mod util;
 
-use util::{TestDir, read_json};
-
-/// A correct little program: flock(1) + temp + mv, one op id per line.
-const GOOD_EXEC: &str = "exec 9>>\"$TORTURE_STATE.lock\"; flock 9; t=$(mktemp \"$TORTURE_STATE.tmp-XXXXXX\"); \
-    cat \"$TORTURE_STATE\" > \"$t\" 2>/dev/null; echo \"$TORTURE_OP\" >> \"$t\"; mv \"$t\" \"$TORTURE_STATE\"";
-const GOOD_CHECK: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
+use util::{GOOD_CHECK, GOOD_EXEC, TestDir, read_json};
 
 /// Each of these used to exit 0 with PASS: now each is inconclusive (exit
 /// 3) and says why on one line of stderr.

@@ -43,14 +43,9 @@ fn torture_at_syscalls(strategy: &str) {
     );
 }
 
-/// One run sized by counts, not by the clock: a fixed seed and an exact
-/// quota of operations, so the kill decisions are the same on an idle and
-/// on a saturated machine. Each concurrency flaw below was found with
-/// hundreds of lost updates at this size (measured with `--seed 7` and
-/// 2000 ops: 891 to 1780), so its detection does not hang on luck.
-fn torture_with(strategy: &str, extra: &[&str]) -> serde_json::Value {
-    let t = TestDir::new();
-    let mut args = vec![
+/// The arguments of a run of `strategy` sized by counts (see below).
+fn sized(strategy: &str) -> Vec<&str> {
+    vec![
         "--strategy",
         strategy,
         "--writers",
@@ -63,9 +58,17 @@ fn torture_with(strategy: &str, extra: &[&str]) -> serde_json::Value {
         "42",
         "--json",
         "r.json",
-    ];
-    args.extend_from_slice(extra);
-    let run = t.run(&args);
+    ]
+}
+
+/// One run sized by counts, not by the clock: a fixed seed and an exact
+/// quota of operations, so the kill decisions are the same on an idle and
+/// on a saturated machine. Each concurrency flaw below was found with
+/// hundreds of lost updates at this size (measured with `--seed 7` and
+/// 2000 ops: 891 to 1780), so its detection does not hang on luck.
+fn torture_with(strategy: &str, extra: &[&str]) -> serde_json::Value {
+    let t = TestDir::new();
+    let run = t.run(&[&sized(strategy), extra].concat());
     let expected = MODEL.iter().find(|m| m.0 == strategy).unwrap().1;
     run.expect_code(if expected.is_some() { 1 } else { 0 });
     let r = read_json(&t.join("r.json"));
@@ -112,20 +115,7 @@ fn reference_passes() {
 #[test]
 fn naive_is_torn_or_inconclusive_never_passed_under_timed_kills() {
     let t = TestDir::new();
-    let run = t.run(&[
-        "--strategy",
-        "naive",
-        "--writers",
-        "32",
-        "--kill-rate",
-        "0.2",
-        "--ops",
-        "400",
-        "--seed",
-        "42",
-        "--json",
-        "r.json",
-    ]);
+    let run = t.run(&sized("naive"));
     let r = read_json(&t.join("r.json"));
     match run.code() {
         Some(1) => assert!(

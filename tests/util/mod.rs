@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// A correct little outside program: flock(1) + temp + mv, one op id per
+/// line.
+pub const GOOD_EXEC: &str = "exec 9>>\"$TORTURE_STATE.lock\"; flock 9; t=$(mktemp \"$TORTURE_STATE.tmp-XXXXXX\"); \
+    cat \"$TORTURE_STATE\" > \"$t\" 2>/dev/null; echo \"$TORTURE_OP\" >> \"$t\"; mv \"$t\" \"$TORTURE_STATE\"";
+
+/// Its check: the state file, which may not exist yet.
+pub const GOOD_CHECK: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_torture"))
