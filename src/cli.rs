@@ -222,8 +222,14 @@ struct FsCompareArgs {
     #[arg(long, value_name = "LIST")]
     strategies: Option<String>,
     /// Each run's length.
-    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration, conflicts_with = "ops")]
     duration: std::time::Duration,
+    /// Each run does exactly this many operations, instead of --duration.
+    #[arg(long, value_name = "N", value_parser = parse_ops)]
+    ops: Option<u64>,
+    /// Where kills land: delay or syscall (see the run's --kill-at).
+    #[arg(long, value_name = "WHERE", default_value = "delay", value_parser = runner::KillAt::parse)]
+    kill_at: runner::KillAt,
     /// Writers per run.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_writers)]
     writers: usize,
@@ -539,6 +545,8 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         filesystems,
         strategies,
         duration: args.duration,
+        ops: args.ops,
+        kill_at: args.kill_at,
         writers: args.writers,
         readers: args.readers,
         kill_rate: args.kill_rate,

@@ -35,6 +35,10 @@ pub struct CompareConfig {
     pub strategies: Vec<&'static dyn Strategy>,
     /// Each run's length.
     pub duration: Duration,
+    /// Each run's exact operation count, instead of `duration`.
+    pub ops: Option<u64>,
+    /// Where kills land.
+    pub kill_at: KillAt,
     /// Writers per run.
     pub writers: usize,
     /// Readers per run.
@@ -150,8 +154,10 @@ fn run_one(
         writers: cfg.writers,
         readers: cfg.readers,
         kill_rate: cfg.kill_rate,
-        kill_at: KillAt::Delay,
-        length: RunLength::Duration(cfg.duration),
+        kill_at: cfg.kill_at,
+        length: cfg
+            .ops
+            .map_or(RunLength::Duration(cfg.duration), RunLength::Ops),
         payload: crate::scenario::defaults::PAYLOAD,
         seed: cfg.seed,
         dir: Some(dir.path().to_path_buf()),

@@ -20,8 +20,10 @@ pub const SCHEMA: &str = "torture/fscompare/v1";
 /// The run parameters shared by every run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Params {
-    /// Each run's length in seconds.
+    /// Each run's length in seconds (when `ops` is null).
     pub duration_s: f64,
+    /// Each run's exact operation count, with `--ops` (added in v1).
+    pub ops: Option<u64>,
     /// Writers per run.
     pub writers: usize,
     /// Readers per run.
@@ -105,6 +107,16 @@ pub struct FsCompareReport {
     pub seconds: f64,
 }
 
+impl Params {
+    /// Each run's length, in words.
+    fn length(&self) -> String {
+        match self.ops {
+            Some(n) => format!("{n} ops"),
+            None => format!("{} s", self.duration_s),
+        }
+    }
+}
+
 impl FsCompareReport {
     /// An empty report.
     pub fn new(cfg: &CompareConfig, scratch: &Path) -> Self {
@@ -114,6 +126,7 @@ impl FsCompareReport {
             machine: Machine::read(scratch),
             params: Params {
                 duration_s: cfg.duration.as_secs_f64(),
+                ops: cfg.ops,
                 writers: cfg.writers,
                 readers: cfg.readers,
                 kill_rate: cfg.kill_rate,
@@ -150,7 +163,7 @@ impl FsCompareReport {
         self.all_met &= met;
         let observed = r.violated();
         let observed = if observed.is_empty() {
-            "pass".to_string()
+            r.verdict.name().to_string()
         } else {
             observed
                 .iter()
@@ -292,8 +305,12 @@ impl FsCompareReport {
         let p = &self.params;
         let _ = writeln!(
             out,
-            "Each run: {} s, {} writers, {} reader(s), kill rate {}, seed {}. Process-crash tier (SIGKILL).\n",
-            p.duration_s, p.writers, p.readers, p.kill_rate, p.seed
+            "Each run: {}, {} writers, {} reader(s), kill rate {}, seed {}. Process-crash tier (SIGKILL).\n",
+            p.length(),
+            p.writers,
+            p.readers,
+            p.kill_rate,
+            p.seed
         );
         if self.interrupted {
             out.push_str("**Interrupted**: the tables are incomplete.\n\n");
@@ -343,13 +360,13 @@ impl FsCompareReport {
         let _ = write!(
             out,
             "<p>Produced by <code>{}</code></p>\n<p>Machine: Linux {}, {} CPUs, {:.1} GiB of memory; images on {}.</p>\n\
-             <p>Each run: {} s, {} writers, {} reader(s), kill rate {}, seed {}. Fault tier: process crash (SIGKILL).</p>\n",
+             <p>Each run: {}, {} writers, {} reader(s), kill rate {}, seed {}. Fault tier: process crash (SIGKILL).</p>\n",
             escape(&self.command),
             escape(&m.kernel),
             m.cpus,
             m.memory_bytes as f64 / (1u64 << 30) as f64,
             escape(&m.scratch_device),
-            p.duration_s,
+            p.length(),
             p.writers,
             p.readers,
             p.kill_rate,
