@@ -76,6 +76,44 @@ pub fn current_pid() -> i32 {
     std::process::id() as i32
 }
 
+/// The effective user id of this process: who creates and follows files.
+pub fn effective_uid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// Whether a directory is shared: sticky and world-writable, as `/tmp` is.
+/// Anyone can create names there, but only their owner can remove them.
+pub fn is_shared_dir(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_dir() && meta.permissions().mode() & 0o1002 == 0o1002
+}
+
+/// The directory a path's last component sits in (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The owner of the symlink `link` (its `lstat` is `meta`) when the
+/// kernel's `protected_symlinks` rule forbids following it: the link sits
+/// in a shared directory and belongs to neither that directory's owner nor
+/// this process's effective user. `None` when following it is allowed.
+///
+/// The rule is applied whatever `fs.protected_symlinks` says: a program
+/// that reads a link and then works on its target (as the atomic write
+/// does) bypasses the kernel's own check.
+pub fn forbidden_link_owner(link: &Path, meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = meta.uid();
+    if owner == effective_uid() {
+        return None;
+    }
+    let dir = std::fs::metadata(parent_dir(link)).ok()?;
+    (is_shared_dir(&dir) && dir.uid() != owner).then_some(owner)
+}
+
 /// A target for a signal: one process, or the whole process group it leads.
 ///
 /// Which one is meant is a type, not the sign of a number.
