@@ -526,6 +526,10 @@ fn torture(args: RunArgs) -> i32 {
 
 fn fscompare(args: FsCompareArgs) -> i32 {
     use crate::fscompare::{self, FsSpec};
+    // `compare` checks it again; here it comes before anything is printed.
+    if let Err(e) = fscompare::out_dir(&args.out).check() {
+        return bad_input(e);
+    }
     let program = match program() {
         Ok(p) => p,
         Err(code) => return code,
