@@ -23,7 +23,12 @@
 //! (to any depth) and the file it points to is replaced; the link itself is
 //! kept. This is the behaviour dotfile managers rely on, and it keeps the
 //! temporary file on the real file's file system. A dangling link creates its
-//! target.
+//! target. A link that the kernel's `protected_symlinks` rule forbids
+//! following (in a sticky world-writable directory such as `/tmp`, owned by
+//! neither that directory's owner nor the caller) is refused with
+//! [`Error::ProtectedSymlink`], whatever the sysctl says: reading the link
+//! and then writing its target would bypass the kernel's own check, and let
+//! another user of `/tmp` aim a root process at any file.
 //!
 //! **Read-only targets.** An existing target whose mode has no write bit is
 //! refused with [`Error::ReadOnlyTarget`], even for root, although a rename
@@ -290,12 +295,21 @@ pub(crate) fn split(path: &Path) -> Result<(PathBuf, String)> {
     Ok((dir, name.to_string()))
 }
 
-/// Follows symlinks at `path` until it names a non-link (or nothing).
+/// Follows symlinks at `path` until it names a non-link (or nothing),
+/// refusing a link that the `protected_symlinks` rule forbids following.
 pub(crate) fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_SYMLINK_DEPTH {
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
+                // In a shared directory nobody else can swap a link they do
+                // not own, so the link checked here is the link read below.
+                if let Some(owner) = crate::platform::forbidden_link_owner(&current, &meta) {
+                    return Err(Error::ProtectedSymlink {
+                        path: current,
+                        owner,
+                    });
+                }
                 let link = fs::read_link(&current).at(Step::ResolveSymlink, &current)?;
                 current = match current.parent() {
                     Some(parent) if link.is_relative() => parent.join(link),
@@ -388,6 +402,35 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(fs::read(&real).unwrap(), b"new");
+    }
+
+    #[test]
+    fn planted_symlink_in_a_shared_directory_is_refused() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: planting another user's link needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("pub");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, Permissions::from_mode(0o1777)).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"secret").unwrap();
+        let link = shared.join("state.json");
+        symlink(&victim, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(12345), None).unwrap();
+        let err = write_file_atomic(&link, b"new", 0o644).unwrap_err();
+        assert!(
+            matches!(err, Error::ProtectedSymlink { owner: 12345, .. }),
+            "{err}"
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"secret");
+        assert!(temps_in(dir.path()).is_empty() && temps_in(&shared).is_empty());
+        // The caller's own link (here also the directory owner's) is followed.
+        std::os::unix::fs::lchown(&link, Some(0), None).unwrap();
+        write_file_atomic(&link, b"new", 0o644).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"new");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit;
 use crate::fault::{self, ExploreExpectation, Fault};
+use crate::output::{self, OutputTarget};
 use crate::report::{
     ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
     RunResult, ScenariosJsonExporter, StopReason, Verdict,
@@ -88,14 +89,46 @@ enum Command {
 /// Report files, shared by a run and a scenario set.
 #[derive(Debug, Args)]
 struct Outputs {
-    /// Write the JSON report to this file (a run: schema torture/report/v1;
-    /// `run`: torture/scenarios/v1).
+    /// Write the JSON report to this file, or to stdout with `-` (a run:
+    /// schema torture/report/v1; `run`: torture/scenarios/v1).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Write JUnit XML to this file: one suite per run or scenario, one test
-    /// case per violation class (an exploration: per fault).
+    /// Write JUnit XML to this file, or to stdout with `-`: one suite per
+    /// run or scenario, one test case per violation class (an exploration:
+    /// per fault).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+}
+
+/// Where a command's reports go, each bound to the flag (or variable) it
+/// came from.
+struct Targets {
+    json: Option<OutputTarget>,
+    junit: Option<OutputTarget>,
+    /// `GITHUB_STEP_SUMMARY`, appended to.
+    summary: Option<OutputTarget>,
+}
+
+impl Outputs {
+    fn targets(&self) -> Targets {
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty());
+        Targets {
+            json: self.json.as_ref().map(|p| OutputTarget::parse("--json", p)),
+            junit: self
+                .junit
+                .as_ref()
+                .map(|p| OutputTarget::parse("--junit", p)),
+            summary: summary.map(|p| OutputTarget::file("GITHUB_STEP_SUMMARY", p)),
+        }
+    }
+}
+
+impl Targets {
+    fn all(&self) -> impl Iterator<Item = &OutputTarget> {
+        [&self.json, &self.junit, &self.summary]
+            .into_iter()
+            .flatten()
+    }
 }
 
 /// What is tortured or explored: a built-in strategy or an outside program.
@@ -303,11 +336,13 @@ struct ExploreArgs {
     /// [default: the number of CPUs].
     #[arg(long, value_name = "N", value_parser = parse_writers)]
     jobs: Option<usize>,
-    /// Write the JSON report (schema torture/explore/v1) to this file.
+    /// Write the JSON report (schema torture/explore/v1) to this file, or
+    /// to stdout with `-`.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Write JUnit XML to this file: one suite, one test case per fault,
-    /// failing with its findings and their replay commands.
+    /// Write JUnit XML to this file (or stdout with `-`): one suite, one
+    /// test case per fault, failing with its findings and their replay
+    /// commands.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// For each violating run, keep the run directory after the fault and a
@@ -430,9 +465,10 @@ fn program() -> Result<PathBuf, i32> {
 }
 
 fn torture(args: RunArgs) -> i32 {
-    if let Some(code) = check_outputs(&args.outputs) {
-        return code;
-    }
+    let targets = match prepare_outputs(&args.outputs) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     if args.baseline && args.workload.exec.is_some() {
         return bad_input("--baseline needs a built-in strategy, not --exec");
     }
@@ -488,7 +524,7 @@ fn torture(args: RunArgs) -> i32 {
         expected: None,
         report,
     })];
-    match write_outputs(&args.outputs, &runs, &JsonExporter) {
+    match write_outputs(&targets, &runs, &JsonExporter) {
         Ok(()) => code,
         Err(e) => bad_input(e),
     }
@@ -496,6 +532,10 @@ fn torture(args: RunArgs) -> i32 {
 
 fn fscompare(args: FsCompareArgs) -> i32 {
     use crate::fscompare::{self, FsSpec};
+    // `compare` checks it again; here it comes before anything is printed.
+    if let Err(e) = fscompare::out_dir(&args.out).check() {
+        return bad_input(e);
+    }
     let program = match program() {
         Ok(p) => p,
         Err(code) => return code,
@@ -585,9 +625,10 @@ fn explore(args: ExploreArgs) -> i32 {
         json: args.json.clone(),
         junit: args.junit.clone(),
     };
-    if let Some(code) = check_outputs(&outputs) {
-        return code;
-    }
+    let targets = match prepare_outputs(&outputs) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let program = match program() {
         Ok(p) => p,
         Err(code) => return code,
@@ -625,7 +666,7 @@ fn explore(args: ExploreArgs) -> i32 {
         expected: None,
         report,
     };
-    match write_outputs(&outputs, &[Finished::Explore(result)], &JsonExporter) {
+    match write_outputs(&targets, &[Finished::Explore(result)], &JsonExporter) {
         Ok(()) => code,
         Err(e) => bad_input(e),
     }
@@ -682,50 +723,35 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Writes the requested report files and the GitHub step summary.
+/// Writes the requested report files and appends to the GitHub step summary.
 fn write_outputs(
-    outputs: &Outputs,
+    targets: &Targets,
     results: &[Finished],
     json: &dyn Exporter,
-) -> Result<(), String> {
-    let write = |exporter: &dyn Exporter, path: &Option<PathBuf>| match path {
-        Some(p) => exporter
-            .write(results, p)
-            .map_err(|e| format!("cannot write {}: {e}", p.display())),
-        None => Ok(()),
-    };
-    write(json, &outputs.json)?;
-    write(&JunitExporter, &outputs.junit)?;
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-        use std::io::Write;
-        // GitHub collects the summary by appending to the file it names.
-        let appended = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .and_then(|mut f| f.write_all(&MarkdownExporter.render(results)));
-        appended.map_err(|e| format!("cannot append to GITHUB_STEP_SUMMARY: {e}"))?;
+) -> Result<(), output::OutputError> {
+    if let Some(t) = &targets.json {
+        json.write(results, t)?;
+    }
+    if let Some(t) = &targets.junit {
+        JunitExporter.write(results, t)?;
+    }
+    if let Some(t) = &targets.summary {
+        MarkdownExporter.append(results, t)?;
     }
     Ok(())
 }
 
-fn check_outputs(outputs: &Outputs) -> Option<i32> {
-    check_output_path(outputs.json.as_ref()).or_else(|| check_output_path(outputs.junit.as_ref()))
-}
-
-/// Refuses an output path whose directory does not exist, before running.
-fn check_output_path(path: Option<&PathBuf>) -> Option<i32> {
-    let path = path?;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    match parent {
-        Some(dir) if !dir.is_dir() => Some(bad_input(format!(
-            "{}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        ))),
-        _ if path.is_dir() => Some(bad_input(format!("{} is a directory", path.display()))),
-        _ => None,
+/// Checks every output before anything runs; with a report on stdout, the
+/// human summary goes to stderr from now on, so that stdout holds the
+/// report alone.
+fn prepare_outputs(outputs: &Outputs) -> Result<Targets, i32> {
+    let targets = outputs.targets();
+    output::check_all(targets.all()).map_err(bad_input)?;
+    if targets.all().any(OutputTarget::is_stdout) {
+        output::divert_human_output()
+            .map_err(|e| bad_input(format!("cannot keep stdout for the report: {e}")))?;
     }
+    Ok(targets)
 }
 
 fn verdict_code(report: &Report) -> i32 {
@@ -789,9 +815,10 @@ fn run_scenarios(
     kill_at: Option<runner::KillAt>,
     seed: Option<u64>,
 ) -> i32 {
-    if let Some(code) = check_outputs(outputs) {
-        return code;
-    }
+    let targets = match prepare_outputs(outputs) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     let loaded: Result<Vec<AnyScenario>, _> = files.iter().map(|f| AnyScenario::load(f)).collect();
     let scenarios = match loaded {
         Ok(s) => s,
@@ -875,7 +902,7 @@ fn run_scenarios(
         "{met} of {} scenario(s) met their expectation",
         results.len()
     );
-    if let Err(e) = write_outputs(outputs, &results, &ScenariosJsonExporter) {
+    if let Err(e) = write_outputs(&targets, &results, &ScenariosJsonExporter) {
         return bad_input(e);
     }
     let missed: Vec<&Finished> = results.iter().filter(|r| !r.met()).collect();

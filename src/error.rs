@@ -91,6 +91,16 @@ pub enum Error {
         /// The target.
         path: PathBuf,
     },
+    /// The target is a symlink that the kernel's `protected_symlinks` rule
+    /// forbids following: it sits in a sticky world-writable directory and
+    /// belongs to neither that directory's owner nor the caller.
+    #[error("{} is a symlink owned by uid {owner} in a sticky world-writable directory: refusing to follow it (the protected_symlinks rule); remove it or write elsewhere", path.display())]
+    ProtectedSymlink {
+        /// The link.
+        path: PathBuf,
+        /// The link's owner.
+        owner: u32,
+    },
     /// The target path has no file name or no parent directory.
     #[error("{}: not a file path (it has no parent directory or no file name)", path.display())]
     BadPath {

@@ -228,8 +228,9 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     if let Some(a) = &cfg.artifacts
         && report.failed()
     {
-        report
-            .write_json(&a.join("report.json"))
+        let dir = artifacts_dir(a);
+        dir.create()
+            .and_then(|()| report.write_json(&dir.file("report.json")))
             .map_err(|e| ExploreError::Harness(e.to_string()))?;
     }
     Ok(report)
@@ -648,20 +649,30 @@ impl<'a> Explorer<'a> {
         let io = |e: std::io::Error| {
             ExploreError::Harness(format!("cannot keep artifacts in {}: {e}", here.display()))
         };
+        let harness = |e: crate::output::OutputError| ExploreError::Harness(e.to_string());
+        artifacts_dir(root).create().map_err(harness)?;
         fs::create_dir_all(&here).map_err(io)?;
         copy_dir(&source, &here.join("dir")).map_err(io)?;
         let script = format!(
             "#!/bin/sh\n# Reruns exactly this fault point and fault.\n{}\n",
             self.replay(point.ordinal, fault)
         );
-        crate::atomic::write_file_atomic(here.join("replay.sh"), script.as_bytes(), 0o755)
-            .map_err(|e| ExploreError::Harness(e.to_string()))
+        crate::output::OutputTarget::file("--artifacts", here.join("replay.sh"))
+            .executable()
+            .write(script.as_bytes())
+            .map_err(harness)
     }
 
     /// The command line that reruns exactly `point` under `fault`.
     fn replay(&self, point: usize, fault: Fault) -> String {
         replay_command(self.cfg, &[fault], Some(point))
     }
+}
+
+/// The `--artifacts` directory: made private in a shared directory, and
+/// refused if someone else planted it.
+fn artifacts_dir(path: &Path) -> crate::output::OutputDir {
+    crate::output::OutputDir::new("--artifacts", path)
 }
 
 /// The command line that reruns `cfg`'s exploration of `faults`, at `point`

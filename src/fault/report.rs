@@ -392,9 +392,12 @@ impl ExploreReport {
         bytes
     }
 
-    /// Writes the JSON document atomically.
-    pub fn write_json(&self, path: &Path) -> crate::Result<()> {
-        crate::atomic::write_file_atomic(path, &self.to_json(), 0o644)
+    /// Writes the JSON document to `target` (see [`crate::output`]).
+    pub fn write_json(
+        &self,
+        target: &crate::output::OutputTarget,
+    ) -> Result<(), crate::output::OutputError> {
+        target.write(&self.to_json())
     }
 
     /// The table and the summary, for a terminal.

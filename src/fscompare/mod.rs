@@ -5,8 +5,11 @@
 //! torture run with the same parameters and seed; the fsync cost of the file
 //! system is measured on its own. The results go to `report.json`,
 //! `report.md`, a self-contained `report.html` and the charts as `.svg`,
-//! all written atomically. Mounts and images are removed on every way out,
-//! and by the watchdog if `torture` itself is killed.
+//! all written atomically. The output directory is checked before anything
+//! is mounted: new, empty, or one `torture` made (see
+//! [`crate::output::OutputDir::reusable`]), never someone else's reports.
+//! Mounts and images are removed on every way out, and by the watchdog if
+//! `torture` itself is killed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,9 +74,10 @@ pub struct CompareError(pub String);
 /// Runs the comparison and writes the report files; returns the report.
 pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let err = |m: String| CompareError(m);
+    let out = out_dir(&cfg.out);
+    out.check().map_err(|e| err(e.to_string()))?;
     mount::preflight(&cfg.filesystems).map_err(err)?;
-    std::fs::create_dir_all(&cfg.out)
-        .map_err(|e| err(format!("--out {}: {e}", cfg.out.display())))?;
+    out.create().map_err(|e| err(e.to_string()))?;
     let watchdog = Watchdog::start(&cfg.program)
         .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
@@ -89,8 +93,14 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     drop(scratch);
     watchdog.stop();
     result?;
-    report.write_all(&cfg.out).map_err(|e| err(e.to_string()))?;
+    report.write_all(&out).map_err(|e| err(e.to_string()))?;
     Ok(report)
+}
+
+/// `--out`: new, empty, or a directory `torture` made, which it may write
+/// its reports into again.
+pub fn out_dir(out: &Path) -> crate::output::OutputDir {
+    crate::output::OutputDir::reusable("--out", out)
 }
 
 fn run_all(

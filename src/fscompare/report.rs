@@ -239,10 +239,11 @@ impl FsCompareReport {
     }
 
     /// Writes every report file into `out`, each atomically.
-    pub fn write_all(&self, out: &Path) -> crate::Result<()> {
-        let write = |name: &str, bytes: &[u8]| {
-            crate::atomic::write_file_atomic(out.join(name), bytes, 0o644)
-        };
+    pub fn write_all(
+        &self,
+        out: &crate::output::OutputDir,
+    ) -> Result<(), crate::output::OutputError> {
+        let write = |name: &str, bytes: &[u8]| out.file(name).write(bytes);
         write("report.json", &self.to_json())?;
         write("report.md", self.markdown().as_bytes())?;
         write("report.html", self.html().as_bytes())?;

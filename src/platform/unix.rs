@@ -76,6 +76,91 @@ pub fn current_pid() -> i32 {
     std::process::id() as i32
 }
 
+/// The effective user id of this process: who creates and follows files.
+pub fn effective_uid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// Whether a directory is shared: sticky and world-writable, as `/tmp` is.
+/// Anyone can create names there, but only their owner can remove them.
+pub fn is_shared_dir(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_dir() && meta.permissions().mode() & 0o1002 == 0o1002
+}
+
+/// The directory a path's last component sits in (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Whether this process may create entries in the directory `dir`
+/// (write and search permission, for its effective user; a read-only file
+/// system says no).
+pub fn can_create_in(dir: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: NUL-terminated path; faccessat reads nothing else.
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    check(rc)
+}
+
+/// The device and inode of this process's stdout when it is a pipe, a
+/// socket or a regular file (`None` for a terminal, a device, or none).
+pub fn stdout_pipe_or_file() -> Option<(u64, u64)> {
+    // SAFETY: a zeroed stat is valid; fstat writes it whole on success.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat of descriptor 1 with a valid out pointer.
+    if unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) } != 0 {
+        return None;
+    }
+    let kind = st.st_mode & libc::S_IFMT;
+    let pipe_or_file = matches!(kind, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFREG);
+    pipe_or_file.then_some((st.st_dev, st.st_ino))
+}
+
+/// Keeps this process's stdout on a new descriptor (close-on-exec), which
+/// it returns, and makes descriptor 1 a copy of stderr.
+pub fn move_stdout_to_stderr() -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on descriptor 1; no pointers.
+    let saved = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_DUPFD_CLOEXEC, 3) };
+    check(saved)?;
+    // SAFETY: fcntl returned a fresh descriptor that nothing else owns.
+    let saved = unsafe { File::from_raw_fd(saved) };
+    // SAFETY: dup2 of two open descriptors; no pointers.
+    check(unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) })?;
+    Ok(saved)
+}
+
+/// The owner of the symlink `link` (its `lstat` is `meta`) when the
+/// kernel's `protected_symlinks` rule forbids following it: the link sits
+/// in a shared directory and belongs to neither that directory's owner nor
+/// this process's effective user. `None` when following it is allowed.
+///
+/// The rule is applied whatever `fs.protected_symlinks` says: a program
+/// that reads a link and then works on its target (as the atomic write
+/// does) bypasses the kernel's own check.
+pub fn forbidden_link_owner(link: &Path, meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = meta.uid();
+    if owner == effective_uid() {
+        return None;
+    }
+    let dir = std::fs::metadata(parent_dir(link)).ok()?;
+    (is_shared_dir(&dir) && dir.uid() != owner).then_some(owner)
+}
+
 /// A target for a signal: one process, or the whole process group it leads.
 ///
 /// Which one is meant is a type, not the sign of a number.

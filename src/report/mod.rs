@@ -2,14 +2,16 @@
 //! exporters that write them.
 //!
 //! The JSON report is a contract: its `schema` is `torture/report/v1`, and
-//! fields are only ever added, never renamed or removed. Every file is
-//! written with the crate's own atomic write.
+//! fields are only ever added, never renamed or removed. Every report is
+//! written through [`crate::output`]: to stdout, in place to a FIFO or
+//! device, else with the crate's own atomic write.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::output::{OutputError, OutputTarget};
 use crate::runner::{RunConfig, RunLength, Workload};
 use crate::verifier::{Evidence, Verifier, ViolationKind};
 
@@ -609,9 +611,16 @@ pub trait Exporter {
     /// The bytes of the file.
     fn render(&self, results: &[Finished]) -> Vec<u8>;
 
-    /// Renders and writes `path` with the crate's own atomic write.
-    fn write(&self, results: &[Finished], path: &Path) -> crate::Result<()> {
-        crate::atomic::write_file_atomic(path, &self.render(results), 0o644)
+    /// Renders and writes the output (see [`crate::output`]: stdout, a
+    /// FIFO or device in place, else the crate's own atomic write).
+    fn write(&self, results: &[Finished], target: &OutputTarget) -> Result<(), OutputError> {
+        target.write(&self.render(results))
+    }
+
+    /// Renders and appends to the output, never replacing it (the GitHub
+    /// step summary).
+    fn append(&self, results: &[Finished], target: &OutputTarget) -> Result<(), OutputError> {
+        target.append(&self.render(results))
     }
 }
 

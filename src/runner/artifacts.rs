@@ -10,16 +10,22 @@
 //! - `repro.sh`: reruns the same configuration with the same seed.
 //!
 //! A passing run leaves nothing. Every file is written with the crate's own
-//! atomic write.
+//! atomic write. `DIR` is an [`OutputDir`]: new or empty, made 0700 in a
+//! shared directory such as `/tmp`, and refused if someone else planted it
+//! there (see [`crate::output`]).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::RunError;
 use crate::atomic::write_file_atomic;
+use crate::output::{OutputDir, OutputError};
 use crate::report::Report;
+
+/// The flag the artifacts directory comes from, named in every message.
+const FLAG: &str = "--artifacts";
 
 /// One operation in the ledger.
 #[derive(Debug, Clone, Serialize)]
@@ -38,28 +44,18 @@ pub struct OpRecord {
     pub killed: bool,
 }
 
-/// Refuses an artifacts directory that exists and is not empty.
+/// Refuses an artifacts directory that exists and is not empty, or cannot
+/// be made, or is not safe to write into (see [`OutputDir::check`]).
 pub fn check_target(dir: &Path) -> Result<(), RunError> {
-    match fs::read_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(RunError::BadConfig(format!(
-            "--artifacts {}: {e}",
-            dir.display()
-        ))),
-        Ok(entries) => match entries.count() {
-            0 => Ok(()),
-            _ => Err(RunError::BadConfig(format!(
-                "--artifacts {} is not empty: give a new or empty directory",
-                dir.display()
-            ))),
-        },
-    }
+    OutputDir::new(FLAG, dir)
+        .check()
+        .map_err(|e| RunError::BadConfig(e.to_string()))
 }
 
 /// Collects a run's artifacts.
 #[derive(Debug)]
 pub struct Artifacts {
-    dir: PathBuf,
+    out: OutputDir,
     records: Vec<OpRecord>,
     first_copied: bool,
 }
@@ -68,7 +64,7 @@ impl Artifacts {
     /// Artifacts to be written into `dir`.
     pub fn new(dir: &Path) -> Self {
         Artifacts {
-            dir: dir.to_path_buf(),
+            out: OutputDir::new(FLAG, dir),
             records: Vec::new(),
             first_copied: false,
         }
@@ -83,36 +79,47 @@ impl Artifacts {
     pub fn first_violation(&mut self, run_dir: &Path) {
         if !self.first_copied {
             self.first_copied = true;
-            let _ = copy_tree(run_dir, &self.dir.join("first-violation"));
+            if self.out.create().is_ok() {
+                let _ = copy_tree(run_dir, &self.dir().join("first-violation"));
+            }
         }
     }
 
     /// Writes everything, if the run failed.
-    pub fn finish(&self, run_dir: &Path, report: &Report) -> crate::Result<()> {
+    pub fn finish(&self, run_dir: &Path, report: &Report) -> Result<(), OutputError> {
         if report.verdict == crate::report::Verdict::Pass {
             return Ok(());
         }
-        copy_tree(run_dir, &self.dir.join("final"))?;
+        self.out.create()?;
+        let final_dir = self.dir().join("final");
+        copy_tree(run_dir, &final_dir).map_err(|source| OutputError::Write {
+            flag: FLAG,
+            path: final_dir,
+            source: Box::new(source),
+        })?;
         let mut ledger = Vec::new();
         for r in &self.records {
             serde_json::to_writer(&mut ledger, r).expect("a record serializes");
             ledger.push(b'\n');
         }
-        write_file_atomic(self.dir.join("ops.jsonl"), &ledger, 0o644)?;
+        self.out.file("ops.jsonl").write(&ledger)?;
         let evidence = serde_json::to_vec_pretty(&report.evidence).expect("serializes");
-        write_file_atomic(self.dir.join("evidence.json"), &evidence, 0o644)?;
+        self.out.file("evidence.json").write(&evidence)?;
         let json = serde_json::to_vec_pretty(report).expect("serializes");
-        write_file_atomic(self.dir.join("report.json"), &json, 0o644)?;
+        self.out.file("report.json").write(&json)?;
         let script = format!(
             "#!/bin/sh\n# Replays the failing run with the same seed and options.\nexec {} \"$@\"\n",
             report.replay
         );
-        write_file_atomic(self.dir.join("repro.sh"), script.as_bytes(), 0o755)
+        self.out
+            .file("repro.sh")
+            .executable()
+            .write(script.as_bytes())
     }
 
     /// The artifacts directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.out.path()
     }
 }
 
