@@ -235,6 +235,51 @@ impl Dir {
         check(unsafe { libc::unlinkat(self.0.as_raw_fd(), c.as_ptr(), 0) })
     }
 
+    /// The names in this directory (without `.` and `..`), read through
+    /// this descriptor: a directory renamed or replaced at its path since it
+    /// was opened is not listed instead.
+    pub fn names(&self) -> io::Result<Vec<std::ffi::CString>> {
+        // fdopendir takes the descriptor it is given: give it a duplicate
+        // and keep ours. The duplicate shares our position, so rewind.
+        // SAFETY: valid descriptor; F_DUPFD_CLOEXEC returns a new one or -1.
+        let fd = unsafe { libc::fcntl(self.0.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+        check(fd)?;
+        // SAFETY: `fd` is an open directory descriptor that nothing else owns.
+        let stream = unsafe { libc::fdopendir(fd) };
+        if stream.is_null() {
+            let e = io::Error::last_os_error();
+            // SAFETY: fdopendir failed, so `fd` is still ours to close.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        // SAFETY: `stream` is open.
+        unsafe { libc::rewinddir(stream) };
+        let mut names = Vec::new();
+        let result = loop {
+            // readdir signals its errors only through errno.
+            // SAFETY: errno is thread-local.
+            unsafe { *libc::__errno_location() = 0 };
+            // SAFETY: `stream` is open until closedir below.
+            let entry = unsafe { libc::readdir(stream) };
+            if entry.is_null() {
+                let e = io::Error::last_os_error();
+                break if e.raw_os_error() == Some(0) {
+                    Ok(())
+                } else {
+                    Err(e)
+                };
+            }
+            // SAFETY: readdir returned a valid entry whose d_name is NUL-terminated.
+            let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) };
+            if name.to_bytes() != b"." && name.to_bytes() != b".." {
+                names.push(name.to_owned());
+            }
+        };
+        // SAFETY: closes the stream and the duplicate descriptor it owns.
+        unsafe { libc::closedir(stream) };
+        result.map(|()| names)
+    }
+
     /// fsyncs the directory: the renames and links in it become durable.
     pub fn sync(&self) -> io::Result<()> {
         self.0.sync_all()
