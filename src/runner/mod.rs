@@ -182,18 +182,20 @@ impl RunConfig {
     /// Checks the values that the command line cannot check alone.
     pub fn validate(&self) -> Result<(), RunError> {
         let bad = |m: String| Err(RunError::BadConfig(m));
+        let most = crate::scenario::defaults::MAX_CHILDREN;
         if self.writers == 0 {
             return bad("--writers must be at least 1".into());
+        }
+        if self.writers > most || self.readers > most {
+            return bad(format!(
+                "--writers {} and --readers {}: at most {most} processes each",
+                self.writers, self.readers
+            ));
         }
         if !(0.0..=1.0).contains(&self.kill_rate) || self.kill_rate.is_nan() {
             return bad(format!("--kill-rate {} is outside [0, 1]", self.kill_rate));
         }
-        if self.payload > MAX_PAYLOAD {
-            return bad(format!(
-                "--payload {} is more than the limit of {MAX_PAYLOAD} bytes (256 MiB)",
-                self.payload
-            ));
-        }
+        check_payload(self.payload)?;
         if self.until_covered.is_some() && self.kill_at != KillAt::Syscall {
             return bad("--until-covered needs --kill-at syscall (kills at fault points)".into());
         }
@@ -203,22 +205,50 @@ impl RunConfig {
         if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
             return bad("--op-timeout and --stall-timeout must be more than 0".into());
         }
-        if let Workload::Exec(spec) = &self.workload
-            && (spec.state.is_empty()
-                || spec.state.contains('/')
-                || spec.state == "."
-                || spec.state == "..")
-        {
-            return bad(format!(
-                "--state {:?} must be a plain file name",
-                spec.state
-            ));
+        for (flag, d) in [
+            ("--op-timeout", self.op_timeout),
+            ("--stall-timeout", self.stall_timeout),
+        ] {
+            check_duration(flag, d)?;
+        }
+        if let Workload::Exec(spec) = &self.workload {
+            check_spec(spec)?;
         }
         match self.length {
             RunLength::Duration(d) if d.is_zero() => bad("--duration must be more than 0".into()),
+            RunLength::Duration(d) => check_duration("--duration", d),
             RunLength::Ops(0) => bad("--ops must be at least 1".into()),
             _ => Ok(()),
         }
+    }
+}
+
+/// Refuses a duration above [`crate::duration::MAX`], naming its option.
+pub(crate) fn check_duration(flag: &str, d: Duration) -> Result<(), RunError> {
+    if d > crate::duration::MAX {
+        return Err(RunError::BadConfig(format!(
+            "{flag} {} is more than 30 days, the longest duration taken",
+            crate::duration::format(d)
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a payload above [`MAX_PAYLOAD`], naming its option.
+pub(crate) fn check_payload(payload: usize) -> Result<(), RunError> {
+    if payload > MAX_PAYLOAD {
+        return Err(RunError::BadConfig(format!(
+            "--payload {payload} is more than the limit of {MAX_PAYLOAD} bytes (256 MiB)"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an outside program that cannot run, naming its option.
+pub(crate) fn check_spec(spec: &exec::ExecSpec) -> Result<(), RunError> {
+    match spec.problem() {
+        Some(p) => Err(RunError::BadConfig(format!("--{} {}", p.field, p.reason))),
+        None => Ok(()),
     }
 }
 
