@@ -274,9 +274,15 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
             temp: Some(temp),
         });
     };
+    if dir.as_os_str().is_empty() {
+        return Err(RunError::BadConfig(
+            "--dir is empty: give a directory".into(),
+        ));
+    }
+    let mut created = Vec::new();
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| {
+            created = create_dirs(dir).map_err(|e| {
                 RunError::BadConfig(format!("--dir {}: cannot create: {e}", dir.display()))
             })?;
         }
@@ -289,11 +295,52 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
         }
         Ok(_) => reuse(dir)?,
     }
-    mark(dir)?;
-    let path = dir
-        .canonicalize()
-        .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))?;
-    Ok(RunDir { path, temp: None })
+    let marked = mark(dir).and_then(|()| {
+        dir.canonicalize()
+            .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
+    });
+    match marked {
+        Ok(path) => Ok(RunDir { path, temp: None }),
+        Err(e) => {
+            // What we made for nothing goes: a failed run leaves no empty
+            // directory behind (a full file system, say).
+            if !created.is_empty() {
+                let _ = fs::remove_file(dir.join(MARKER_FILE));
+            }
+            remove_dirs(&created);
+            Err(e)
+        }
+    }
+}
+
+/// Creates `dir` and its missing parents; returns those it created, the
+/// deepest last. On an error, removes them again.
+fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| fs::symlink_metadata(a).is_err())
+        .collect();
+    let mut created = Vec::new();
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(d) {
+            Ok(()) => created.push(d.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => {
+                remove_dirs(&created);
+                return Err(e);
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Removes directories made by [`create_dirs`], deepest first, each only if
+/// it is empty.
+fn remove_dirs(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
 }
 
 /// Whether `name` is a file a run of `torture` creates in its directory.
