@@ -618,7 +618,6 @@ fn fscompare(args: FsCompareArgs) -> i32 {
     if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
     }
-    eprintln!("torture: seed {seed}");
     let report = match fscompare::compare(&config) {
         Ok(r) => r,
         Err(e) => return bad_input(e),

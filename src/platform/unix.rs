@@ -71,6 +71,26 @@ pub fn self_exe() -> io::Result<std::path::PathBuf> {
     std::env::current_exe()
 }
 
+/// What `statvfs` says of the file system holding a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsState {
+    /// Bytes an unprivileged writer may still use.
+    pub available: u64,
+    /// Read-only: mounted so, or turned so by the file system itself (ext4
+    /// with `errors=remount-ro` after its journal aborted).
+    pub read_only: bool,
+}
+
+/// The free space and the read-only flag of the file system holding `path`.
+pub fn fs_state(path: &Path) -> io::Result<FsState> {
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    let st = statvfs(path).map_err(io::Error::from)?;
+    Ok(FsState {
+        available: (st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64),
+        read_only: st.flags().contains(FsFlags::ST_RDONLY),
+    })
+}
+
 /// The pid of this process.
 pub fn current_pid() -> i32 {
     std::process::id() as i32
