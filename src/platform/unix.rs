@@ -121,6 +121,43 @@ impl SignalTarget {
     }
 }
 
+extern "C" fn on_sigpipe(_: libc::c_int) {
+    let mut fds = [1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: poll and the two calls below are async-signal-safe; `fds` is
+    // a valid array of two entries.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, 0) };
+    // The write end of a pipe nobody reads any more reports POLLERR.
+    if ready > 0 && fds.iter().any(|p| p.revents & libc::POLLERR != 0) {
+        // SAFETY: see above.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+    }
+}
+
+/// Makes a closed standard output or error end the process quietly, killed
+/// by SIGPIPE as `ls` is, instead of a panic of `println!` (exit 101):
+/// `torture list | head -1` is not an error. Any other pipe (a child's,
+/// the watchdog's) keeps Rust's default: its write fails with `EPIPE` and
+/// the caller decides. The handler is reset in children by `exec`.
+pub fn die_on_closed_output() -> io::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigpipe),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only makes async-signal-safe calls.
+    unsafe { sigaction(Signal::SIGPIPE, &action) }
+        .map(drop)
+        .map_err(io::Error::from)
+}
+
 static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 extern "C" fn raise_stop_flag(_: libc::c_int) {
