@@ -314,8 +314,7 @@ impl Dir {
         let mut names = Vec::new();
         let result = loop {
             // readdir signals its errors only through errno.
-            // SAFETY: errno is thread-local.
-            unsafe { *libc::__errno_location() = 0 };
+            nix::errno::Errno::clear();
             // SAFETY: `stream` is open until closedir below.
             let entry = unsafe { libc::readdir(stream) };
             if entry.is_null() {
