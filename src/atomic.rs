@@ -16,8 +16,17 @@
 //!
 //! On any error the temporary file is removed and the error names the step
 //! and the path. A SIGKILL between steps 1 and 5 leaves the temporary file
-//! behind (nothing can remove it); the target is intact and the runner reports
-//! such files as `litter`.
+//! behind: the target is intact, and the runner reports such files as
+//! `litter`.
+//!
+//! **Litter.** The killed process cannot remove its temporary file, and
+//! [`write_file_atomic`] takes no lock, so it cannot tell a dead writer's
+//! temporary file from a live one's: it never removes any. Whoever
+//! serialises the writers of a path can. [`crate::update()`] removes them
+//! under its lock before each write, and [`sweep`] does it for callers that
+//! hold a lock of their own. Either removes only regular files named as this
+//! module names them for that target (`.NAME.tmp-` and 12 letters or
+//! digits), by name inside the open directory, never following a link.
 //!
 //! **Symbolic links.** When the target is a symlink, the link is followed
 //! (to any depth) and the file it points to is replaced; the link itself is
@@ -49,6 +58,9 @@ use crate::platform::{Dir, Entry};
 /// The infix of every temporary file this crate creates; the runner counts
 /// files carrying it as litter.
 pub const TEMP_INFIX: &str = ".tmp-";
+
+/// The length of the random part of a temporary file's name.
+const SUFFIX_LEN: usize = 12;
 
 /// How many symlinks we follow before calling it a loop (as the kernel does).
 const MAX_SYMLINK_DEPTH: usize = 40;
@@ -84,6 +96,24 @@ pub fn write_atomic_with(
 /// [`StagedWrite::commit`] renames it into place; dropping it instead removes
 /// the temporary file. Useful to do a last check before publishing.
 pub fn stage(path: &Path, data: &[u8], perm: u32, durability: Durability) -> Result<StagedWrite> {
+    stage_with(path, data, perm, durability, false)
+}
+
+/// [`write_file_atomic`] that first removes the target's litter, as
+/// [`sweep`] does, in the directory it opens anyway. Only for callers
+/// holding the lock that serialises every writer of `path`
+/// ([`crate::update()`]).
+pub(crate) fn write_file_atomic_swept(path: &Path, data: &[u8], perm: u32) -> Result<()> {
+    stage_with(path, data, perm, Durability::Full, true)?.commit()
+}
+
+fn stage_with(
+    path: &Path,
+    data: &[u8],
+    perm: u32,
+    durability: Durability,
+    sweep_first: bool,
+) -> Result<StagedWrite> {
     // Everything happens relative to the directory, opened once: one path
     // walk instead of one per step, which pays for the check of the target.
     let (mut dir_path, mut name) = split_c(path)?;
@@ -105,6 +135,9 @@ pub fn stage(path: &Path, data: &[u8], perm: u32, durability: Durability) -> Res
             path: dir_path.join(name.to_string_lossy().as_ref()),
         });
     }
+    if sweep_first {
+        sweep_in(&dir, &dir_path, &name.to_string_lossy())?;
+    }
     // When the umask keeps `perm` whole, the file is created with it and
     // needs no chmod: one syscall less on every write.
     let exact = perm & !0o777 == 0 && process_umask().is_some_and(|u| perm & u == 0);
@@ -119,6 +152,70 @@ pub fn stage(path: &Path, data: &[u8], perm: u32, durability: Durability) -> Res
     };
     staged.fill(file, data, (!exact).then_some(perm))?;
     Ok(staged)
+}
+
+/// Removes the temporary files that [`write_file_atomic`] left for `path`
+/// when its process was killed before the rename, and returns how many.
+///
+/// **Call it only while holding the lock that serialises writers of
+/// `path`**: a writer that is alive has its temporary file open, and
+/// without that lock nothing tells it from a dead writer's. (With
+/// [`crate::update()`] there is nothing to call: it sweeps under its own
+/// lock.)
+///
+/// A symlink at `path` is followed, as [`write_file_atomic`] does, to the
+/// directory where the temporary files are. Removed: regular files named
+/// `.NAME.tmp-` followed by 12 letters or digits, `NAME` being the target's
+/// name, each removed by name inside the directory opened once (`unlinkat`).
+/// Left alone: anything else, whatever its name (`NAME.bak`, `.NAME.notes`,
+/// another target's temporary files), and a symlink, a directory or a
+/// special file even with a temporary file's name, since this module only
+/// ever creates regular files (the target of such a link is never touched);
+/// also a file this process may not remove (`EACCES`, `EPERM`: another
+/// user's, in a sticky directory), which is not counted.
+pub fn sweep(path: impl AsRef<Path>) -> Result<usize> {
+    let target = resolve_symlinks(path.as_ref())?;
+    let (dir_path, name) = split(&target)?;
+    let dir = open_dir(&dir_path)?;
+    sweep_in(&dir, &dir_path, &name)
+}
+
+/// [`sweep`] of the target `name` in the open directory `dir` (at `dir_path`).
+fn sweep_in(dir: &Dir, dir_path: &Path, name: &str) -> Result<usize> {
+    let names = dir.names().at(Step::ListDir, dir_path)?;
+    let mut removed = 0;
+    for candidate in names.iter().filter(|c| is_temp_of(c.to_bytes(), name)) {
+        if !matches!(dir.entry(candidate), Entry::Other { regular: true, .. }) {
+            continue;
+        }
+        match dir.remove(candidate) {
+            Ok(()) => removed += 1,
+            // Gone already, replaced by a directory since the check, or
+            // not ours to remove: none of it is litter we can clear.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOENT | libc::EISDIR | libc::EACCES | libc::EPERM)
+                ) => {}
+            Err(e) => {
+                let path = dir_path.join(candidate.to_string_lossy().as_ref());
+                return Err(Error::io(Step::Remove, path, e));
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether `candidate` is a name this module gives a temporary file of
+/// the target `name`: `.NAME.tmp-` and exactly [`SUFFIX_LEN`] letters or
+/// digits.
+fn is_temp_of(candidate: &[u8], name: &str) -> bool {
+    let prefix = format!(".{name}{TEMP_INFIX}");
+    candidate
+        .strip_prefix(prefix.as_bytes())
+        .is_some_and(|suffix| {
+            suffix.len() == SUFFIX_LEN && suffix.iter().all(u8::is_ascii_alphanumeric)
+        })
 }
 
 fn open_dir(path: &Path) -> Result<Dir> {
@@ -247,7 +344,7 @@ fn process_suffix() -> &'static str {
     SUFFIX.get_or_init(|| {
         rand::rng()
             .sample_iter(&Alphanumeric)
-            .take(12)
+            .take(SUFFIX_LEN)
             .map(char::from)
             .collect()
     })
@@ -275,7 +372,7 @@ fn create_temp_mode(dir: &Path, name: &str, mode: u32) -> Result<(PathBuf, File)
 fn temp_name(name: &str) -> String {
     let suffix: String = rand::rng()
         .sample_iter(&Alphanumeric)
-        .take(12)
+        .take(SUFFIX_LEN)
         .map(char::from)
         .collect();
     format!(".{name}{TEMP_INFIX}{suffix}")
@@ -489,6 +586,61 @@ mod tests {
     fn path_without_file_name_is_rejected() {
         let err = write_file_atomic("/", b"x", 0o644).unwrap_err();
         assert!(matches!(err, Error::BadPath { .. }), "{err}");
+    }
+
+    #[test]
+    fn sweep_removes_only_this_targets_litter_and_counts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        for _ in 0..3 {
+            std::mem::forget(stage(&p, b"half", 0o644, Durability::None).unwrap());
+        }
+        let other = dir.path().join("other.json");
+        std::mem::forget(stage(&other, b"half", 0o644, Durability::None).unwrap());
+        fs::write(dir.path().join(".state.json.notes"), b"keep").unwrap();
+        assert_eq!(sweep(&p).unwrap(), 3);
+        assert_eq!(sweep(&p).unwrap(), 0);
+        let left = temps_in(dir.path());
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(left[0].starts_with(".other.json.tmp-"), "{left:?}");
+        assert!(dir.path().join(".state.json.notes").exists());
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let (_, own) = {
+            let dir = tempfile::tempdir().unwrap();
+            let staged = stage(&dir.path().join("s"), b"", 0o644, Durability::None).unwrap();
+            (dir, staged.tmp.clone())
+        };
+        assert!(is_temp_of(own.to_bytes(), "s"), "{own:?}");
+        assert!(is_temp_of(temp_name("s").as_bytes(), "s"));
+        for foreign in [
+            ".s.tmp-abc",
+            ".s.tmp-abcdefghijkl/",
+            "s.tmp-abcdefghijkl",
+            ".s.tmp-abcdefghijk-",
+        ] {
+            assert!(!is_temp_of(foreign.as_bytes(), "s"), "{foreign}");
+        }
+        assert!(!is_temp_of(temp_name("s").as_bytes(), "t"));
+    }
+
+    #[test]
+    fn sweep_of_a_missing_directory_names_step_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = sweep(dir.path().join("nope/state.json")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Io {
+                    step: Step::OpenDir,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("nope"), "{err}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ enum Command {
         #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
         kill_at: Option<runner::KillAt>,
         /// Run every scenario with this seed, whatever its file says.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
         seed: Option<u64>,
     },
     /// Put a fault at every file-system syscall of one operation, one run
@@ -179,24 +179,24 @@ struct RunArgs {
     #[command(flatten)]
     workload: WorkloadArgs,
     /// An operation running longer than this is killed and counted as a timeout.
-    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration, allow_hyphen_values = true)]
     op_timeout: std::time::Duration,
     /// If operations are attempted but none is acknowledged for this long, the
     /// run ends with the violation `stall`.
-    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     stall_timeout: std::time::Duration,
     /// When the run fails, keep here copies of the run directory (at the first
     /// violation and at the end), the op ledger, the evidence and repro.sh.
     #[arg(long, value_name = "DIR")]
     artifacts: Option<PathBuf>,
     /// Number of concurrent writer processes.
-    #[arg(long, value_name = "N", default_value_t = defaults::WRITERS, value_parser = parse_writers)]
+    #[arg(long, value_name = "N", default_value_t = defaults::WRITERS, value_parser = parse_writers, allow_negative_numbers = true)]
     writers: usize,
     /// Number of reader processes validating every read.
-    #[arg(long, value_name = "M", default_value_t = defaults::READERS, value_parser = parse_readers)]
+    #[arg(long, value_name = "M", default_value_t = defaults::READERS, value_parser = parse_readers, allow_negative_numbers = true)]
     readers: usize,
     /// Probability that each operation is cut by SIGKILL, in [0, 1].
-    #[arg(long, value_name = "P", default_value_t = defaults::KILL_RATE, value_parser = parse_rate)]
+    #[arg(long, value_name = "P", default_value_t = defaults::KILL_RATE, value_parser = parse_rate, allow_negative_numbers = true)]
     kill_rate: f64,
     /// Where a kill lands inside an operation: delay (after a random delay)
     /// or syscall (at the entry of a file-system syscall, by ptrace, spread
@@ -205,16 +205,17 @@ struct RunArgs {
     #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
     kill_at: Option<runner::KillAt>,
     /// How long to run (e.g. 10s, 500ms, 2m).
-    #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops")]
+    #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops", allow_hyphen_values = true)]
     duration: std::time::Duration,
     /// Run exactly this many operations (split over the writers), instead of --duration.
-    #[arg(long, value_name = "N", value_parser = parse_ops)]
+    #[arg(long, value_name = "N", value_parser = parse_ops, allow_negative_numbers = true)]
     ops: Option<u64>,
-    /// Padding bytes in the state document, so writes are large enough to cut.
-    #[arg(long, value_name = "BYTES", default_value_t = defaults::PAYLOAD)]
+    /// Padding bytes in the state document, so writes are large enough to
+    /// cut (at most 256 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = defaults::PAYLOAD, value_parser = parse_payload, allow_negative_numbers = true)]
     payload: usize,
     /// Seed of every random decision [default: fresh, printed].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
     #[arg(long, value_name = "DIR")]
@@ -223,16 +224,16 @@ struct RunArgs {
     outputs: Outputs,
     /// A pass needs at least this many acknowledged operations per writer,
     /// else the verdict is inconclusive (exit 3).
-    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_ACKED)]
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_ACKED, value_parser = parse_count, allow_negative_numbers = true)]
     min_acked: u64,
     /// A pass needs at least this many kills landed inside an operation
     /// (when --kill-rate is above 0), else the verdict is inconclusive.
-    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS)]
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS, value_parser = parse_count, allow_negative_numbers = true)]
     min_kills: u64,
     /// With --kill-at syscall: run until every fault point of the operation
     /// has had K kills land on it (bounded by --duration); fewer is
     /// inconclusive.
-    #[arg(long, value_name = "K", value_parser = parse_ops)]
+    #[arg(long, value_name = "K", value_parser = parse_ops, allow_negative_numbers = true)]
     until_covered: Option<u64>,
     /// First time an in-process loop of updates on the same directory, and
     /// report the harness's throughput against it.
@@ -255,7 +256,7 @@ struct FsCompareArgs {
     #[arg(long, value_name = "LIST")]
     strategies: Option<String>,
     /// Each run's length.
-    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration, conflicts_with = "ops")]
+    #[arg(long, value_name = "D", default_value = "3s", value_parser = parse_duration, allow_hyphen_values = true, conflicts_with = "ops")]
     duration: std::time::Duration,
     /// Each run does exactly this many operations, instead of --duration.
     #[arg(long, value_name = "N", value_parser = parse_ops)]
@@ -264,26 +265,27 @@ struct FsCompareArgs {
     #[arg(long, value_name = "WHERE", default_value = "delay", value_parser = runner::KillAt::parse)]
     kill_at: runner::KillAt,
     /// Writers per run.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_writers)]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_writers, allow_negative_numbers = true)]
     writers: usize,
     /// Readers per run.
-    #[arg(long, value_name = "M", default_value_t = 1, value_parser = parse_readers)]
+    #[arg(long, value_name = "M", default_value_t = 1, value_parser = parse_readers, allow_negative_numbers = true)]
     readers: usize,
     /// Kill probability per operation.
-    #[arg(long, value_name = "P", default_value_t = 0.1, value_parser = parse_rate)]
+    #[arg(long, value_name = "P", default_value_t = 0.1, value_parser = parse_rate, allow_negative_numbers = true)]
     kill_rate: f64,
     /// A run's pass needs at least this many kills landed inside an
     /// operation, else it is inconclusive (and not as expected).
-    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS)]
+    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS, value_parser = parse_count, allow_negative_numbers = true)]
     min_kills: u64,
     /// Seed of every run [default: fresh, printed].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Where to make the images and mount points [default: the temporary directory].
     #[arg(long, value_name = "DIR")]
     scratch: Option<PathBuf>,
-    /// Size of each image and of the tmpfs, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    /// Size of each image and of the tmpfs, in MiB (16 to 1048576, and at
+    /// least what the file system's mkfs takes: XFS wants 300).
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_image_mib, allow_negative_numbers = true)]
     image_mib: u64,
     /// Where to write report.json, report.md, report.html and the charts.
     #[arg(long, value_name = "DIR", required = true)]
@@ -310,31 +312,32 @@ struct ExploreArgs {
     faults: Option<FaultList>,
     /// Ordinary operations before the explored one, so there is
     /// acknowledged state to lose [default: 2].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     warmup_ops: Option<u64>,
     /// Count every file-system syscall as a fault point, not only those on
     /// files in the run directory.
     #[arg(long)]
     all_syscalls: bool,
     /// Explore only the fault point with this index (a replay).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_point, allow_negative_numbers = true)]
     point: Option<usize>,
     /// A faulted operation running longer than this is killed [default: 10s].
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     op_timeout: Option<std::time::Duration>,
     /// The ordinary operation after a faulted one must finish within this,
     /// else the violation is no_recovery [default: 3s].
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     recovery_timeout: Option<std::time::Duration>,
-    /// Padding bytes in a built-in strategy's state document [default: 1024].
-    #[arg(long, value_name = "BYTES")]
+    /// Padding bytes in a built-in strategy's state document [default:
+    /// 1024; at most 256 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = parse_payload, allow_negative_numbers = true)]
     payload: Option<usize>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// Faulted runs carried out at once, each in its own directory
     /// [default: the number of CPUs].
-    #[arg(long, value_name = "N", value_parser = parse_writers)]
+    #[arg(long, value_name = "N", value_parser = parse_writers, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// Write the JSON report (schema torture/explore/v1) to this file, or
     /// to stdout with `-`.
@@ -355,15 +358,76 @@ fn parse_strategy(s: &str) -> Result<&'static dyn Strategy, String> {
     strategy::by_name(s).ok_or_else(|| format!("unknown strategy (valid: {})", strategy::names()))
 }
 
-fn parse_bounded(s: &str, min: usize) -> Result<usize, String> {
-    let n: usize = s.parse().map_err(|_| "not a whole number".to_string())?;
+/// Why a text is not a whole number of the kind asked for.
+enum NotWhole {
+    /// Not digits at all.
+    Junk,
+    /// Digits, with a minus sign.
+    Negative,
+    /// Digits beyond `u64`.
+    TooLarge,
+}
+
+/// A whole number, telling a negative or huge one from junk, so that each
+/// option can say what it takes.
+fn whole(s: &str) -> Result<u64, NotWhole> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NotWhole::Junk);
+    }
+    if digits.len() < s.len() && digits.bytes().any(|b| b != b'0') {
+        return Err(NotWhole::Negative);
+    }
+    digits.parse().map_err(|_| NotWhole::TooLarge)
+}
+
+/// A whole number from `min` to `max`; `unit` follows `max` in the message.
+fn parse_range(s: &str, min: u64, max: u64, unit: &str) -> Result<u64, String> {
+    let n = match whole(s) {
+        Ok(n) => n,
+        Err(NotWhole::Junk) => return Err("not a whole number".into()),
+        Err(NotWhole::Negative) if min == 0 => return Err("must not be negative".into()),
+        Err(NotWhole::Negative) => return Err(format!("must be at least {min}")),
+        Err(NotWhole::TooLarge) => return Err(format!("at most {max}{unit}")),
+    };
     if n < min {
         return Err(format!("must be at least {min}"));
     }
-    if n > defaults::MAX_CHILDREN {
-        return Err(format!("at most {} processes", defaults::MAX_CHILDREN));
+    if n > max {
+        return Err(format!("at most {max}{unit}"));
     }
     Ok(n)
+}
+
+fn parse_bounded(s: &str, min: usize) -> Result<usize, String> {
+    let n = parse_range(s, min as u64, defaults::MAX_CHILDREN as u64, " processes")?;
+    Ok(n as usize)
+}
+
+/// A count of 0 or more (`--min-acked`, `--min-kills`, `--warmup-ops`).
+fn parse_count(s: &str) -> Result<u64, String> {
+    parse_range(s, 0, u64::MAX, "")
+}
+
+/// A seed: any 64-bit whole number.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    parse_range(s, 0, u64::MAX, " (a seed is 64 bits)")
+}
+
+/// A fault point's index.
+fn parse_point(s: &str) -> Result<usize, String> {
+    parse_range(s, 0, usize::MAX as u64, "").map(|n| n as usize)
+}
+
+/// Padding bytes, at most [`runner::MAX_PAYLOAD`].
+fn parse_payload(s: &str) -> Result<usize, String> {
+    let max = runner::MAX_PAYLOAD as u64;
+    parse_range(s, 0, max, " bytes (256 MiB)").map(|n| n as usize)
+}
+
+/// An image size in MiB: at least 16 (room for the runs), at most 1 TiB.
+fn parse_image_mib(s: &str) -> Result<u64, String> {
+    parse_range(s, 16, 1 << 20, " MiB (1 TiB)")
 }
 
 fn parse_writers(s: &str) -> Result<usize, String> {
@@ -400,11 +464,7 @@ fn parse_partition(s: &str) -> Result<(usize, usize), String> {
 }
 
 fn parse_ops(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("not a whole number".into()),
-    }
+    parse_range(s, 1, u64::MAX, "")
 }
 
 /// Parses the command line and runs it, returning the exit code.
@@ -606,7 +666,6 @@ fn fscompare(args: FsCompareArgs) -> i32 {
     if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
     }
-    eprintln!("torture: seed {seed}");
     let report = match fscompare::compare(&config) {
         Ok(r) => r,
         Err(e) => return bad_input(e),

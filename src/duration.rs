@@ -2,9 +2,20 @@
 
 use std::time::Duration;
 
-/// Parses a duration: a number followed by `ms`, `s`, `m` or `h`.
+/// The longest duration `torture` takes anywhere (`--duration`, the
+/// timeouts, scenario files): 30 days. Longer is a typo, and a deadline
+/// that far out would overflow the clock's arithmetic.
+pub const MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Parses a duration: a number followed by `ms`, `s`, `m` or `h`, at most
+/// [`MAX`].
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!(
+            "{text:?} is negative: write it like 10s, 500ms, 2m or 1h"
+        ));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -24,7 +35,12 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             ));
         }
     };
-    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("{text:?} is out of range"))
+    match Duration::try_from_secs_f64(value * scale) {
+        Ok(d) if d <= MAX => Ok(d),
+        _ => Err(format!(
+            "{text:?} is more than 30 days, the longest duration taken"
+        )),
+    }
 }
 
 /// Prints a duration so that [`parse`] reads it back.
@@ -50,9 +66,26 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "s", "10", "ten seconds", "5x", "-1s"] {
+        for bad in [
+            "",
+            "s",
+            "10",
+            "ten seconds",
+            "5x",
+            "-1s",
+            "721h",
+            "1000000000000h",
+            "1e400s",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn thirty_days_is_the_most() {
+        assert_eq!(parse("720h"), Ok(MAX));
+        assert!(parse("720.001h").unwrap_err().contains("30 days"));
+        assert!(parse("-1s").unwrap_err().contains("negative"));
     }
 
     #[test]

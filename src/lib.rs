@@ -7,7 +7,9 @@
 //!   rename, fsync the directory;
 //! - [`StateLock`]: `flock` on a sibling `PATH.lock` that is never renamed or
 //!   deleted, held across the whole read-compute-write;
-//! - [`update()`]: the two together, the one call to use;
+//! - [`update()`]: the two together, the one call to use (it also removes
+//!   the temporary files of killed writers, under its lock);
+//! - [`sweep`]: that removal, for callers who hold a lock of their own;
 //! - [`CasStore`]: compare-and-swap on versioned files, for when no lock can
 //!   be taken.
 //!
@@ -59,7 +61,7 @@ pub mod verifier;
 #[cfg(test)]
 mod testutil;
 
-pub use atomic::write_file_atomic;
+pub use atomic::{sweep, write_file_atomic};
 pub use cas::CasStore;
 pub use error::{Error, Result, Step};
 pub use lock::StateLock;

@@ -84,7 +84,7 @@ struct ScenarioFile {
 
 /// A word, or a list of words (`expect`, `faults`).
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a word or a list of words")]
 enum Words {
     One(String),
     Many(Vec<String>),
@@ -361,7 +361,7 @@ impl Scenario {
             kill_rate,
             kill_at,
             length,
-            payload: raw.payload.unwrap_or(defaults::PAYLOAD),
+            payload: payload(raw.payload, defaults::PAYLOAD)?,
             seed: raw.seed,
             op_timeout: timeout(
                 "op_timeout",
@@ -423,7 +423,7 @@ impl ExploreScenario {
             workload,
             faults,
             warmup_ops: raw.warmup_ops.unwrap_or(ex::DEFAULT_WARMUP_OPS),
-            payload: raw.payload.unwrap_or(ex::DEFAULT_PAYLOAD),
+            payload: payload(raw.payload, ex::DEFAULT_PAYLOAD)?,
             op_timeout: timeout(
                 "op_timeout",
                 raw.op_timeout.as_deref(),
@@ -511,7 +511,7 @@ fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
             let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
             let dir = std::path::absolute(parent.unwrap_or(Path::new(".")))
                 .map_err(|e| format!("cannot resolve the scenario's directory: {e}"))?;
-            Ok(Workload::Exec(ExecSpec {
+            let spec = ExecSpec {
                 exec: exec.clone(),
                 check: check.clone(),
                 init: raw.init.clone(),
@@ -520,7 +520,11 @@ fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
                     .clone()
                     .unwrap_or_else(|| crate::runner::STATE_FILE.into()),
                 env: vec![("TORTURE_SCENARIO_DIR".into(), dir.display().to_string())],
-            }))
+            };
+            match spec.problem() {
+                Some(p) => Err(format!("key `{}`: {}", p.field, p.reason)),
+                None => Ok(Workload::Exec(spec)),
+            }
         }
         (None, None, _) => Err("key `strategy` or `exec`: say what to torture".into()),
     }
@@ -532,6 +536,17 @@ fn timeout(key: &str, text: Option<&str>, default: Duration) -> Result<Duration,
         Ok(d) if d.is_zero() => Err(format!("key `{key}`: must be more than 0")),
         Ok(d) => Ok(d),
         Err(e) => Err(format!("key `{key}`: {e}")),
+    }
+}
+
+/// `payload`, at most [`crate::runner::MAX_PAYLOAD`].
+fn payload(raw: Option<usize>, default: usize) -> Result<usize, String> {
+    match raw.unwrap_or(default) {
+        n if n > crate::runner::MAX_PAYLOAD => Err(format!(
+            "key `payload`: {n} is more than the limit of {} bytes (256 MiB)",
+            crate::runner::MAX_PAYLOAD
+        )),
+        n => Ok(n),
     }
 }
 
@@ -588,6 +603,13 @@ fn parse_expect(spec: Words) -> Result<Expectation, String> {
 /// Turns a TOML error into one line naming the key and the reason.
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let reason = e.message().trim().replace('\n', " ");
+    // A missing key has no line of its own: the span is the whole file.
+    if let Some(key) = reason
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        return format!("key `{key}` is missing: every scenario needs it");
+    }
     let Some(span) = e.span() else { return reason };
     let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
     let line_no = text[..span.start].matches('\n').count() + 1;
@@ -739,6 +761,31 @@ mod tests {
             (
                 "strategy = \"reference\"\nexpect = \"pass\"\nduration = \"soon\"\n",
                 "duration",
+            ),
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\nduration = \"1000000000000h\"\n",
+                "duration",
+            ),
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\nop_timeout = \"31d\"\n",
+                "op_timeout",
+            ),
+            (
+                "strategy = \"reference\"\nexpect = \"pass\"\npayload = 9223372036854775807\n",
+                "payload",
+            ),
+            (
+                "mode = \"explore\"\nstrategy = \"reference\"\nexpect = \"pass\"\npayload = 1099511627776\n",
+                "payload",
+            ),
+            ("exec = \"\"\ncheck = \"true\"\nexpect = \"pass\"\n", "exec"),
+            (
+                "exec = \"true\"\ncheck = \"true\"\ninit = \"/no/such\"\nexpect = \"pass\"\n",
+                "init",
+            ),
+            (
+                "exec = \"true\"\ncheck = \"true\"\nstate = \"/abs/file\"\nexpect = \"pass\"\n",
+                "state",
             ),
         ];
         for (text, key) in cases {

@@ -68,6 +68,34 @@ pub struct ExploreConfig {
     pub jobs: usize,
 }
 
+impl ExploreConfig {
+    /// Checks what the command line cannot check alone, as
+    /// [`crate::runner::RunConfig::validate`] does for a run: nothing is
+    /// touched when this fails.
+    pub fn validate(&self) -> Result<(), ExploreError> {
+        use crate::runner::{check_duration, check_payload, check_spec};
+        if self.faults.is_empty() {
+            return Err(ExploreError::BadInput("--faults names no fault".into()));
+        }
+        check_payload(self.payload)?;
+        for (flag, d) in [
+            ("--op-timeout", self.op_timeout),
+            ("--recovery-timeout", self.recovery_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ExploreError::BadInput(format!(
+                    "{flag} must be more than 0"
+                )));
+            }
+            check_duration(flag, d)?;
+        }
+        if let Workload::Exec(spec) = &self.workload {
+            check_spec(spec)?;
+        }
+        Ok(())
+    }
+}
+
 /// Why an exploration could not be carried out (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ExploreError {
@@ -160,9 +188,7 @@ pub(super) struct RunVerdicts {
 /// Explores every fault point of one operation and returns the report.
 pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     let started = Instant::now();
-    if cfg.faults.is_empty() {
-        return Err(ExploreError::BadInput("--faults names no fault".into()));
-    }
+    cfg.validate()?;
     if let Some(a) = &cfg.artifacts {
         crate::runner::artifacts::check_target(a)?;
     }

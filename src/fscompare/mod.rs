@@ -72,10 +72,18 @@ pub struct CompareConfig {
 pub struct CompareError(pub String);
 
 /// Runs the comparison and writes the report files; returns the report.
+///
+/// Nothing is made before the input is checked: the file systems can be
+/// made, and the scratch directory exists with room for every image. A
+/// file system that turns read-only or fails a write during a run ends the
+/// comparison with an error (the report, written all the same, marks that
+/// run as `error`): its verdicts would be the broken disk's, not the
+/// strategies'.
 pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let err = |m: String| CompareError(m);
     let out = out_dir(&cfg.out);
     out.check().map_err(|e| err(e.to_string()))?;
+    check_scratch(cfg).map_err(err)?;
     mount::preflight(&cfg.filesystems).map_err(err)?;
     out.create().map_err(|e| err(e.to_string()))?;
     let watchdog = Watchdog::start(&cfg.program)
@@ -86,15 +94,24 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
         .tempdir_in(&cfg.scratch)
         .map_err(|e| err(format!("--scratch {}: {e}", cfg.scratch.display())))?;
     watchdog.watch_dir(scratch.path());
+    if cfg.progress {
+        eprintln!("torture: seed {}", cfg.seed);
+    }
     let started = Instant::now();
     let mut report = FsCompareReport::new(cfg, scratch.path());
     let result = run_all(cfg, scratch.path(), &watchdog, &mut report);
     report.seconds = started.elapsed().as_secs_f64();
     drop(scratch);
     watchdog.stop();
-    result?;
+    let broken = result?;
     report.write_all(&out).map_err(|e| err(e.to_string()))?;
-    Ok(report)
+    match broken {
+        Some(why) => Err(err(format!(
+            "{why}: no verdict (the report in {} marks the run as error)",
+            cfg.out.display()
+        ))),
+        None => Ok(report),
+    }
 }
 
 /// `--out`: new, empty, or a directory `torture` made, which it may write
@@ -103,16 +120,79 @@ pub fn out_dir(out: &Path) -> crate::output::OutputDir {
     crate::output::OutputDir::reusable("--out", out)
 }
 
+/// Refuses a scratch directory that is missing, or too small for the
+/// images: a loop image is sparse, but a run may fill it, and an image whose
+/// backing file system is full makes its file system fail mid-run.
+fn check_scratch(cfg: &CompareConfig) -> Result<(), String> {
+    let scratch = &cfg.scratch;
+    match std::fs::metadata(scratch) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(format!(
+                "--scratch {} is not a directory",
+                scratch.display()
+            ));
+        }
+        Err(e) => return Err(format!("--scratch {}: {e}", scratch.display())),
+    }
+    let images = cfg
+        .filesystems
+        .iter()
+        .filter(|s| s.mkfs().is_some())
+        .count() as u64;
+    if images == 0 {
+        return Ok(());
+    }
+    let free = crate::platform::fs_state(scratch)
+        .map_err(|e| format!("--scratch {}: {e}", scratch.display()))?
+        .available;
+    let need = cfg.image_size.saturating_mul(images);
+    if free < need {
+        return Err(format!(
+            "--scratch {} has {} MiB free, but {images} image(s) of {} MiB (--image-mib) need {} MiB: free some space, lower --image-mib or give another --scratch",
+            scratch.display(),
+            free >> 20,
+            cfg.image_size >> 20,
+            need >> 20
+        ));
+    }
+    Ok(())
+}
+
+/// Why the file system at `root` cannot be trusted any more, if it cannot:
+/// it turned read-only (ext4 with `errors=remount-ro` after its journal
+/// aborted), or a small write and fsync fails (XFS shut down).
+pub fn broken(root: &Path) -> Option<String> {
+    match crate::platform::fs_state(root) {
+        Ok(st) if st.read_only => return Some("turned read-only".into()),
+        Ok(_) => {}
+        Err(e) => return Some(format!("cannot be examined ({e})")),
+    }
+    let probe = root.join("health-probe");
+    let written = std::fs::File::create(&probe).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(b"probe")?;
+        f.sync_all()
+    });
+    let removed = std::fs::remove_file(&probe);
+    match written.and(removed) {
+        Ok(()) => None,
+        Err(e) => Some(format!("fails a write and fsync ({e})")),
+    }
+}
+
+/// Runs every strategy on every file system; `Some(why)` when a file
+/// system broke during a run (the run is in the report as an error).
 fn run_all(
     cfg: &CompareConfig,
     scratch: &Path,
     watchdog: &Arc<Watchdog>,
     report: &mut FsCompareReport,
-) -> Result<(), CompareError> {
+) -> Result<Option<String>, CompareError> {
     for spec in &cfg.filesystems {
         if crate::platform::stop_requested() {
             report.interrupted = true;
-            return Ok(());
+            return Ok(None);
         }
         let mounted =
             mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(CompareError)?;
@@ -122,9 +202,16 @@ fn run_all(
         for strategy in &cfg.strategies {
             if crate::platform::stop_requested() {
                 report.interrupted = true;
-                return Ok(());
+                return Ok(None);
             }
-            let run = run_one(cfg, &mounted.root, *strategy)?;
+            let mut run = run_one(cfg, &mounted.root, *strategy)?;
+            if let Some(why) = broken(&mounted.root) {
+                let why = format!("{} {why} during the run of {}", spec.name, strategy.name());
+                run.verdict = crate::report::Verdict::Error;
+                run.harness_error = Some(why.clone());
+                report.add_run(&spec.name, *strategy, &run);
+                return Ok(Some(why));
+            }
             if cfg.progress {
                 eprintln!(
                     "torture: {} on {}: {:?}, {:.0} ops/s",
@@ -136,12 +223,12 @@ fn run_all(
             }
             if run.stopped == crate::report::StopReason::Interrupted {
                 report.interrupted = true;
-                return Ok(());
+                return Ok(None);
             }
             report.add_run(&spec.name, *strategy, &run);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// One torture run of `strategy` in a fresh directory under `root`.
@@ -268,4 +355,26 @@ fn backing_device(path: &Path) -> String {
         }
     }
     best.map(|b| b.1).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_healthy_directory_is_not_broken_and_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(broken(dir.path()), None);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_read_only_file_system_is_broken() {
+        let Some(ro) = crate::testutil::ReadOnlyDir::new() else {
+            eprintln!("skipped: cannot make a read-only directory here");
+            return;
+        };
+        let why = broken(ro.path()).expect("a read-only directory is no place to run");
+        assert!(why.contains("read-only") || why.contains("write"), "{why}");
+    }
 }

@@ -71,6 +71,26 @@ pub fn self_exe() -> io::Result<std::path::PathBuf> {
     std::env::current_exe()
 }
 
+/// What `statvfs` says of the file system holding a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsState {
+    /// Bytes an unprivileged writer may still use.
+    pub available: u64,
+    /// Read-only: mounted so, or turned so by the file system itself (ext4
+    /// with `errors=remount-ro` after its journal aborted).
+    pub read_only: bool,
+}
+
+/// The free space and the read-only flag of the file system holding `path`.
+pub fn fs_state(path: &Path) -> io::Result<FsState> {
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    let st = statvfs(path).map_err(io::Error::from)?;
+    Ok(FsState {
+        available: (st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64),
+        read_only: st.flags().contains(FsFlags::ST_RDONLY),
+    })
+}
+
 /// The pid of this process.
 pub fn current_pid() -> i32 {
     std::process::id() as i32
@@ -184,6 +204,43 @@ impl SignalTarget {
             Err(e) => Err(io::Error::from(e)),
         }
     }
+}
+
+extern "C" fn on_sigpipe(_: libc::c_int) {
+    let mut fds = [1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: poll and the two calls below are async-signal-safe; `fds` is
+    // a valid array of two entries.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, 0) };
+    // The write end of a pipe nobody reads any more reports POLLERR.
+    if ready > 0 && fds.iter().any(|p| p.revents & libc::POLLERR != 0) {
+        // SAFETY: see above.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+    }
+}
+
+/// Makes a closed standard output or error end the process quietly, killed
+/// by SIGPIPE as `ls` is, instead of a panic of `println!` (exit 101):
+/// `torture list | head -1` is not an error. Any other pipe (a child's,
+/// the watchdog's) keeps Rust's default: its write fails with `EPIPE` and
+/// the caller decides. The handler is reset in children by `exec`.
+pub fn die_on_closed_output() -> io::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigpipe),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only makes async-signal-safe calls.
+    unsafe { sigaction(Signal::SIGPIPE, &action) }
+        .map(drop)
+        .map_err(io::Error::from)
 }
 
 static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -318,6 +375,50 @@ impl Dir {
     pub fn remove(&self, c: &std::ffi::CStr) -> io::Result<()> {
         // SAFETY: valid descriptor and NUL-terminated name.
         check(unsafe { libc::unlinkat(self.0.as_raw_fd(), c.as_ptr(), 0) })
+    }
+
+    /// The names in this directory (without `.` and `..`), read through
+    /// this descriptor: a directory renamed or replaced at its path since it
+    /// was opened is not listed instead.
+    pub fn names(&self) -> io::Result<Vec<std::ffi::CString>> {
+        // fdopendir takes the descriptor it is given: give it a duplicate
+        // and keep ours. The duplicate shares our position, so rewind.
+        // SAFETY: valid descriptor; F_DUPFD_CLOEXEC returns a new one or -1.
+        let fd = unsafe { libc::fcntl(self.0.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+        check(fd)?;
+        // SAFETY: `fd` is an open directory descriptor that nothing else owns.
+        let stream = unsafe { libc::fdopendir(fd) };
+        if stream.is_null() {
+            let e = io::Error::last_os_error();
+            // SAFETY: fdopendir failed, so `fd` is still ours to close.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        // SAFETY: `stream` is open.
+        unsafe { libc::rewinddir(stream) };
+        let mut names = Vec::new();
+        let result = loop {
+            // readdir signals its errors only through errno.
+            nix::errno::Errno::clear();
+            // SAFETY: `stream` is open until closedir below.
+            let entry = unsafe { libc::readdir(stream) };
+            if entry.is_null() {
+                let e = io::Error::last_os_error();
+                break if e.raw_os_error() == Some(0) {
+                    Ok(())
+                } else {
+                    Err(e)
+                };
+            }
+            // SAFETY: readdir returned a valid entry whose d_name is NUL-terminated.
+            let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) };
+            if name.to_bytes() != b"." && name.to_bytes() != b".." {
+                names.push(name.to_owned());
+            }
+        };
+        // SAFETY: closes the stream and the duplicate descriptor it owns.
+        unsafe { libc::closedir(stream) };
+        result.map(|()| names)
     }
 
     /// fsyncs the directory: the renames and links in it become durable.

@@ -132,7 +132,7 @@ fn evidence(s: &mut String, r: &Report) {
         if items.len() > EVIDENCE_LINES && more > 0 {
             let _ = writeln!(
                 s,
-                "  ... {more} more {} observation(s): see the JSON report",
+                "  ... {more} more {} observation(s): all are in the JSON report (--json FILE)",
                 kind.name()
             );
         }
@@ -202,5 +202,63 @@ fn us(v: u64) -> String {
         0..1_000 => format!("{v}µs"),
         1_000..1_000_000 => format!("{:.1}ms", v as f64 / 1e3),
         _ => format!("{:.2}s", v as f64 / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
+    use crate::verifier::{Evidence, Verifier, ViolationKind};
+
+    #[test]
+    fn evidence_beyond_the_summary_says_how_to_get_it() {
+        let cfg = RunConfig {
+            workload: Workload::Builtin(crate::strategy::by_name("naive").unwrap()),
+            writers: 2,
+            readers: 0,
+            kill_rate: 0.1,
+            kill_at: KillAt::Delay,
+            length: RunLength::Ops(10),
+            payload: 16,
+            seed: 1,
+            dir: None,
+            baseline: false,
+            progress: false,
+            announce: false,
+            program: "torture".into(),
+            op_timeout: crate::runner::DEFAULT_OP_TIMEOUT,
+            stall_timeout: crate::runner::DEFAULT_STALL_TIMEOUT,
+            artifacts: None,
+            minimums: Minimums::default(),
+            until_covered: None,
+        };
+        let mut verifier = Verifier::new(1);
+        for at_ms in 0..10 {
+            verifier.record(
+                1,
+                Evidence {
+                    kind: ViolationKind::Torn,
+                    seen_by: "final check".into(),
+                    op: None,
+                    writer: None,
+                    at_ms,
+                    detail: "empty file".into(),
+                    bytes_hex: None,
+                    seed: 1,
+                },
+            );
+        }
+        let outcome = crate::report::Outcome::default();
+        let report = Report::new(&cfg, std::path::Path::new("/x"), outcome, verifier);
+        let text = summary(&report);
+        let line = text
+            .lines()
+            .find(|l| l.contains("more torn observation"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            line.contains("7 more") && line.contains("--json FILE"),
+            "{line}"
+        );
     }
 }

@@ -69,7 +69,50 @@ pub enum Which {
     Check,
 }
 
+/// What is wrong with an [`ExecSpec`]: the setting (`exec`, `check`,
+/// `init` or `state`, the same word as option and scenario key) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// The setting at fault.
+    pub field: &'static str,
+    /// Why, as a fragment that says what to do.
+    pub reason: String,
+}
+
 impl ExecSpec {
+    /// Checks what can be checked before anything runs: no command is
+    /// empty, the state is a plain file name, and a command that starts
+    /// with an absolute program path (after any `NAME=value` words) names
+    /// an executable file. A relative program is resolved by the shell in
+    /// the run directory, so it is left for the run to find.
+    pub fn problem(&self) -> Option<SpecProblem> {
+        let commands = [
+            ("exec", Some(&self.exec)),
+            ("check", Some(&self.check)),
+            ("init", self.init.as_ref()),
+        ];
+        for (field, script) in commands {
+            let Some(script) = script else { continue };
+            let problem = |reason: String| Some(SpecProblem { field, reason });
+            if script.trim().is_empty() {
+                return problem("is empty: give a command".into());
+            }
+            if let Some(why) = missing_program(script) {
+                return problem(why);
+            }
+        }
+        let state = &self.state;
+        if state.is_empty() || state.contains('/') || state == "." || state == ".." {
+            return Some(SpecProblem {
+                field: "state",
+                reason: format!(
+                    "{state:?} must be a plain file name (the state file in the run directory)"
+                ),
+            });
+        }
+        None
+    }
+
     /// The path of the state file in `dir`.
     pub fn state_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.state)
@@ -100,6 +143,13 @@ impl ExecSpec {
             Some(words) => words.into_iter().map(OsString::from).collect(),
             None => vec!["/bin/sh".into(), "-c".into(), script.into()],
         }
+    }
+
+    /// The program that runs for `which`: `/bin/sh`, or the command's own
+    /// program when it needs no shell; for error messages.
+    pub fn program(&self, which: Which) -> String {
+        let argv = self.argv(which);
+        argv[0].to_string_lossy().into_owned()
     }
 
     /// The command line of one command in `dir`, with the protocol's
@@ -156,6 +206,40 @@ fn plain_words(script: &str) -> Option<Vec<&str>> {
         && !first.contains('=')
         && words.iter().all(|w| w.bytes().all(plain));
     ok.then_some(words)
+}
+
+/// Why the program of `script` cannot run, when its first word (after any
+/// `NAME=value` assignments) is a plain absolute path that is not an
+/// executable file: the shell would fail on it for every operation.
+fn missing_program(script: &str) -> Option<String> {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/._-+,:@%".contains(&b);
+    let first = script
+        .split([' ', '\t', '\n'])
+        .filter(|w| !w.is_empty())
+        .find(|w| !is_assignment(w))?;
+    if !first.starts_with('/') || !first.bytes().all(plain) {
+        return None;
+    }
+    let program = Path::new(first);
+    match std::fs::metadata(program) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(format!("{first}: no such program")),
+        Err(e) => Some(format!("{first}: {e}")),
+        Ok(m) if m.is_dir() => Some(format!("{first} is a directory, not a program")),
+        Ok(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            (m.permissions().mode() & 0o111 == 0)
+                .then(|| format!("{first} is not executable (no x bit)"))
+        }
+    }
+}
+
+/// Whether a shell word is a `NAME=value` assignment before the command.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
 }
 
 /// Where the stderr of a command whose stdout goes to `output` is kept.
@@ -215,6 +299,39 @@ mod tests {
         ] {
             assert_eq!(plain_words(shell), None, "{shell}");
         }
+    }
+
+    fn spec(exec: &str, check: &str, init: Option<&str>, state: &str) -> ExecSpec {
+        ExecSpec {
+            exec: exec.into(),
+            check: check.into(),
+            init: init.map(String::from),
+            state: state.into(),
+            env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn specs_that_cannot_run_are_named_before_anything_runs() {
+        let field = |s: ExecSpec| s.problem().map(|p| p.field);
+        assert_eq!(field(spec("/bin/true", "/bin/true", None, "state")), None);
+        assert_eq!(field(spec("prog $X", "./check", Some("x"), "s.db")), None);
+        assert_eq!(field(spec("A=1 /bin/true", "true", None, "s")), None);
+        assert_eq!(field(spec("", "true", None, "s")), Some("exec"));
+        assert_eq!(field(spec("true", " \t", None, "s")), Some("check"));
+        assert_eq!(field(spec("true", "true", Some(""), "s")), Some("init"));
+        assert_eq!(field(spec("true", "true", None, "/abs")), Some("state"));
+        assert_eq!(field(spec("true", "true", None, "..")), Some("state"));
+        let missing = spec("/nonexistent/prog op", "true", None, "s").problem();
+        let missing = missing.unwrap();
+        assert_eq!(missing.field, "exec");
+        assert!(missing.reason.contains("/nonexistent/prog"), "{missing:?}");
+        let p = spec("true", "true", Some("X=1 /no/such"), "s").problem();
+        assert_eq!(p.map(|p| p.field), Some("init"));
+        assert_eq!(field(spec("/etc", "true", None, "s")), Some("exec"));
+        assert_eq!(field(spec("/etc/passwd", "true", None, "s")), Some("exec"));
+        // A path the shell expands is the shell's business.
+        assert_eq!(field(spec("/no/$X", "true", None, "s")), None);
     }
 
     #[test]

@@ -182,18 +182,20 @@ impl RunConfig {
     /// Checks the values that the command line cannot check alone.
     pub fn validate(&self) -> Result<(), RunError> {
         let bad = |m: String| Err(RunError::BadConfig(m));
+        let most = crate::scenario::defaults::MAX_CHILDREN;
         if self.writers == 0 {
             return bad("--writers must be at least 1".into());
+        }
+        if self.writers > most || self.readers > most {
+            return bad(format!(
+                "--writers {} and --readers {}: at most {most} processes each",
+                self.writers, self.readers
+            ));
         }
         if !(0.0..=1.0).contains(&self.kill_rate) || self.kill_rate.is_nan() {
             return bad(format!("--kill-rate {} is outside [0, 1]", self.kill_rate));
         }
-        if self.payload > MAX_PAYLOAD {
-            return bad(format!(
-                "--payload {} is more than the limit of {MAX_PAYLOAD} bytes (256 MiB)",
-                self.payload
-            ));
-        }
+        check_payload(self.payload)?;
         if self.until_covered.is_some() && self.kill_at != KillAt::Syscall {
             return bad("--until-covered needs --kill-at syscall (kills at fault points)".into());
         }
@@ -203,22 +205,50 @@ impl RunConfig {
         if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
             return bad("--op-timeout and --stall-timeout must be more than 0".into());
         }
-        if let Workload::Exec(spec) = &self.workload
-            && (spec.state.is_empty()
-                || spec.state.contains('/')
-                || spec.state == "."
-                || spec.state == "..")
-        {
-            return bad(format!(
-                "--state {:?} must be a plain file name",
-                spec.state
-            ));
+        for (flag, d) in [
+            ("--op-timeout", self.op_timeout),
+            ("--stall-timeout", self.stall_timeout),
+        ] {
+            check_duration(flag, d)?;
+        }
+        if let Workload::Exec(spec) = &self.workload {
+            check_spec(spec)?;
         }
         match self.length {
             RunLength::Duration(d) if d.is_zero() => bad("--duration must be more than 0".into()),
+            RunLength::Duration(d) => check_duration("--duration", d),
             RunLength::Ops(0) => bad("--ops must be at least 1".into()),
             _ => Ok(()),
         }
+    }
+}
+
+/// Refuses a duration above [`crate::duration::MAX`], naming its option.
+pub(crate) fn check_duration(flag: &str, d: Duration) -> Result<(), RunError> {
+    if d > crate::duration::MAX {
+        return Err(RunError::BadConfig(format!(
+            "{flag} {} is more than 30 days, the longest duration taken",
+            crate::duration::format(d)
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a payload above [`MAX_PAYLOAD`], naming its option.
+pub(crate) fn check_payload(payload: usize) -> Result<(), RunError> {
+    if payload > MAX_PAYLOAD {
+        return Err(RunError::BadConfig(format!(
+            "--payload {payload} is more than the limit of {MAX_PAYLOAD} bytes (256 MiB)"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses an outside program that cannot run, naming its option.
+pub(crate) fn check_spec(spec: &exec::ExecSpec) -> Result<(), RunError> {
+    match spec.problem() {
+        Some(p) => Err(RunError::BadConfig(format!("--{} {}", p.field, p.reason))),
+        None => Ok(()),
     }
 }
 
@@ -244,9 +274,15 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
             temp: Some(temp),
         });
     };
+    if dir.as_os_str().is_empty() {
+        return Err(RunError::BadConfig(
+            "--dir is empty: give a directory".into(),
+        ));
+    }
+    let mut created = Vec::new();
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| {
+            created = create_dirs(dir).map_err(|e| {
                 RunError::BadConfig(format!("--dir {}: cannot create: {e}", dir.display()))
             })?;
         }
@@ -259,11 +295,52 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
         }
         Ok(_) => reuse(dir)?,
     }
-    mark(dir)?;
-    let path = dir
-        .canonicalize()
-        .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))?;
-    Ok(RunDir { path, temp: None })
+    let marked = mark(dir).and_then(|()| {
+        dir.canonicalize()
+            .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
+    });
+    match marked {
+        Ok(path) => Ok(RunDir { path, temp: None }),
+        Err(e) => {
+            // What we made for nothing goes: a failed run leaves no empty
+            // directory behind (a full file system, say).
+            if !created.is_empty() {
+                let _ = fs::remove_file(dir.join(MARKER_FILE));
+            }
+            remove_dirs(&created);
+            Err(e)
+        }
+    }
+}
+
+/// Creates `dir` and its missing parents; returns those it created, the
+/// deepest last. On an error, removes them again.
+fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| fs::symlink_metadata(a).is_err())
+        .collect();
+    let mut created = Vec::new();
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(d) {
+            Ok(()) => created.push(d.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => {
+                remove_dirs(&created);
+                return Err(e);
+            }
+        }
+    }
+    Ok(created)
+}
+
+/// Removes directories made by [`create_dirs`], deepest first, each only if
+/// it is empty.
+fn remove_dirs(created: &[PathBuf]) {
+    for d in created.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
 }
 
 /// Whether `name` is a file a run of `torture` creates in its directory.

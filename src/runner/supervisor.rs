@@ -346,7 +346,9 @@ impl<'a> Supervisor<'a> {
         watchdog: &Watchdog,
         tag: &str,
     ) -> Result<ExitStatus, RunError> {
-        let harness = |e: std::io::Error| RunError::Harness(format!("cannot run /bin/sh: {e}"));
+        let harness = |e: std::io::Error| {
+            RunError::Harness(format!("cannot run {}: {e}", spec.program(which)))
+        };
         let process = spec.spawn(which, &self.dir, out, tag).map_err(harness)?;
         let (tx, rx) = mpsc::channel();
         let pid = process.pid();
@@ -505,7 +507,9 @@ impl<'a> Supervisor<'a> {
         let process = exec
             .spec
             .spawn(which, &self.dir, &output, &tag)
-            .map_err(|e| RunError::Harness(format!("cannot run /bin/sh: {e}")))?;
+            .map_err(|e| {
+                RunError::Harness(format!("cannot run {}: {e}", exec.spec.program(which)))
+            })?;
         exec.watchdog.watch(process.pid());
         let (pid, tx) = (process.pid(), self.tx.clone());
         // The watcher only blocks in waitid: a small stack is plenty and
@@ -615,7 +619,12 @@ impl<'a> Supervisor<'a> {
                 self.on_begin(slot, seq, at);
             }
             Err(e) => {
-                let e = RunError::Harness(format!("cannot run /bin/sh: {e}"));
+                let program = self
+                    .exec
+                    .as_ref()
+                    .map(|x| x.spec.program(Which::Op(slot, seq)));
+                let program = program.unwrap_or_default();
+                let e = RunError::Harness(format!("cannot run {program}: {e}"));
                 self.respawn(|_| Err(e));
             }
         }
