@@ -343,6 +343,10 @@ fn kill_all(leader: i32, live: &Mutex<HashSet<i32>>) {
     }
 }
 
+/// How long the tracer waits for the processes it killed at the end of an
+/// operation to be gone.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
+
 struct Tracer<'a> {
     leader: i32,
     scope: &'a Scope,
@@ -412,16 +416,35 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Kills every tracee still alive after the command exited; returns how
-    /// many there were.
+    /// Kills every tracee still alive after the command exited and waits
+    /// until they are gone (their deaths reach us, their tracer), so none
+    /// outlives the tracer; returns how many there were.
     fn kill_leftovers(&mut self) -> usize {
-        let left: Vec<i32> = self
-            .live
-            .lock()
-            .map(|l| l.iter().copied().filter(|&t| t != self.leader).collect())
-            .unwrap_or_default();
+        let alive = |t: &Self| -> Vec<i32> {
+            t.live
+                .lock()
+                .map(|l| l.iter().copied().filter(|&tid| tid != t.leader).collect())
+                .unwrap_or_default()
+        };
+        let left = alive(self);
         for &tid in &left {
             let _ = SignalTarget::Process(tid).send(Signal::SIGKILL);
+        }
+        let deadline = std::time::Instant::now() + LEFTOVER_GRACE;
+        while !alive(self).is_empty() && std::time::Instant::now() < deadline {
+            match waitpid(Pid::from_raw(-1), Self::flags()) {
+                Ok(WaitStatus::Exited(pid, _)) | Ok(WaitStatus::Signaled(pid, _, _)) => {
+                    self.forget(pid.as_raw())
+                }
+                Ok(other) => {
+                    // Still stopped on its way to the kill: let it go on.
+                    if let Some(pid) = other.pid() {
+                        let _ = ptrace::cont(pid, None);
+                    }
+                }
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
         }
         left.len()
     }
