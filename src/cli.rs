@@ -39,7 +39,7 @@ enum Command {
     /// Run scenario files; exit 0 only if every one meets its expectation.
     Run {
         /// Scenario files (TOML).
-        #[arg(required = true, value_name = "SCENARIO.toml")]
+        #[arg(required = true, value_name = "SCENARIO.toml", value_parser = PathArg)]
         scenarios: Vec<PathBuf>,
         #[command(flatten)]
         outputs: Outputs,
@@ -90,11 +90,11 @@ enum Command {
 struct Outputs {
     /// Write the JSON report to this file (a run: schema torture/report/v1;
     /// `run`: torture/scenarios/v1).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file: one suite per run or scenario, one test
     /// case per violation class (an exploration: per fault).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
 }
 
@@ -154,7 +154,7 @@ struct RunArgs {
     stall_timeout: std::time::Duration,
     /// When the run fails, keep here copies of the run directory (at the first
     /// violation and at the end), the op ledger, the evidence and repro.sh.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     artifacts: Option<PathBuf>,
     /// Number of concurrent writer processes.
     #[arg(long, value_name = "N", default_value_t = defaults::WRITERS, value_parser = parse_writers)]
@@ -184,7 +184,7 @@ struct RunArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     dir: Option<PathBuf>,
     #[command(flatten)]
     outputs: Outputs,
@@ -241,13 +241,13 @@ struct FsCompareArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Where to make the images and mount points [default: the temporary directory].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     scratch: Option<PathBuf>,
     /// Size of each image and of the tmpfs, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     image_mib: u64,
     /// Where to write report.json, report.md, report.html and the charts.
-    #[arg(long, value_name = "DIR", required = true)]
+    #[arg(long, value_name = "DIR", required = true, value_parser = PathArg)]
     out: PathBuf,
 }
 
@@ -263,7 +263,7 @@ struct ExploreArgs {
     /// exec/check/init), instead of --strategy or --exec; a file with
     /// mode = "explore" also gives the faults, warm-up, payload and timeouts
     /// that no option here overrides.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"], value_parser = PathArg)]
     scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
     /// short-write, comma-separated, or all [default: all].
@@ -291,23 +291,48 @@ struct ExploreArgs {
     #[arg(long, value_name = "BYTES")]
     payload: Option<usize>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     dir: Option<PathBuf>,
     /// Faulted runs carried out at once, each in its own directory
     /// [default: the number of CPUs].
     #[arg(long, value_name = "N", value_parser = parse_writers)]
     jobs: Option<usize>,
     /// Write the JSON report (schema torture/explore/v1) to this file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file: one suite, one test case per fault,
     /// failing with its findings and their replay commands.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
     /// For each violating run, keep the run directory after the fault and a
     /// replay script here.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     artifacts: Option<PathBuf>,
+}
+
+/// A path option: any bytes, but no control character (see
+/// [`crate::paths`]).
+#[derive(Debug, Clone, Copy)]
+struct PathArg;
+
+impl clap::builder::TypedValueParser for PathArg {
+    type Value = PathBuf;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<PathBuf, clap::Error> {
+        let what = arg.map_or_else(String::new, |a| match a.get_long() {
+            Some(long) => format!("--{long}"),
+            None => a.get_id().to_string(),
+        });
+        let path = PathBuf::from(value);
+        crate::paths::check(&what, &path)
+            .map_err(|m| clap::Error::raw(clap::error::ErrorKind::InvalidValue, m))?;
+        Ok(path)
+    }
 }
 
 fn parse_strategy(s: &str) -> Result<&'static dyn Strategy, String> {
@@ -372,6 +397,21 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
+    let internal = matches!(
+        cli.command,
+        Some(
+            Command::Child { .. }
+                | Command::Op { .. }
+                | Command::Traced { .. }
+                | Command::Watchdog
+                | Command::List
+        )
+    );
+    // Temporary directories are made there, and a path with a control
+    // character makes no sense.
+    if !internal && let Err(e) = crate::paths::check("TMPDIR", &std::env::temp_dir()) {
+        return bad_input(e);
+    }
     match cli.command {
         None => torture(cli.run),
         Some(Command::Run {

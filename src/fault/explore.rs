@@ -163,6 +163,11 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     if cfg.faults.is_empty() {
         return Err(ExploreError::BadInput("--faults names no fault".into()));
     }
+    crate::paths::check_each(&[
+        ("--dir", cfg.dir.as_deref()),
+        ("--artifacts", cfg.artifacts.as_deref()),
+    ])
+    .map_err(ExploreError::BadInput)?;
     if let Some(a) = &cfg.artifacts {
         crate::runner::artifacts::check_target(a)?;
     }

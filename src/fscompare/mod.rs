@@ -67,6 +67,11 @@ pub struct CompareError(pub String);
 /// Runs the comparison and writes the report files; returns the report.
 pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let err = |m: String| CompareError(m);
+    crate::paths::check_each(&[
+        ("--scratch", Some(cfg.scratch.as_path())),
+        ("--out", Some(cfg.out.as_path())),
+    ])
+    .map_err(err)?;
     mount::preflight(&cfg.filesystems).map_err(err)?;
     std::fs::create_dir_all(&cfg.out)
         .map_err(|e| err(format!("--out {}: {e}", cfg.out.display())))?;

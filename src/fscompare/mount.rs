@@ -70,6 +70,7 @@ impl FsSpec {
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
             .ok_or_else(|| format!("--dir {arg:?}: write it NAME=PATH"))?;
         let path = PathBuf::from(path);
+        crate::paths::check(&format!("--dir {name}="), &path)?;
         if !path.is_dir() {
             return Err(format!("--dir {name}={}: not a directory", path.display()));
         }

@@ -200,6 +200,11 @@ impl RunConfig {
         if self.until_covered.is_some() && self.kill_rate == 0.0 {
             return bad("--until-covered needs a --kill-rate above 0".into());
         }
+        crate::paths::check_each(&[
+            ("--dir", self.dir.as_deref()),
+            ("--artifacts", self.artifacts.as_deref()),
+        ])
+        .map_err(RunError::BadConfig)?;
         if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
             return bad("--op-timeout and --stall-timeout must be more than 0".into());
         }
