@@ -45,6 +45,7 @@ pub mod exit;
 pub mod fault;
 pub mod fscompare;
 pub mod lock;
+pub mod owned;
 pub mod paths;
 pub mod platform;
 pub mod report;
