@@ -19,6 +19,7 @@ pub mod report;
 pub use mount::FsSpec;
 pub use report::FsCompareReport;
 
+use crate::owned::{Kind, ScratchDir};
 use crate::runner::process::Watchdog;
 use crate::runner::{KillAt, RunConfig, RunLength, Workload};
 use crate::strategy::Strategy;
@@ -78,11 +79,8 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let watchdog = Watchdog::start(&cfg.program)
         .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
-    let scratch = tempfile::Builder::new()
-        .prefix("torture-fscompare-")
-        .tempdir_in(&cfg.scratch)
+    let scratch = ScratchDir::create(Kind::Fscompare, &cfg.scratch, Some(&watchdog))
         .map_err(|e| err(format!("--scratch {}: {e}", cfg.scratch.display())))?;
-    watchdog.watch_dir(scratch.path());
     let started = Instant::now();
     let mut report = FsCompareReport::new(cfg, scratch.path());
     let result = run_all(cfg, scratch.path(), &watchdog, &mut report);

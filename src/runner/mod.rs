@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod reaper;
 pub mod schedule;
 mod supervisor;
+pub mod watchdog;
 
 pub use schedule::{KillAt, KillPoint, KillSchedule, SeededSchedule};
 
