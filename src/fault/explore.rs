@@ -171,7 +171,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     if let Some(a) = &cfg.artifacts {
         crate::runner::artifacts::check_target(a)?;
     }
-    let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref())?;
+    let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref(), None)?;
     let mut first = Explorer::new(cfg, &run_dir.path)?;
     first.prepare()?;
     let snapshot = first.scratch.path().join("snapshot");
@@ -192,7 +192,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     let mut workers = vec![first];
     let mut extra_dirs = Vec::new();
     for _ in 1..cfg.jobs.clamp(1, jobs.len().max(1)) {
-        let dir = crate::runner::prepare_dir(None)?;
+        let dir = crate::runner::prepare_dir(None, None)?;
         workers.push(Explorer::new(cfg, &dir.path)?);
         extra_dirs.push(dir);
     }
