@@ -62,6 +62,14 @@ enum Command {
     Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
     List,
+    /// Remove the directories runs left in $TMPDIR (a failing run keeps its
+    /// own as evidence): only torture-* directories of yours with a valid
+    /// manifest, holding only what torture made, and not in use.
+    Clean {
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Internal: a writer or reader child of the supervisor.
     #[command(name = "__child", hide = true)]
     Child {
@@ -424,6 +432,7 @@ pub fn main() -> i32 {
         Some(Command::Explore(args)) => explore(*args),
         Some(Command::Fscompare(args)) => fscompare(args),
         Some(Command::List) => list(),
+        Some(Command::Clean { dry_run }) => clean(dry_run),
         Some(Command::Op { args }) => child::op_main(&args),
         Some(Command::Traced { args }) => fault::precise::main(&args),
         Some(Command::Child { args }) => child::main(&args),
@@ -787,6 +796,33 @@ fn verdict_code(report: &Report) -> i32 {
     }
 }
 
+/// `torture clean`: what was removed, what was skipped and why.
+fn clean(dry_run: bool) -> i32 {
+    use crate::owned::clean::{Cleaned, clean};
+    let tmp = std::env::temp_dir();
+    let cleaned = match clean(&tmp, dry_run) {
+        Ok(c) => c,
+        Err(e) => return bad_input(format!("cannot list {}: {e}", tmp.display())),
+    };
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let mut removed = 0;
+    for c in &cleaned {
+        match c {
+            Cleaned::Removed(p, kind) => {
+                removed += 1;
+                println!("{verb} {} ({})", p.display(), kind.describe());
+            }
+            Cleaned::Skipped(p, why) => println!("skipped {}: it {why}", p.display()),
+        }
+    }
+    println!(
+        "torture clean: {verb} {removed}, skipped {} in {}",
+        cleaned.len() - removed,
+        tmp.display()
+    );
+    exit::PASS
+}
+
 fn list() -> i32 {
     println!(
         "{:<13} {:<10} {:<24} description",
@@ -889,12 +925,20 @@ fn run_scenarios(
                 }
             }
             println!("  replay: {}", result.report.replay);
-            println!("  run directory: {}", result.report.config.dir);
-        } else if !result.report.dir_removed {
+            let kept = if result.report.dir_kept {
+                " (`torture clean` removes it)"
+            } else {
+                ""
+            };
+            println!("  run directory: {}{kept}", result.report.config.dir);
+        } else if result.report.dir_kept {
             // A failing verdict that was expected is no evidence worth keeping;
-            // the temporary directory is ours to remove.
-            let _ = std::fs::remove_dir_all(&result.report.config.dir);
-            result.report.dir_removed = true;
+            // the temporary directory is ours to remove (by its manifest).
+            let dir = Path::new(&result.report.config.dir);
+            if crate::owned::remove_own_dir(dir, true).is_ok() {
+                result.report.dir_kept = false;
+                result.report.dir_removed = true;
+            }
         }
         results.push(Finished::Run(result));
         if interrupted {

@@ -9,13 +9,14 @@
 //!   is torture's own: it is removed whole at the end, or by the watchdog
 //!   if `torture` is killed, never following a link nor entering another
 //!   file system ([`tree`]). A failing run's directory is kept as evidence,
-//!   with a complete manifest, for `torture clean`.
+//!   with a complete manifest, for [`clean`].
 //! - **A run directory** that already exists (`--dir` given again, or a kept
 //!   one that `torture clean` removes) must belong to the caller and not be
 //!   writable by everyone, and hold nothing but what its complete manifest
 //!   lists, each entry still of the same type and inode; only those entries
 //!   are removed. Anything else refuses the directory, untouched.
 
+pub mod clean;
 pub mod manifest;
 pub mod scratch;
 pub mod tree;
