@@ -425,11 +425,22 @@ fn no_process_survives_explore() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // The state file exists once the recorded operation ran; a lock file
-        // left by a kill then blocks the next operation for 60 s.
-        let lock = t.join("run/state.lock");
+        // Faulted runs happen in the worker directory, in explore's own
+        // temporary directory; a lock file left there by a kill then blocks
+        // the next operation for 60 s.
+        let worker_lock = || {
+            std::fs::read_dir(t.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("torture-explore-")
+                })
+                .any(|e| e.path().join("w0/run/state.lock").exists())
+        };
         assert!(
-            wait_for(Duration::from_secs(30), || lock.exists()
+            wait_for(Duration::from_secs(30), || worker_lock()
                 && !processes_with(&needle).is_empty()),
             "the program never hung"
         );
