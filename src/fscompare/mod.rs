@@ -7,6 +7,12 @@
 //! `report.md`, a self-contained `report.html` and the charts as `.svg`,
 //! all written atomically. Mounts and images are removed on every way out,
 //! and by the watchdog if `torture` itself is killed.
+//!
+//! Everything is made in directories of torture's own: images and mount
+//! points in a `torture-fscompare-*` directory under `--scratch`, and on
+//! each file system (a `--dir` one included) the fsync probe and the run
+//! directories in another, fresh one. A file of the user's is never
+//! touched, whatever its name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -105,7 +111,10 @@ fn run_all(
         }
         let mounted =
             mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(CompareError)?;
-        let fsync = fsync_cost(&mounted.root)
+        // Dropped before `mounted`: the work happens in a directory of our own.
+        let work = ScratchDir::create(Kind::Fscompare, &mounted.root, Some(watchdog))
+            .map_err(|e| CompareError(format!("{}: {e}", spec.name)))?;
+        let fsync = fsync_cost(work.path())
             .map_err(|e| CompareError(format!("{}: cannot measure fsync: {e}", spec.name)))?;
         report.add_filesystem(spec, &mounted.backing, fsync);
         for strategy in &cfg.strategies {
@@ -113,7 +122,7 @@ fn run_all(
                 report.interrupted = true;
                 return Ok(());
             }
-            let run = run_one(cfg, &mounted.root, *strategy)?;
+            let run = run_one(cfg, work.path(), *strategy)?;
             if cfg.progress {
                 eprintln!(
                     "torture: {} on {}: {:?}, {:.0} ops/s",
@@ -133,21 +142,14 @@ fn run_all(
     Ok(())
 }
 
-/// One torture run of `strategy` in a fresh directory under `root`.
+/// One torture run of `strategy` in the directory `work/run-STRATEGY`
+/// (`work` is a fresh directory of torture's own).
 fn run_one(
     cfg: &CompareConfig,
-    root: &Path,
+    work: &Path,
     strategy: &'static dyn Strategy,
 ) -> Result<crate::report::Report, CompareError> {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("run-{}-", strategy.name()))
-        .tempdir_in(root)
-        .map_err(|e| {
-            CompareError(format!(
-                "cannot make a run directory in {}: {e}",
-                root.display()
-            ))
-        })?;
+    let dir = work.join(format!("run-{}", strategy.name()));
     let config = RunConfig {
         workload: Workload::Builtin(strategy),
         writers: cfg.writers,
@@ -157,7 +159,7 @@ fn run_one(
         length: RunLength::Duration(cfg.duration),
         payload: crate::scenario::defaults::PAYLOAD,
         seed: cfg.seed,
-        dir: Some(dir.path().to_path_buf()),
+        dir: Some(dir),
         baseline: false,
         progress: false,
         announce: false,
@@ -169,18 +171,20 @@ fn run_one(
         artifacts: None,
     };
     crate::runner::run(&config)
-        .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), root.display())))
+        .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), work.display())))
 }
 
 /// How many 4 KiB write + fsync rounds measure a file system's fsync cost.
 const FSYNC_ROUNDS: usize = 100;
 
 /// The median time of overwriting 4 KiB and fsyncing it, on `dir`'s file
-/// system: what one durable write costs there, before any discipline.
+/// system: what one durable write costs there, before any discipline. The
+/// probe file `fsync-probe` is created exclusively: an existing file of
+/// that name is an error, never overwritten.
 pub fn fsync_cost(dir: &Path) -> std::io::Result<Duration> {
     use std::io::{Seek, SeekFrom, Write};
     let path = dir.join("fsync-probe");
-    let mut file = std::fs::File::create(&path)?;
+    let mut file = std::fs::File::create_new(&path)?;
     let block = [0x5au8; 4096];
     let mut times = Vec::with_capacity(FSYNC_ROUNDS);
     for _ in 0..FSYNC_ROUNDS {
