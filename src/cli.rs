@@ -40,7 +40,7 @@ enum Command {
     /// Run scenario files; exit 0 only if every one meets its expectation.
     Run {
         /// Scenario files (TOML).
-        #[arg(required = true, value_name = "SCENARIO.toml")]
+        #[arg(required = true, value_name = "SCENARIO.toml", value_parser = PathArg)]
         scenarios: Vec<PathBuf>,
         #[command(flatten)]
         outputs: Outputs,
@@ -63,6 +63,14 @@ enum Command {
     Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
     List,
+    /// Remove the directories runs left in $TMPDIR (a failing run keeps its
+    /// own as evidence): only torture-* directories of yours with a valid
+    /// manifest, holding only what torture made, and not in use.
+    Clean {
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Internal: a writer or reader child of the supervisor.
     #[command(name = "__child", hide = true)]
     Child {
@@ -91,12 +99,12 @@ enum Command {
 struct Outputs {
     /// Write the JSON report to this file, or to stdout with `-` (a run:
     /// schema torture/report/v1; `run`: torture/scenarios/v1).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file, or to stdout with `-`: one suite per
     /// run or scenario, one test case per violation class (an exploration:
     /// per fault).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
 }
 
@@ -187,7 +195,7 @@ struct RunArgs {
     stall_timeout: std::time::Duration,
     /// When the run fails, keep here copies of the run directory (at the first
     /// violation and at the end), the op ledger, the evidence and repro.sh.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     artifacts: Option<PathBuf>,
     /// Number of concurrent writer processes.
     #[arg(long, value_name = "N", default_value_t = defaults::WRITERS, value_parser = parse_writers, allow_negative_numbers = true)]
@@ -218,7 +226,7 @@ struct RunArgs {
     #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     dir: Option<PathBuf>,
     #[command(flatten)]
     outputs: Outputs,
@@ -281,14 +289,14 @@ struct FsCompareArgs {
     #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Where to make the images and mount points [default: the temporary directory].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     scratch: Option<PathBuf>,
     /// Size of each image and of the tmpfs, in MiB (16 to 1048576, and at
     /// least what the file system's mkfs takes: XFS wants 300).
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_image_mib, allow_negative_numbers = true)]
     image_mib: u64,
     /// Where to write report.json, report.md, report.html and the charts.
-    #[arg(long, value_name = "DIR", required = true)]
+    #[arg(long, value_name = "DIR", required = true, value_parser = PathArg)]
     out: PathBuf,
 }
 
@@ -304,7 +312,7 @@ struct ExploreArgs {
     /// exec/check/init), instead of --strategy or --exec; a file with
     /// mode = "explore" also gives the faults, warm-up, payload and timeouts
     /// that no option here overrides.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"], value_parser = PathArg)]
     scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
     /// short-write, comma-separated, or all [default: all].
@@ -333,7 +341,7 @@ struct ExploreArgs {
     #[arg(long, value_name = "BYTES", value_parser = parse_payload, allow_negative_numbers = true)]
     payload: Option<usize>,
     /// Directory to run in: new, empty, or made by torture [default: a fresh temporary one].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     dir: Option<PathBuf>,
     /// Faulted runs carried out at once, each in its own directory
     /// [default: the number of CPUs].
@@ -341,17 +349,42 @@ struct ExploreArgs {
     jobs: Option<usize>,
     /// Write the JSON report (schema torture/explore/v1) to this file, or
     /// to stdout with `-`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file (or stdout with `-`): one suite, one
     /// test case per fault, failing with its findings and their replay
     /// commands.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
     /// For each violating run, keep the run directory after the fault and a
     /// replay script here.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = PathArg)]
     artifacts: Option<PathBuf>,
+}
+
+/// A path option: any bytes, but no control character (see
+/// [`crate::paths`]).
+#[derive(Debug, Clone, Copy)]
+struct PathArg;
+
+impl clap::builder::TypedValueParser for PathArg {
+    type Value = PathBuf;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<PathBuf, clap::Error> {
+        let what = arg.map_or_else(String::new, |a| match a.get_long() {
+            Some(long) => format!("--{long}"),
+            None => a.get_id().to_string(),
+        });
+        let path = PathBuf::from(value);
+        crate::paths::check(&what, &path)
+            .map_err(|m| clap::Error::raw(clap::error::ErrorKind::InvalidValue, m))?;
+        Ok(path)
+    }
 }
 
 fn parse_strategy(s: &str) -> Result<&'static dyn Strategy, String> {
@@ -473,6 +506,21 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
+    let internal = matches!(
+        cli.command,
+        Some(
+            Command::Child { .. }
+                | Command::Op { .. }
+                | Command::Traced { .. }
+                | Command::Watchdog
+                | Command::List
+        )
+    );
+    // Temporary directories are made there, and a path with a control
+    // character makes no sense.
+    if !internal && let Err(e) = crate::paths::check("TMPDIR", &std::env::temp_dir()) {
+        return bad_input(e);
+    }
     match cli.command {
         None => torture(cli.run),
         Some(Command::Run {
@@ -485,6 +533,7 @@ pub fn main() -> i32 {
         Some(Command::Explore(args)) => explore(*args),
         Some(Command::Fscompare(args)) => fscompare(args),
         Some(Command::List) => list(),
+        Some(Command::Clean { dry_run }) => clean(dry_run),
         Some(Command::Op { args }) => child::op_main(&args),
         Some(Command::Traced { args }) => fault::precise::main(&args),
         Some(Command::Child { args }) => child::main(&args),
@@ -840,6 +889,33 @@ fn verdict_code(report: &Report) -> i32 {
     }
 }
 
+/// `torture clean`: what was removed, what was skipped and why.
+fn clean(dry_run: bool) -> i32 {
+    use crate::owned::clean::{Cleaned, clean};
+    let tmp = std::env::temp_dir();
+    let cleaned = match clean(&tmp, dry_run) {
+        Ok(c) => c,
+        Err(e) => return bad_input(format!("cannot list {}: {e}", tmp.display())),
+    };
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let mut removed = 0;
+    for c in &cleaned {
+        match c {
+            Cleaned::Removed(p, kind) => {
+                removed += 1;
+                println!("{verb} {} ({})", p.display(), kind.describe());
+            }
+            Cleaned::Skipped(p, why) => println!("skipped {}: it {why}", p.display()),
+        }
+    }
+    println!(
+        "torture clean: {verb} {removed}, skipped {} in {}",
+        cleaned.len() - removed,
+        tmp.display()
+    );
+    exit::PASS
+}
+
 fn list() -> i32 {
     println!(
         "{:<13} {:<10} {:<24} description",
@@ -943,12 +1019,20 @@ fn run_scenarios(
                 }
             }
             println!("  replay: {}", result.report.replay);
-            println!("  run directory: {}", result.report.config.dir);
-        } else if !result.report.dir_removed {
+            let kept = if result.report.dir_kept {
+                " (`torture clean` removes it)"
+            } else {
+                ""
+            };
+            println!("  run directory: {}{kept}", result.report.config.dir);
+        } else if result.report.dir_kept {
             // A failing verdict that was expected is no evidence worth keeping;
-            // the temporary directory is ours to remove.
-            let _ = std::fs::remove_dir_all(&result.report.config.dir);
-            result.report.dir_removed = true;
+            // the temporary directory is ours to remove (by its manifest).
+            let dir = Path::new(&result.report.config.dir);
+            if crate::owned::remove_own_dir(dir, true).is_ok() {
+                result.report.dir_kept = false;
+                result.report.dir_removed = true;
+            }
         }
         results.push(Finished::Run(result));
         if interrupted {

@@ -48,6 +48,8 @@ pub mod fault;
 pub mod fscompare;
 pub mod lock;
 pub mod output;
+pub mod owned;
+pub mod paths;
 pub mod platform;
 pub mod report;
 pub mod runner;

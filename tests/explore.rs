@@ -425,13 +425,25 @@ fn no_process_survives_explore() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // A lock file left by a kill blocks the next operation for 60 s.
-        // Any operation holds the lock for a moment, so wait until one has
-        // hung for seconds: then the exploration is under way, not still
-        // preparing (an interrupt there has no report to write).
-        let lock = t.join("run/state.lock");
+        // Faulted runs happen in the worker directory, in explore's own
+        // temporary directory; a lock file left there by a kill then blocks
+        // the next operation for 60 s.
+        let worker_lock = || {
+            std::fs::read_dir(t.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("torture-explore-")
+                })
+                .any(|e| e.path().join("w0/run/state.lock").exists())
+        };
         assert!(
-            wait_for(Duration::from_secs(60), || lock.exists()
+            // Any operation holds the lock for a moment: wait until one has
+            // hung for seconds, so the exploration is under way, not still
+            // preparing (an interrupt there has no report to write).
+            wait_for(Duration::from_secs(60), || worker_lock()
                 && util::running_for(&needle, Duration::from_secs(3))),
             "the program never hung"
         );

@@ -3,10 +3,13 @@
 //! 1. A fresh run directory gets the initial state and `warmup_ops`
 //!    ordinary operations, so there is acknowledged state to lose; then it is
 //!    snapshotted.
-//! 2. One operation is recorded under ptrace: its fault points.
-//! 3. For each point and each fault that can happen there, the directory is
-//!    restored from the snapshot and the operation rerun with the fault
-//!    injected at that point, matched by ordinal.
+//! 2. One operation is recorded under ptrace: its fault points. The run
+//!    directory is then sealed (its manifest lists what the program made)
+//!    and left alone.
+//! 3. For each point and each fault that can happen there, a worker
+//!    directory (in the exploration's own temporary directory, never the
+//!    run directory) is restored from the snapshot and the operation rerun
+//!    with the fault injected at that point, matched by ordinal.
 //! 4. After each faulted run: the state must be readable (`torn`), keep
 //!    every acknowledged op (`lost`), hold the faulted op if it exited 0
 //!    (`lost`), not have been acknowledged after a failed fsync
@@ -17,14 +20,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::report::{ExploreReport, PointRow};
 use super::syscalls::Class;
 use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError, TraceOptions};
 use super::{Fault, Finding};
+use crate::owned::{Kind, ScratchDir};
 use crate::report::shell_quote;
 use crate::runner::exec::{Which, op_id, parse_op_id, tail};
+use crate::runner::process::Watchdog;
 use crate::runner::{RunError, STATE_FILE, Workload, child};
 use crate::state::Document;
 use crate::strategy::Strategy;
@@ -189,16 +195,31 @@ pub(super) struct RunVerdicts {
 pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     let started = Instant::now();
     cfg.validate()?;
+    if cfg.faults.is_empty() {
+        return Err(ExploreError::BadInput("--faults names no fault".into()));
+    }
+    crate::paths::check_each(&[
+        ("--dir", cfg.dir.as_deref()),
+        ("--artifacts", cfg.artifacts.as_deref()),
+    ])
+    .map_err(ExploreError::BadInput)?;
     if let Some(a) = &cfg.artifacts {
         crate::runner::artifacts::check_target(a)?;
     }
-    let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref())?;
-    let mut first = Explorer::new(cfg, &run_dir.path)?;
+    // Removes the temporary directories if `torture` is killed.
+    let watchdog = Watchdog::start(&cfg.program).map_err(harness("cannot start the watchdog"))?;
+    let watchdog = Arc::new(watchdog);
+    let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref(), Some(&watchdog))?;
+    let scratch = ScratchDir::in_tmp(Kind::Explore, Some(&watchdog))
+        .map_err(|e| ExploreError::Harness(format!("cannot create a scratch directory: {e}")))?;
+    let mut first = Explorer::new(cfg, &run_dir.path, scratch.path().join("first"))?;
     first.prepare()?;
-    let snapshot = first.scratch.path().join("snapshot");
+    let snapshot = scratch.path().join("snapshot");
     copy_dir(&first.dir, &snapshot).map_err(harness("cannot snapshot the run directory"))?;
     let recorded = first.record()?;
     let clean_names = names(&first.dir);
+    // The program is done with the run directory: what is in it now is its.
+    run_dir.seal(&cfg.workload);
     let jobs: Vec<(&Point, Fault)> = recorded
         .iter()
         .filter(|p| cfg.only_point.is_none_or(|only| only == p.ordinal))
@@ -210,13 +231,12 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
         })
         .collect();
     // More workers than jobs would only make directories.
-    let mut workers = vec![first];
-    let mut extra_dirs = Vec::new();
-    for _ in 1..cfg.jobs.clamp(1, jobs.len().max(1)) {
-        let dir = crate::runner::prepare_dir(None)?;
-        workers.push(Explorer::new(cfg, &dir.path)?);
-        extra_dirs.push(dir);
-    }
+    let workers = (0..cfg.jobs.clamp(1, jobs.len().max(1)))
+        .map(|i| {
+            let home = scratch.path().join(format!("w{i}"));
+            Explorer::new(cfg, &home.join("run"), home)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let ctx = Shared {
         jobs: &jobs,
         snapshot: &snapshot,
@@ -236,7 +256,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
         return Err(e);
     }
     let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut report = ExploreReport::new(cfg, &workers[0].dir, &recorded);
+    let mut report = ExploreReport::new(cfg, &run_dir.path, &recorded);
     let mut rows: BTreeMap<usize, PointRow> = BTreeMap::new();
     for ((point, fault), v) in jobs.iter().zip(results) {
         let row = rows
@@ -288,19 +308,21 @@ impl Shared<'_> {
 
 struct Explorer<'a> {
     cfg: &'a ExploreConfig,
+    /// Where its operations run.
     dir: PathBuf,
     scope: Scope,
-    scratch: tempfile::TempDir,
+    /// Its own working directory: command output, the copy after a fault.
+    scratch: PathBuf,
     /// The sequence number of the explored operation.
     seq: u64,
 }
 
 impl<'a> Explorer<'a> {
-    fn new(cfg: &'a ExploreConfig, dir: &Path) -> Result<Self, ExploreError> {
-        let scratch = tempfile::Builder::new()
-            .prefix("torture-explore-")
-            .tempdir()
-            .map_err(harness("cannot create a scratch directory"))?;
+    /// An explorer running in `dir` (made if missing) and keeping its
+    /// files in `scratch` (made).
+    fn new(cfg: &'a ExploreConfig, dir: &Path, scratch: PathBuf) -> Result<Self, ExploreError> {
+        fs::create_dir_all(&scratch).map_err(harness("cannot create a scratch directory"))?;
+        fs::create_dir_all(dir).map_err(harness("cannot create a worker directory"))?;
         Ok(Explorer {
             cfg,
             dir: dir.to_path_buf(),
@@ -321,7 +343,7 @@ impl<'a> Explorer<'a> {
     }
 
     fn output(&self) -> PathBuf {
-        self.scratch.path().join("output")
+        self.scratch.join("output")
     }
 
     /// The command of one of the program's commands (a built-in strategy
@@ -656,7 +678,7 @@ impl<'a> Explorer<'a> {
         if self.cfg.artifacts.is_none() {
             return Ok(());
         }
-        let kept = self.scratch.path().join("after-fault");
+        let kept = self.scratch.join("after-fault");
         let _ = fs::remove_dir_all(&kept);
         copy_dir(&self.dir, &kept).map_err(harness("cannot copy the run directory"))
     }
@@ -666,7 +688,7 @@ impl<'a> Explorer<'a> {
             return Ok(());
         };
         let here = root.join(format!("point-{:03}-{}", point.ordinal, fault.name()));
-        let kept = self.scratch.path().join("after-fault");
+        let kept = self.scratch.join("after-fault");
         let source = if kept.exists() {
             kept
         } else {

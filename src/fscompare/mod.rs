@@ -10,6 +10,12 @@
 //! [`crate::output::OutputDir::reusable`]), never someone else's reports.
 //! Mounts and images are removed on every way out, and by the watchdog if
 //! `torture` itself is killed.
+//!
+//! Everything is made in directories of torture's own: images and mount
+//! points in a `torture-fscompare-*` directory under `--scratch`, and on
+//! each file system (a `--dir` one included) the fsync probe and the run
+//! directories in another, fresh one. A file of the user's is never
+//! touched, whatever its name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +28,7 @@ pub mod report;
 pub use mount::FsSpec;
 pub use report::FsCompareReport;
 
+use crate::owned::{Kind, ScratchDir};
 use crate::runner::process::Watchdog;
 use crate::runner::{KillAt, RunConfig, RunLength, Workload};
 use crate::strategy::Strategy;
@@ -81,6 +88,11 @@ pub struct CompareError(pub String);
 /// strategies'.
 pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let err = |m: String| CompareError(m);
+    crate::paths::check_each(&[
+        ("--scratch", Some(cfg.scratch.as_path())),
+        ("--out", Some(cfg.out.as_path())),
+    ])
+    .map_err(err)?;
     let out = out_dir(&cfg.out);
     out.check().map_err(|e| err(e.to_string()))?;
     check_scratch(cfg).map_err(err)?;
@@ -89,11 +101,8 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let watchdog = Watchdog::start(&cfg.program)
         .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
-    let scratch = tempfile::Builder::new()
-        .prefix("torture-fscompare-")
-        .tempdir_in(&cfg.scratch)
+    let scratch = ScratchDir::create(Kind::Fscompare, &cfg.scratch, Some(&watchdog))
         .map_err(|e| err(format!("--scratch {}: {e}", cfg.scratch.display())))?;
-    watchdog.watch_dir(scratch.path());
     if cfg.progress {
         eprintln!("torture: seed {}", cfg.seed);
     }
@@ -196,7 +205,10 @@ fn run_all(
         }
         let mounted =
             mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(CompareError)?;
-        let fsync = fsync_cost(&mounted.root)
+        // Dropped before `mounted`: the work happens in a directory of our own.
+        let work = ScratchDir::create(Kind::Fscompare, &mounted.root, Some(watchdog))
+            .map_err(|e| CompareError(format!("{}: {e}", spec.name)))?;
+        let fsync = fsync_cost(work.path())
             .map_err(|e| CompareError(format!("{}: cannot measure fsync: {e}", spec.name)))?;
         report.add_filesystem(spec, &mounted.backing, fsync);
         for strategy in &cfg.strategies {
@@ -204,7 +216,7 @@ fn run_all(
                 report.interrupted = true;
                 return Ok(None);
             }
-            let mut run = run_one(cfg, &mounted.root, *strategy)?;
+            let mut run = run_one(cfg, work.path(), *strategy)?;
             if let Some(why) = broken(&mounted.root) {
                 let why = format!("{} {why} during the run of {}", spec.name, strategy.name());
                 run.verdict = crate::report::Verdict::Error;
@@ -231,21 +243,14 @@ fn run_all(
     Ok(None)
 }
 
-/// One torture run of `strategy` in a fresh directory under `root`.
+/// One torture run of `strategy` in the directory `work/run-STRATEGY`
+/// (`work` is a fresh directory of torture's own).
 fn run_one(
     cfg: &CompareConfig,
-    root: &Path,
+    work: &Path,
     strategy: &'static dyn Strategy,
 ) -> Result<crate::report::Report, CompareError> {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("run-{}-", strategy.name()))
-        .tempdir_in(root)
-        .map_err(|e| {
-            CompareError(format!(
-                "cannot make a run directory in {}: {e}",
-                root.display()
-            ))
-        })?;
+    let dir = work.join(format!("run-{}", strategy.name()));
     let config = RunConfig {
         workload: Workload::Builtin(strategy),
         writers: cfg.writers,
@@ -257,7 +262,7 @@ fn run_one(
             .map_or(RunLength::Duration(cfg.duration), RunLength::Ops),
         payload: crate::scenario::defaults::PAYLOAD,
         seed: cfg.seed,
-        dir: Some(dir.path().to_path_buf()),
+        dir: Some(dir),
         baseline: false,
         progress: false,
         announce: false,
@@ -269,18 +274,20 @@ fn run_one(
         artifacts: None,
     };
     crate::runner::run(&config)
-        .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), root.display())))
+        .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), work.display())))
 }
 
 /// How many 4 KiB write + fsync rounds measure a file system's fsync cost.
 const FSYNC_ROUNDS: usize = 100;
 
 /// The median time of overwriting 4 KiB and fsyncing it, on `dir`'s file
-/// system: what one durable write costs there, before any discipline.
+/// system: what one durable write costs there, before any discipline. The
+/// probe file `fsync-probe` is created exclusively: an existing file of
+/// that name is an error, never overwritten.
 pub fn fsync_cost(dir: &Path) -> std::io::Result<Duration> {
     use std::io::{Seek, SeekFrom, Write};
     let path = dir.join("fsync-probe");
-    let mut file = std::fs::File::create(&path)?;
+    let mut file = std::fs::File::create_new(&path)?;
     let block = [0x5au8; 4096];
     let mut times = Vec::with_capacity(FSYNC_ROUNDS);
     for _ in 0..FSYNC_ROUNDS {

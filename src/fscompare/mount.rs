@@ -4,7 +4,9 @@
 //! Everything made here is removed on every way out: [`Mounted`]'s drop
 //! unmounts and deletes the image, and each mount and the scratch directory
 //! are registered with the [`Watchdog`], which unmounts and deletes them if
-//! `torture` itself is killed.
+//! `torture` itself is killed (a mount point only inside the scratch
+//! directory). A loop device is set up by mount(8) with autoclear: it goes
+//! with the last unmount.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -70,6 +72,7 @@ impl FsSpec {
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
             .ok_or_else(|| format!("--dir {arg:?}: write it NAME=PATH"))?;
         let path = PathBuf::from(path);
+        crate::paths::check(&format!("--dir {name}="), &path)?;
         if !path.is_dir() {
             return Err(format!("--dir {name}={}: not a directory", path.display()));
         }

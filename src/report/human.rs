@@ -26,10 +26,10 @@ pub fn summary(r: &Report) -> String {
         c.strategy, c.writers, c.readers, c.kill_rate, c.payload_bytes, c.seed
     );
     let _ = writeln!(s, "fault tier: {} ({TIER_NOTE})", r.fault_tier);
-    let removed = if r.dir_removed {
-        " (temporary, removed)"
-    } else {
-        ""
+    let removed = match (r.dir_removed, r.dir_kept) {
+        (true, _) => " (temporary, removed)",
+        (_, true) => " (temporary, kept as evidence: `torture clean` removes it)",
+        _ => "",
     };
     let _ = writeln!(s, "run directory: {}{removed}", c.dir);
     let _ = writeln!(s);

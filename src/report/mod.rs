@@ -347,6 +347,11 @@ pub struct Report {
     pub replay: String,
     /// Whether the run directory was a temporary one, removed after a pass.
     pub dir_removed: bool,
+    /// Whether the run directory was a temporary one, kept as evidence of a
+    /// failure (`torture clean` removes it; added in v1: older reports lack
+    /// it).
+    #[serde(default)]
+    pub dir_kept: bool,
     /// What the verdict rests on (added in v1: older reports lack it).
     #[serde(default)]
     pub basis: Basis,
@@ -424,6 +429,7 @@ impl Report {
             harness_error: out.harness_error,
             replay: replay_command(cfg),
             dir_removed: false,
+            dir_kept: false,
             basis,
             coverage: out.coverage,
         }

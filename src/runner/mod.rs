@@ -9,9 +9,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::owned::{self, ScratchDir};
 use crate::strategy::Strategy;
+use process::Watchdog;
 
 pub mod artifacts;
 pub mod child;
@@ -22,14 +25,19 @@ pub mod protocol;
 pub mod reaper;
 pub mod schedule;
 mod supervisor;
+pub mod watchdog;
 
 pub use schedule::{KillAt, KillPoint, KillSchedule, SeededSchedule};
 
 /// The name of the state file inside the run directory.
 pub const STATE_FILE: &str = "state";
 
-/// The marker file that says a directory was created by `torture`.
-pub const MARKER_FILE: &str = ".torture-run";
+/// The manifest that says a directory was created by `torture`, and what
+/// its run made in it (see [`crate::owned::manifest`]).
+pub const MARKER_FILE: &str = owned::MANIFEST_FILE;
+
+/// The file `--baseline` updates in the run directory.
+pub const BASELINE_FILE: &str = "baseline-state";
 
 /// How long children get to finish their operation after being asked to stop.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -202,6 +210,11 @@ impl RunConfig {
         if self.until_covered.is_some() && self.kill_rate == 0.0 {
             return bad("--until-covered needs a --kill-rate above 0".into());
         }
+        crate::paths::check_each(&[
+            ("--dir", self.dir.as_deref()),
+            ("--artifacts", self.artifacts.as_deref()),
+        ])
+        .map_err(RunError::BadConfig)?;
         if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
             return bad("--op-timeout and --stall-timeout must be more than 0".into());
         }
@@ -255,22 +268,46 @@ pub(crate) fn check_spec(spec: &exec::ExecSpec) -> Result<(), RunError> {
 /// A run directory, and whether we must remove it afterwards.
 pub(crate) struct RunDir {
     pub path: PathBuf,
-    pub temp: Option<tempfile::TempDir>,
+    pub temp: Option<ScratchDir>,
 }
 
-/// Makes the run directory: a fresh temporary one, or `dir` if it does not
-/// exist, is empty, or was made by `torture` and holds only its files.
-/// Refuses anything else without touching it.
-pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
+impl RunDir {
+    /// Writes the directory's complete manifest: what the run made in it,
+    /// by `workload`'s rule (see [`made_by`]). A failure leaves the
+    /// directory refused for reuse, so it is only a warning.
+    pub(crate) fn seal(&self, workload: &Workload) {
+        if let Err(e) = owned::seal(&self.path, &made_by(workload)) {
+            eprintln!(
+                "torture: cannot list what the run made in {} ({e}): it will not be reused",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// Which entries of a finished run's directory the run made: a built-in
+/// strategy's own file names (see [`is_own_file`]); for an outside program,
+/// everything (the directory held nothing when the run began).
+pub(crate) fn made_by(workload: &Workload) -> impl Fn(&owned::tree::Found) -> bool + use<> {
+    let builtin = matches!(workload, Workload::Builtin(_));
+    move |f| {
+        !builtin
+            || (f.kind == owned::EntryType::File && !f.path.contains('/') && is_own_file(&f.path))
+    }
+}
+
+/// Makes the run directory: a fresh temporary one (registered with
+/// `watchdog`), or `dir` if it does not exist, is empty, or is a finished
+/// run's directory holding only what that run made (which is removed; see
+/// [`crate::owned`]). Refuses anything else without touching it.
+pub(crate) fn prepare_dir(
+    dir: Option<&Path>,
+    watchdog: Option<&Arc<Watchdog>>,
+) -> Result<RunDir, RunError> {
     let Some(dir) = dir else {
-        let temp = tempfile::Builder::new()
-            .prefix("torture-")
-            .tempdir()
-            .map_err(|e| RunError::Harness(format!("cannot create a temporary directory: {e}")))?;
-        let path = temp.path().to_path_buf();
-        mark(&path)?;
+        let temp = ScratchDir::in_tmp(owned::Kind::Run, watchdog).map_err(RunError::Harness)?;
         return Ok(RunDir {
-            path,
+            path: temp.path().to_path_buf(),
             temp: Some(temp),
         });
     };
@@ -279,6 +316,13 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
             "--dir is empty: give a directory".into(),
         ));
     }
+    crate::paths::check("--dir", dir).map_err(RunError::BadConfig)?;
+    let refused = |why: owned::Refusal| {
+        RunError::BadConfig(format!(
+            "--dir {} {why}: give an empty or new directory of your own",
+            dir.display()
+        ))
+    };
     let mut created = Vec::new();
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -287,18 +331,15 @@ pub(crate) fn prepare_dir(dir: Option<&Path>) -> Result<RunDir, RunError> {
             })?;
         }
         Err(e) => return Err(RunError::BadConfig(format!("--dir {}: {e}", dir.display()))),
-        Ok(m) if !m.is_dir() => {
-            return Err(RunError::BadConfig(format!(
-                "--dir {} is not a directory",
-                dir.display()
-            )));
-        }
-        Ok(_) => reuse(dir)?,
+        Ok(_) => owned::clear_for_reuse(dir).map_err(refused)?,
     }
-    let marked = mark(dir).and_then(|()| {
-        dir.canonicalize()
-            .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
-    });
+    let marked = owned::Manifest::fresh(owned::Kind::Run)
+        .write(dir)
+        .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
+        .and_then(|()| {
+            dir.canonicalize()
+                .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
+        });
     match marked {
         Ok(path) => Ok(RunDir { path, temp: None }),
         Err(e) => {
@@ -343,54 +384,35 @@ fn remove_dirs(created: &[PathBuf]) {
     }
 }
 
-/// Whether `name` is a file a run of `torture` creates in its directory.
+/// Whether `name` is a file a built-in strategy's run creates in its
+/// directory: the manifest; the state, its lock, SQLite's `-wal`, `-shm`
+/// and `-journal`, compare-and-swap versions `state.vN`, the atomic write's
+/// `.state.tmp-XXXXXXXXXXXX`; the same of the `--baseline` file. Exactly
+/// these: a user's `state.bak` or `baseline-results.csv` is not one.
 pub fn is_own_file(name: &str) -> bool {
-    // `state.lock`, `state.vN`; SQLite's `state-wal`, `state-shm`, `state-journal`.
-    let state_file = name == STATE_FILE
-        || name.starts_with(&format!("{STATE_FILE}."))
-        || name.starts_with(&format!("{STATE_FILE}-"));
-    let temp =
-        name.starts_with(&format!(".{STATE_FILE}")) && name.contains(crate::atomic::TEMP_INFIX);
-    name == MARKER_FILE || state_file || temp || name.starts_with("baseline-")
+    name == MARKER_FILE
+        || [STATE_FILE, BASELINE_FILE]
+            .iter()
+            .any(|b| is_file_of(b, name))
 }
 
-fn reuse(dir: &Path) -> Result<(), RunError> {
-    let entries: Vec<String> = fs::read_dir(dir)
-        .map_err(|e| RunError::BadConfig(format!("--dir {}: cannot list: {e}", dir.display())))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let ours = entries.iter().any(|n| n == MARKER_FILE);
-    let foreign: Vec<&String> = entries.iter().filter(|n| !is_own_file(n)).collect();
-    if !ours || !foreign.is_empty() {
-        let example = foreign
-            .first()
-            .map(|s| s.as_str())
-            .unwrap_or(entries[0].as_str());
-        let why = if ours {
-            "which torture did not create"
-        } else {
-            "and torture did not create the directory"
-        };
-        return Err(RunError::BadConfig(format!(
-            "--dir {} is not empty (it holds {example:?}, {why}): give an empty or new directory",
-            dir.display()
-        )));
-    }
-    for name in entries.iter().filter(|n| *n != MARKER_FILE) {
-        let p = dir.join(name);
-        fs::remove_file(&p)
-            .map_err(|e| RunError::Harness(format!("cannot clear {}: {e}", p.display())))?;
-    }
-    Ok(())
-}
-
-fn mark(dir: &Path) -> Result<(), RunError> {
-    crate::atomic::write_file_atomic(dir.join(MARKER_FILE), b"created by torture\n", 0o644)
-        .map_err(|e| RunError::Harness(e.to_string()))
+/// Whether `name` is one of the files a strategy makes for the state file
+/// `base` (see [`is_own_file`]).
+pub fn is_file_of(base: &str, name: &str) -> bool {
+    let temp = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_prefix(base))
+        .and_then(|n| n.strip_prefix(crate::atomic::TEMP_INFIX))
+        .is_some_and(|suffix| {
+            suffix.len() == 12 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
+    let Some(rest) = name.strip_prefix(base) else {
+        return temp;
+    };
+    let version = rest
+        .strip_prefix(".v")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    temp || version || matches!(rest, "" | ".lock" | "-wal" | "-shm" | "-journal")
 }
 
 /// Runs the torture described by `config` and returns its report.
@@ -405,14 +427,24 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedRun<'_>, RunError> {
     if let Some(a) = &config.artifacts {
         artifacts::check_target(a)?;
     }
-    let dir = prepare_dir(config.dir.as_deref())?;
-    Ok(PreparedRun { config, dir })
+    let watchdog = Watchdog::start(&config.program)
+        .map_err(|e| RunError::Harness(format!("cannot start the watchdog: {e}")))?;
+    let watchdog = Arc::new(watchdog);
+    let dir = prepare_dir(config.dir.as_deref(), Some(&watchdog))?;
+    Ok(PreparedRun {
+        config,
+        dir,
+        watchdog,
+    })
 }
 
 /// A run whose configuration is valid and whose directory is ready.
 pub struct PreparedRun<'a> {
     config: &'a RunConfig,
     dir: RunDir,
+    /// Removes the temporary directories and kills what is left if
+    /// `torture` dies; stopped when the run is over.
+    watchdog: Arc<Watchdog>,
 }
 
 impl PreparedRun<'_> {
@@ -423,14 +455,29 @@ impl PreparedRun<'_> {
 
     /// Runs the torture and returns its report.
     pub fn execute(self) -> Result<crate::report::Report, RunError> {
-        let config = self.config;
+        let PreparedRun {
+            config,
+            dir,
+            watchdog,
+        } = self;
         let schedule = Box::new(SeededSchedule::new(config.seed, config.kill_rate));
-        let mut report = supervisor::Supervisor::new(config, &self.dir.path, schedule).run()?;
-        // A temporary directory is evidence when the run failed: keep it then.
-        if let Some(temp) = self.dir.temp {
-            if report.verdict == crate::report::Verdict::Fail {
-                let _ = temp.keep();
+        let result =
+            supervisor::Supervisor::new(config, &dir.path, schedule, Arc::clone(&watchdog)).run();
+        let failed = result
+            .as_ref()
+            .is_ok_and(|r| r.verdict == crate::report::Verdict::Fail);
+        // A temporary directory is evidence when the run failed: keep it
+        // then, with its manifest complete, for `torture clean`.
+        if dir.temp.is_none() || failed {
+            dir.seal(&config.workload);
+        }
+        let mut report = result?;
+        if let Some(temp) = dir.temp {
+            if failed {
+                temp.keep();
+                report.dir_kept = true;
             } else {
+                drop(temp);
                 report.dir_removed = true;
             }
         }

@@ -7,10 +7,11 @@
 //!
 //! Grandchildren (what an outside program's shell starts) do not inherit the
 //! parent-death signal, so every group is also registered with the
-//! [`Watchdog`], a small process that SIGKILLs the registered groups when the
-//! supervisor's end of its pipe closes, however the supervisor died. Given a
-//! run's token (see [`super::reaper`]) it also kills every process tagged
-//! with it, which finds those that left their group.
+//! [`Watchdog`] (see [`super::watchdog`]), a small process that SIGKILLs the
+//! registered groups when the supervisor's end of its pipe closes, however
+//! the supervisor died. Given a run's token (see [`super::reaper`]) it also
+//! kills every process tagged with it, which finds those that left their
+//! group.
 //!
 //! Every child spawned here is recorded until it is reaped
 //! ([`spawned_children`]): the supervisor, a subreaper, tells its own
@@ -18,15 +19,15 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, RwLock};
 
 use nix::sys::signal::Signal;
 
-use super::reaper::{self, RunTag};
+pub use super::watchdog::{WATCHDOG_SUBCOMMAND, Watchdog, watchdog_main};
 use crate::platform::{self, SignalTarget};
 
 /// The children spawned here and not reaped yet.
@@ -39,7 +40,7 @@ static SPAWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static SPAWNING: RwLock<()> = RwLock::new(());
 
 /// Spawns `cmd` and records the child until [`reaped`].
-fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
+pub(super) fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
     let _spawning = SPAWNING.read().unwrap_or_else(|e| e.into_inner());
     let child = cmd.spawn()?;
     lock(&SPAWNED).push(child.id() as i32);
@@ -47,7 +48,7 @@ fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
 }
 
 /// Reaps `child` and forgets it.
-fn reaped(child: &mut Child) -> io::Result<ExitStatus> {
+pub(super) fn reaped(child: &mut Child) -> io::Result<ExitStatus> {
     let status = child.wait();
     let pid = child.id() as i32;
     lock(&SPAWNED).retain(|&p| p != pid);
@@ -162,150 +163,4 @@ pub fn wait_exited(pid: i32) -> io::Result<()> {
             Err(e) => return Err(io::Error::from(e)),
         }
     }
-}
-
-/// The name of the watchdog's hidden subcommand.
-pub const WATCHDOG_SUBCOMMAND: &str = "__watchdog";
-
-/// The supervisor's handle on the watchdog process; shared by the threads
-/// that spawn, so a group is registered the moment it exists.
-pub struct Watchdog {
-    stdin: Mutex<Option<ChildStdin>>,
-    child: Mutex<Child>,
-}
-
-impl Watchdog {
-    /// Starts the watchdog (`program __watchdog`) in its own process group.
-    pub fn start(program: &Path) -> io::Result<Self> {
-        let mut cmd = Command::new(program);
-        cmd.arg(WATCHDOG_SUBCOMMAND)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        let mut child = spawn_recorded(&mut cmd)?;
-        let stdin = child.stdin.take().expect("stdin is piped");
-        Ok(Watchdog {
-            stdin: Mutex::new(Some(stdin)),
-            child: Mutex::new(child),
-        })
-    }
-
-    /// Registers a process group to kill if the supervisor dies.
-    pub fn watch(&self, pgid: i32) {
-        self.send(&format!("+{pgid}\n"));
-    }
-
-    /// Unregisters a group that is about to be reaped.
-    pub fn forget(&self, pgid: i32) {
-        self.send(&format!("-{pgid}\n"));
-    }
-
-    /// Gives the run's token: if the supervisor dies, every process tagged
-    /// with it is killed too.
-    pub fn watch_run(&self, tag: &RunTag) {
-        self.send(&format!("+t {}\n", tag.token()));
-    }
-
-    /// Registers a mount point to unmount if the supervisor dies.
-    pub fn watch_mount(&self, path: &Path) {
-        self.send(&format!("+m {}\n", path.display()));
-    }
-
-    /// Unregisters a mount point that was unmounted.
-    pub fn forget_mount(&self, path: &Path) {
-        self.send(&format!("-m {}\n", path.display()));
-    }
-
-    /// Registers a directory (made by torture) to remove if the supervisor
-    /// dies, after the mounts in it are gone.
-    pub fn watch_dir(&self, path: &Path) {
-        self.send(&format!("+d {}\n", path.display()));
-    }
-
-    /// Unregisters a directory that was removed.
-    pub fn forget_dir(&self, path: &Path) {
-        self.send(&format!("-d {}\n", path.display()));
-    }
-
-    /// One line, one `write(2)`: lines from two threads never interleave.
-    fn send(&self, line: &str) {
-        if let Ok(mut stdin) = self.stdin.lock()
-            && let Some(stdin) = stdin.as_mut()
-        {
-            let _ = stdin.write_all(line.as_bytes());
-        }
-    }
-
-    /// Closes the pipe (the watchdog kills every group still registered)
-    /// and reaps it.
-    pub fn stop(&self) {
-        if let Ok(mut stdin) = self.stdin.lock() {
-            stdin.take();
-        }
-        if let Ok(mut child) = self.child.lock() {
-            let _ = reaped(&mut child);
-        }
-    }
-}
-
-/// The watchdog process: reads `+PGID` / `-PGID`, `+m PATH` / `-m PATH`
-/// (mount points), `+d PATH` / `-d PATH` (directories) and `+t TOKEN` (the
-/// run's token) lines until end of input, then SIGKILLs every group still
-/// registered and every process tagged with the token, unmounts every mount
-/// point, and removes every directory.
-pub fn watchdog_main() -> i32 {
-    use std::collections::BTreeSet;
-    use std::io::BufRead;
-    let mut groups = BTreeSet::new();
-    let mut mounts = BTreeSet::new();
-    let mut dirs = BTreeSet::new();
-    let mut run = None;
-    for line in io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        let (sign, rest) = line.split_at(line.len().min(1));
-        let add = match sign {
-            "+" => true,
-            "-" => false,
-            _ => continue,
-        };
-        let (set, key) = match rest.split_once(' ') {
-            Some(("m", path)) => (&mut mounts, path.to_string()),
-            Some(("d", path)) => (&mut dirs, path.to_string()),
-            Some(("t", token)) => {
-                // A token that is not plain letters and digits is ignored.
-                run = RunTag::parse(token).filter(|_| add);
-                continue;
-            }
-            _ => match rest.parse::<i32>() {
-                Ok(pgid) => {
-                    if add {
-                        groups.insert(pgid);
-                    } else {
-                        groups.remove(&pgid);
-                    }
-                    continue;
-                }
-                Err(_) => continue,
-            },
-        };
-        if add {
-            set.insert(key);
-        } else {
-            set.remove(&key);
-        }
-    }
-    for pgid in groups {
-        let _ = SignalTarget::Group(pgid).send(Signal::SIGKILL);
-    }
-    if let Some(tag) = run {
-        reaper::kill_tagged(&tag);
-    }
-    for mount in mounts {
-        crate::fscompare::mount::force_unmount(Path::new(&mount));
-    }
-    for dir in dirs {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    0
 }

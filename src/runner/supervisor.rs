@@ -28,8 +28,11 @@ use super::process::{ChildProcess, Watchdog, wait_exited};
 use super::protocol::{Message, Seq};
 use super::reaper::{self, Reaper, RunTag};
 use super::schedule::{KillAt, RecentDurations};
-use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
+use super::{
+    BASELINE_FILE, KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload,
+};
 use crate::fault::precise::{self, OpReport, Plan};
+use crate::owned::{Kind, ScratchDir};
 use crate::report::{Outcome, Report, StopReason};
 use crate::state::Document;
 use crate::verifier::{
@@ -133,7 +136,7 @@ struct ExecRun<'s> {
     spec: &'s ExecSpec,
     /// One spawner thread per writer slot, so operations start in parallel.
     spawners: Vec<Sender<OpRequest>>,
-    logs: tempfile::TempDir,
+    logs: ScratchDir,
     watchdog: std::sync::Arc<Watchdog>,
     check: Option<RunningCheck>,
     check_wanted: Option<String>,
@@ -197,10 +200,18 @@ pub(super) struct Supervisor<'a> {
     artifacts: Option<Artifacts>,
     final_phase: FinalPhase,
     final_op: Option<FinalOpEnd>,
+    /// The run's watchdog: an outside program's groups and token, and the
+    /// log directory, are registered with it.
+    watchdog: Arc<Watchdog>,
 }
 
 impl<'a> Supervisor<'a> {
-    pub(super) fn new(cfg: &'a RunConfig, dir: &Path, schedule: Box<dyn KillSchedule>) -> Self {
+    pub(super) fn new(
+        cfg: &'a RunConfig,
+        dir: &Path,
+        schedule: Box<dyn KillSchedule>,
+        watchdog: Arc<Watchdog>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel();
         let now = Instant::now();
         let state = match &cfg.workload {
@@ -240,6 +251,7 @@ impl<'a> Supervisor<'a> {
             artifacts: cfg.artifacts.as_deref().map(Artifacts::new),
             final_phase: FinalPhase::NotYet,
             final_op: None,
+            watchdog,
         }
     }
 
@@ -286,15 +298,11 @@ impl<'a> Supervisor<'a> {
     /// a failure of either, before any operation, is bad input.
     fn prepare_exec(&self, spec: &'a ExecSpec) -> Result<ExecRun<'a>, RunError> {
         let harness = |what: &str, e: std::io::Error| RunError::Harness(format!("{what}: {e}"));
-        let logs = tempfile::Builder::new()
-            .prefix("torture-logs-")
-            .tempdir()
-            .map_err(|e| harness("cannot create a log directory", e))?;
         let reaper = Reaper::start().map_err(|e| harness("cannot become a subreaper", e))?;
-        let watchdog = Watchdog::start(&self.cfg.program)
-            .map_err(|e| harness("cannot start the watchdog", e))?;
+        let watchdog = Arc::clone(&self.watchdog);
         watchdog.watch_run(reaper.tag());
-        let watchdog = Arc::new(watchdog);
+        let logs = ScratchDir::in_tmp(Kind::Logs, Some(&watchdog))
+            .map_err(|e| RunError::Harness(format!("cannot create a log directory: {e}")))?;
         let out = logs.path().join("preflight.out");
         let tag = reaper.tag().command(reaper::PREFLIGHT);
         if spec.init.is_some() {
@@ -375,7 +383,7 @@ impl<'a> Supervisor<'a> {
                 "--baseline needs a built-in strategy".into(),
             ));
         };
-        let path = self.dir.join("baseline-state");
+        let path = self.dir.join(BASELINE_FILE);
         let mut doc = Document::new(1, self.cfg.payload);
         let budget = match self.cfg.length {
             RunLength::Duration(d) => d.min(Duration::from_secs(2)),
@@ -393,7 +401,7 @@ impl<'a> Supervisor<'a> {
         }
         let rate = n as f64 / start.elapsed().as_secs_f64();
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
-            if entry.file_name().to_string_lossy().starts_with("baseline-") {
+            if super::is_file_of(BASELINE_FILE, &entry.file_name().to_string_lossy()) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -834,7 +842,7 @@ impl<'a> Supervisor<'a> {
                     }
                 }
                 Ok(_) => {}
-                // The watchdog, stopped below, kills whatever is left.
+                // The watchdog, told below, kills whatever is left.
                 Err(_) => break,
             }
         }
@@ -847,7 +855,7 @@ impl<'a> Supervisor<'a> {
             let _ = r.process.finish();
         }
         if let Some(exec) = self.exec.take() {
-            exec.watchdog.stop();
+            exec.watchdog.kill_now();
         }
     }
 
@@ -1622,7 +1630,7 @@ impl<'a> Supervisor<'a> {
         if let Some(mut exec) = self.exec.take() {
             // Every command is over: whatever carries the run's tag goes.
             self.out.escaped += exec.reaper.sweep(&HashSet::new());
-            exec.watchdog.stop();
+            exec.watchdog.kill_now();
         }
         self.out.litter = litter(&self.dir);
         self.out.acked_per_writer = self.ledgers.iter().map(|l| l.acked).collect();

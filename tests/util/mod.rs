@@ -234,3 +234,45 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
+
+/// The pids of live processes (not zombies) whose environment sets
+/// `TMPDIR` to `dir`: everything `torture` started from
+/// [`TestDir::cmd`] runs with it, its watchdog included.
+pub fn processes_of(dir: &Path) -> Vec<i32> {
+    let needle = format!("TMPDIR={}", dir.display()).into_bytes();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if !zombie && environ.split(|&b| b == 0).any(|e| e == needle.as_slice()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// The `torture-*` entries directly in `dir`.
+pub fn torture_dirs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("torture-"))
+        .collect();
+    names.sort();
+    names
+}

@@ -1,0 +1,99 @@
+//! Temporary directories: `torture-KIND-XXXXXX` under `$TMPDIR` (or a
+//! parent the caller names), mode 0700, with a manifest from birth, and
+//! registered with the [`Watchdog`] so that a SIGKILL of `torture` does not
+//! leave them behind.
+//!
+//! Dropping a [`ScratchDir`] removes it whole (never following a link nor
+//! entering a file system mounted in it) and unregisters it;
+//! [`ScratchDir::keep`] unregisters it and leaves it, for `torture clean`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::manifest::{Kind, Manifest};
+use crate::runner::process::Watchdog;
+
+/// A temporary directory of `torture`'s own.
+pub struct ScratchDir {
+    path: PathBuf,
+    watchdog: Option<Arc<Watchdog>>,
+    kept: bool,
+}
+
+impl ScratchDir {
+    /// Makes a fresh directory of `kind` in `$TMPDIR`.
+    pub fn in_tmp(kind: Kind, watchdog: Option<&Arc<Watchdog>>) -> Result<ScratchDir, String> {
+        let tmp = std::env::temp_dir();
+        crate::paths::check("TMPDIR", &tmp)?;
+        Self::create(kind, &tmp, watchdog)
+    }
+
+    /// Makes a fresh directory of `kind` in `parent`, registered with
+    /// `watchdog` from the moment it exists (the watchdog removes an empty
+    /// one, or one with a manifest, and nothing else).
+    pub fn create(
+        kind: Kind,
+        parent: &Path,
+        watchdog: Option<&Arc<Watchdog>>,
+    ) -> Result<ScratchDir, String> {
+        crate::paths::check("directory", parent)?;
+        // Absolute, so the watchdog finds it whatever its working directory.
+        let parent = std::path::absolute(parent)
+            .map_err(|e| format!("cannot resolve {}: {e}", parent.display()))?;
+        let parent = parent.as_path();
+        use std::os::unix::fs::PermissionsExt;
+        let path = tempfile::Builder::new()
+            .prefix(kind.prefix())
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(parent)
+            .map_err(|e| format!("cannot create a directory in {}: {e}", parent.display()))?
+            .keep();
+        let dir = ScratchDir {
+            path,
+            watchdog: watchdog.cloned(),
+            kept: false,
+        };
+        if let Some(w) = &dir.watchdog {
+            w.watch_dir(&dir.path);
+        }
+        Manifest::fresh(kind)
+            .write(&dir.path)
+            .map_err(|e| format!("cannot write the manifest of {}: {e}", dir.path.display()))?;
+        Ok(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Leaves the directory where it is (evidence): the watchdog forgets it.
+    pub fn keep(mut self) -> PathBuf {
+        self.kept = true;
+        if let Some(w) = &self.watchdog {
+            w.forget_dir(&self.path);
+        }
+        self.path.clone()
+    }
+}
+
+impl std::fmt::Debug for ScratchDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScratchDir")
+            .field("path", &self.path)
+            .field("kept", &self.kept)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        let _ = super::tree::remove_all(&self.path);
+        if let Some(w) = &self.watchdog {
+            w.forget_dir(&self.path);
+        }
+    }
+}
