@@ -182,7 +182,11 @@ fn assert_sleepers_killed_and_counted(run: &util::Run, r: &serde_json::Value, ne
     assert_eq!(r["verdict"], "pass", "{}", run.describe());
     assert_eq!(r["ops"]["acked"], 6, "{}", run.describe());
     let left = processes_with(needle);
-    assert!(left.is_empty(), "sleepers survived the run: {left:?}");
+    assert!(
+        left.is_empty(),
+        "sleepers survived the run: {left:?}\n{}",
+        run.describe()
+    );
     // Six ops and the final liveness op: one sleeper each.
     assert_eq!(
         r["warnings"]["escaped_processes"],

@@ -199,6 +199,7 @@ impl Reaper {
             }
         }
         self.seen |= !killed.is_empty();
+        wait_dead(&killed);
         killed.len() as u64
     }
 
@@ -262,6 +263,31 @@ fn kill_subtree(table: &ProcTable, root: i32, killed: &mut HashSet<i32>) -> usiz
         killed.insert(pid);
     }
     victims.len()
+}
+
+/// How long a sweep waits for what it killed to be dead.
+const DEATH_GRACE: Duration = Duration::from_secs(5);
+
+/// Waits (at most [`DEATH_GRACE`]) until every process in `killed` is gone
+/// or a zombie, reaping those that are this process's children: a sweep
+/// returns once what it killed is dead, not merely signalled, so nothing of
+/// it outlives the run that ends right after.
+fn wait_dead(killed: &HashSet<i32>) {
+    let deadline = Instant::now() + DEATH_GRACE;
+    let mut left: Vec<i32> = killed.iter().copied().collect();
+    while !left.is_empty() && Instant::now() < deadline {
+        left.retain(|&pid| {
+            reap(pid);
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+            state.is_ok_and(|s| {
+                let after = s.rsplit(')').next().unwrap_or("").trim_start();
+                !after.starts_with('Z') && !after.starts_with('X')
+            })
+        });
+        if !left.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 }
 
 /// Reaps the zombie of an orphan (never blocks).

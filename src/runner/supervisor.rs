@@ -108,6 +108,10 @@ struct WriterSlot {
     pending: Option<(u64, Seq)>,
     /// `--kill-at syscall`: the fault point planned for the slot's next kill.
     planned: Option<usize>,
+    /// `--kill-at syscall`, outside programs: the last planned kill missed
+    /// (the operation ended before its point), so the slot's next operation
+    /// is killed instead: the scheduled kills land.
+    carried: bool,
 }
 
 /// A check of an outside program's state, running in the background.
@@ -601,9 +605,9 @@ impl<'a> Supervisor<'a> {
         let seq = self.writers[slot].next_seq;
         let scheduled = self.final_phase == FinalPhase::NotYet;
         let traced = (self.cfg.kill_at == KillAt::Syscall && scheduled).then(|| {
-            self.schedule
-                .decide(slot, seq)
-                .map(|_| self.plan_kill(slot, seq))
+            let carried = std::mem::take(&mut self.writers[slot].carried);
+            let decided = self.schedule.decide(slot, seq).is_some() || carried;
+            decided.then(|| self.plan_kill(slot, seq))
         });
         let exec = self.exec.as_ref().expect("exec mode");
         exec.spawners[slot]
@@ -1403,6 +1407,7 @@ impl<'a> Supervisor<'a> {
         if report.missed {
             self.unplan(slot);
             self.out.kills_missed += 1;
+            self.writers[slot].carried = true;
         }
     }
 
