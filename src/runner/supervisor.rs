@@ -1120,10 +1120,9 @@ impl<'a> Supervisor<'a> {
             return;
         };
         w.in_flight = None;
+        // `w.killed` stays set until the process is reaped: its death by
+        // our SIGKILL is expected even when the op beat the kill.
         let mut killed = w.killed == Some(seq);
-        if killed {
-            w.killed = None;
-        }
         if killed && w.kill_counted && matches!(end, OpEnd::Acked(_)) {
             // The kill reached a writer whose operation was already done.
             self.out.kills -= 1;
