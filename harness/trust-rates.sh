@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The trust claims, measured: N runs each with fresh seeds.
 #
-#   harness/trust-rates.sh [N]
+#   harness/trust-rates.sh [N] [FILTER]    (FILTER: only the measures whose label has it)
 #
 # 1. A stale-lock program (an O_EXCL lock file removed when done: the
 #    Python and sh lockfile examples) in a 4 s run with the default options
@@ -13,17 +13,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}
+filter=${2:-}
 cargo build --release --quiet
-bin=$PWD/target/release/torture
 py=$PWD/harness/examples/python/run
 sh_dir=$PWD/harness/examples/sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A copy, so that a build during the measurement does not change it.
+cp target/release/torture "$work/torture"
+bin=$work/torture
 
 # Runs the command N times; prints "found/pass/inconclusive/other" and the
 # classes seen.
 measure() {
   local label=$1; shift
+  [[ $label == *"$filter"* ]] || return 0
   local found=0 pass=0 inconclusive=0 other=0 classes=""
   for _ in $(seq 1 "$n"); do
     set +e

@@ -203,9 +203,10 @@ struct RunArgs {
     /// Number of reader processes validating every read.
     #[arg(long, value_name = "M", default_value_t = defaults::READERS, value_parser = parse_readers, allow_negative_numbers = true)]
     readers: usize,
-    /// Probability that each operation is cut by SIGKILL, in [0, 1].
-    #[arg(long, value_name = "P", default_value_t = defaults::KILL_RATE, value_parser = parse_rate, allow_negative_numbers = true)]
-    kill_rate: f64,
+    /// Probability that each operation is cut by SIGKILL, in [0, 1]
+    /// [default: 0.05 for a strategy, 0.2 for --exec].
+    #[arg(long, value_name = "P", value_parser = parse_rate, allow_negative_numbers = true)]
+    kill_rate: Option<f64>,
     /// Where a kill lands inside an operation: delay (after a random delay)
     /// or syscall (at the entry of a file-system syscall, by ptrace, spread
     /// over the operation's fault points) [default: delay for a strategy,
@@ -587,12 +588,15 @@ fn torture(args: RunArgs) -> i32 {
     };
     let seed = args.seed.unwrap_or_else(crate::seed::fresh);
     let workload = args.workload.workload();
+    let kill_rate = args
+        .kill_rate
+        .unwrap_or_else(|| workload.default_kill_rate());
     let config = RunConfig {
         kill_at: args.kill_at.unwrap_or_else(|| workload.default_kill_at()),
         workload,
         writers: args.writers,
         readers: args.readers,
-        kill_rate: args.kill_rate,
+        kill_rate,
         length: args
             .ops
             .map_or(RunLength::Duration(args.duration), RunLength::Ops),

@@ -43,8 +43,6 @@ pub mod defaults {
     pub const WRITERS: usize = 8;
     /// Reader processes.
     pub const READERS: usize = 1;
-    /// Kill probability per operation.
-    pub const KILL_RATE: f64 = 0.05;
     /// Run duration.
     pub const DURATION: &str = "10s";
     /// Padding bytes.
@@ -333,7 +331,9 @@ impl Scenario {
         let workload = workload(path, &raw)?;
         let writers = count("writers", raw.writers.unwrap_or(defaults::WRITERS), 1)?;
         let readers = count("readers", raw.readers.unwrap_or(defaults::READERS), 0)?;
-        let kill_rate = raw.kill_rate.unwrap_or(defaults::KILL_RATE);
+        let kill_rate = raw
+            .kill_rate
+            .unwrap_or_else(|| workload.default_kill_rate());
         if !(0.0..=1.0).contains(&kill_rate) {
             return Err(format!("key `kill_rate`: {kill_rate} is outside [0, 1]"));
         }

@@ -17,6 +17,7 @@
 //! when every attempt is known.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
@@ -251,7 +252,7 @@ impl Verifier {
     pub fn check_ids(
         &mut self,
         output: CheckOutput<'_>,
-        acked: &[HashSet<Seq>],
+        acked: &[SeqSet],
         attempted_end: &[Seq],
         seen_by: &str,
         at_ms: u64,
@@ -283,8 +284,8 @@ impl Verifier {
             .flat_map(|(slot, seqs)| {
                 let present = &seen.present;
                 seqs.iter()
-                    .filter(move |&&q| !present.contains(&(slot, q)))
-                    .map(move |&q| op_id(slot, q))
+                    .filter(move |&q| !present.contains(&(slot, q)))
+                    .map(move |q| op_id(slot, q))
             })
             .collect();
         let classes = [
@@ -315,6 +316,81 @@ impl Verifier {
             self.raise(ids.len() as u64, ev(kind, detail));
         }
         true
+    }
+}
+
+/// A set of sequence numbers kept as sorted, disjoint ranges: a writer's
+/// acknowledged operations are runs broken only where an op was killed or
+/// failed, so the set costs memory per gap, not per operation, and a copy
+/// of it (one per check of an outside program's state) stays cheap over an
+/// hour-long run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeqSet {
+    ranges: Vec<Range<Seq>>,
+}
+
+impl SeqSet {
+    /// Adds `seq` (cheapest when it is above every member, as acks come).
+    pub fn insert(&mut self, seq: Seq) {
+        if let Some(last) = self.ranges.last_mut() {
+            if last.end == seq {
+                last.end += 1;
+                return;
+            }
+            if last.end < seq {
+                self.ranges.push(seq..seq + 1);
+                return;
+            }
+        }
+        // Out of order: the index of the first range ending at or above seq.
+        let i = self.ranges.partition_point(|r| r.end < seq);
+        match self.ranges.get(i) {
+            Some(r) if r.contains(&seq) => {}
+            Some(r) if r.end == seq => {
+                self.ranges[i].end += 1;
+                self.merge_at(i);
+            }
+            Some(r) if r.start == seq + 1 => self.ranges[i].start = seq,
+            _ => self.ranges.insert(i, seq..seq + 1),
+        }
+    }
+
+    fn merge_at(&mut self, i: usize) {
+        if i + 1 < self.ranges.len() && self.ranges[i].end == self.ranges[i + 1].start {
+            self.ranges[i].end = self.ranges[i + 1].end;
+            self.ranges.remove(i + 1);
+        }
+    }
+
+    /// Whether `seq` is in the set.
+    pub fn contains(&self, seq: Seq) -> bool {
+        let i = self.ranges.partition_point(|r| r.end <= seq);
+        self.ranges.get(i).is_some_and(|r| r.contains(&seq))
+    }
+
+    /// The members, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = Seq> + '_ {
+        self.ranges.iter().flat_map(Clone::clone)
+    }
+
+    /// How many members.
+    pub fn len(&self) -> u64 {
+        self.ranges.iter().map(|r| r.end - r.start).sum()
+    }
+
+    /// Whether it has no member.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+impl FromIterator<Seq> for SeqSet {
+    fn from_iter<I: IntoIterator<Item = Seq>>(iter: I) -> Self {
+        let mut set = SeqSet::default();
+        for seq in iter {
+            set.insert(seq);
+        }
+        set
     }
 }
 
@@ -482,7 +558,7 @@ mod tests {
     #[test]
     fn ids_lost_phantom_duplicate() {
         let mut v = Verifier::default();
-        let acked = vec![HashSet::from([0, 1]), HashSet::from([0])];
+        let acked: Vec<SeqSet> = vec![[0, 1].into_iter().collect(), [0].into_iter().collect()];
         let out = "w0-0\nw0-0\nw1-0\nw1-5\nheader\n\n";
         assert!(v.check_ids(CheckOutput::Printed(out), &acked, &[3, 2], "t", 0));
         assert_eq!(v.count(ViolationKind::Lost), 1, "w0-1 missing");
@@ -498,7 +574,7 @@ mod tests {
     #[test]
     fn indeterminate_ops_may_be_present_or_not() {
         let mut v = Verifier::default();
-        let acked = vec![HashSet::from([0])];
+        let acked: Vec<SeqSet> = vec![[0].into_iter().collect()];
         assert!(v.check_ids(CheckOutput::Printed("w0-0\nw0-1\n"), &acked, &[2], "t", 0));
         assert!(v.check_ids(CheckOutput::Printed("w0-0\n"), &acked, &[2], "t", 0));
         assert!(!v.any());
@@ -516,5 +592,26 @@ mod tests {
         let mut v = Verifier::default();
         assert!(!v.check_state(None, &[], CheckPoint::Final, "t", 0));
         assert_eq!(v.count(ViolationKind::Torn), 1);
+    }
+
+    #[test]
+    fn seq_set_keeps_ranges_in_any_order() {
+        let mut set = SeqSet::default();
+        for q in [0, 1, 2, 5, 6, 9, 4, 3, 8, 1, 20] {
+            set.insert(q);
+        }
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4, 5, 6, 8, 9, 20]
+        );
+        assert_eq!(set.ranges, vec![0..7, 8..10, 20..21]);
+        assert_eq!(set.len(), 10);
+        assert!(set.contains(8) && !set.contains(7) && !set.contains(21));
+        let acks: SeqSet = (0..100_000).filter(|q| q % 10 != 3).collect();
+        assert_eq!(
+            acks.ranges.len(),
+            10_001,
+            "one range per gap, not per member"
+        );
     }
 }

@@ -172,7 +172,7 @@ fn help_documents_every_flag_with_defaults() {
     for default in [
         "[default: reference]",
         "[default: 8]",
-        "[default: 0.05]",
+        "[default: 0.05 for a strategy, 0.2 for --exec]",
         "[default: 10s]",
         "[default: 4096]",
     ] {

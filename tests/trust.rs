@@ -206,3 +206,94 @@ fn a_check_that_warns_on_stderr_is_no_false_alarm() {
     assert_eq!(r["violations"]["phantom"], 0, "{}", run.describe());
     assert!(r["checks"].as_u64().unwrap() > 1, "{}", run.describe());
 }
+
+/// A timed run of an outside program ends with a crash: the op in flight
+/// at the end is SIGKILLed (here it holds its lock dir and sleeps), a check
+/// reads the state it left, and the final operation finds the stale lock.
+/// No kill of the schedule is needed (seeded: none is drawn in 2 s).
+#[test]
+fn the_crash_that_ends_a_run_finds_a_lock_left_by_an_op_in_flight() {
+    let t = TestDir::new();
+    let exec = "mkdir \"$TORTURE_STATE.lock\" || exit 1; \
+                echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"; \
+                if [ \"$(wc -l < \"$TORTURE_STATE\")\" -gt 1 ]; then sleep 60; fi; \
+                rmdir \"$TORTURE_STATE.lock\"";
+    let run = t.run(&[
+        "--exec",
+        exec,
+        "--check",
+        "cat \"$TORTURE_STATE\" 2>/dev/null || true",
+        "--writers",
+        "1",
+        "--readers",
+        "0",
+        "--kill-rate",
+        "0.000001",
+        "--seed",
+        "7",
+        "--duration",
+        "2s",
+        "--stall-timeout",
+        "5s",
+        "--json",
+        "r.json",
+    ]);
+    run.expect_code(1);
+    let r = read_json(&t.join("r.json"));
+    assert_eq!(r["basis"]["kills_landed"], 0, "{}", run.describe());
+    assert_eq!(r["basis"]["kills_at_end"], 1, "{}", run.describe());
+    assert_eq!(r["basis"]["final_op"], "failed", "{}", run.describe());
+    // The check after the end's crash, and the final check.
+    assert_eq!(r["basis"]["checks"], 2, "{}", run.describe());
+    assert!(r["violations"]["stall"].as_u64().unwrap() > 0);
+    assert_eq!(r["violations"]["lost"], 0, "{}", run.describe());
+    assert!(
+        run.stdout()
+            .contains("1 cut by the crash that ended the run"),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stdout().contains("state.lock"), "{}", run.describe());
+}
+
+/// The end's crash is a crash: nothing of a correct program is lost to it,
+/// and an `--ops` run (nothing in flight at its end) has none.
+#[test]
+fn the_crash_that_ends_a_run_is_no_false_alarm() {
+    let t = TestDir::new();
+    let run = t.run(&[
+        "--exec",
+        GOOD_EXEC,
+        "--check",
+        GOOD_CHECK,
+        "--writers",
+        "4",
+        "--duration",
+        "2s",
+        "--min-kills",
+        "0",
+        "--json",
+        "r.json",
+    ]);
+    run.expect_code(0);
+    let r = read_json(&t.join("r.json"));
+    assert_eq!(r["basis"]["final_op"], "ok", "{}", run.describe());
+    let t = TestDir::new();
+    let run = t.run(&[
+        "--exec",
+        GOOD_EXEC,
+        "--check",
+        GOOD_CHECK,
+        "--writers",
+        "2",
+        "--ops",
+        "20",
+        "--min-kills",
+        "0",
+        "--json",
+        "r.json",
+    ]);
+    run.expect_code(0);
+    let r = read_json(&t.join("r.json"));
+    assert_eq!(r["basis"]["kills_at_end"], 0, "{}", run.describe());
+}

@@ -152,6 +152,10 @@ fn basis_line(r: &Report) -> String {
     } else {
         format!("{} kill(s) landed inside an operation", b.kills_landed)
     };
+    let kills = match b.kills_at_end {
+        0 => kills,
+        n => format!("{kills} and {n} cut by the crash that ended the run"),
+    };
     format!(
         "evidence: {} acknowledged op(s) (at least {} per writer), {kills}, {} check(s) of the state, final operation {}",
         b.acked, b.acked_min_per_writer, b.checks, b.final_op

@@ -74,6 +74,11 @@ pub struct Basis {
     pub acked_min_per_writer: u64,
     /// Kills that landed inside an operation.
     pub kills_landed: u64,
+    /// Operations cut by the crash that ends a timed run of an outside
+    /// program (not counted in `kills_landed`: they are not spread over the
+    /// fault points).
+    #[serde(default)]
+    pub kills_at_end: u64,
     /// Checks of the state on disk: after each kill and death, and at the end.
     pub checks: u64,
     /// The final liveness step: an ordinary operation after the writers
@@ -143,6 +148,10 @@ pub struct Outcome {
     pub kills: u64,
     /// Kills scheduled whose operation ended before the timer fired.
     pub kills_missed: u64,
+    /// Operations of an outside program in flight when a timed run ended,
+    /// cut by SIGKILL: the run ends with a crash, and the final check and
+    /// final operation show what the program makes of it.
+    pub kills_at_end: u64,
     /// Writers restarted after dying.
     pub respawns: u64,
     /// Operations killed for running past the op timeout.
@@ -490,6 +499,7 @@ fn basis(cfg: &RunConfig, out: &Outcome) -> Basis {
         acked: out.acked,
         acked_min_per_writer: acked_min,
         kills_landed: out.kills,
+        kills_at_end: out.kills_at_end,
         checks: out.checks,
         final_op: out.final_op.clone(),
         min_acked_per_writer: min.acked_per_writer,

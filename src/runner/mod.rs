@@ -54,6 +54,11 @@ pub const DEFAULT_MIN_ACKED: u64 = 1;
 /// The default of [`Minimums::kills`].
 pub const DEFAULT_MIN_KILLS: u64 = 20;
 
+/// The default kill rate of a built-in strategy.
+pub const BUILTIN_KILL_RATE: f64 = 0.05;
+/// The default kill rate of an outside program (`--exec`).
+pub const EXEC_KILL_RATE: f64 = 0.2;
+
 /// The largest `--payload` accepted: a document this size is already far
 /// beyond what a state file of this kind holds.
 pub const MAX_PAYLOAD: usize = 256 << 20;
@@ -106,6 +111,19 @@ impl Workload {
         match self {
             Workload::Builtin(_) => KillAt::Delay,
             Workload::Exec(_) => KillAt::Syscall,
+        }
+    }
+
+    /// The kill probability per operation when nothing says: 0.05 for a
+    /// built-in strategy (thousands of operations a second), 0.2 for an
+    /// outside program, whose operations are slow (a process start or an
+    /// interpreter each), so that a run of the default length lands the
+    /// kills `--min-kills` asks for and a short one still cuts the narrow
+    /// windows (a lock file held across an update) more than once.
+    pub fn default_kill_rate(&self) -> f64 {
+        match self {
+            Workload::Builtin(_) => BUILTIN_KILL_RATE,
+            Workload::Exec(_) => EXEC_KILL_RATE,
         }
     }
 

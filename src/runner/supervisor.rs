@@ -36,7 +36,7 @@ use crate::owned::{Kind, ScratchDir};
 use crate::report::{Outcome, Report, StopReason};
 use crate::state::Document;
 use crate::verifier::{
-    CheckOutput, CheckPoint, Evidence, SlotLedger, Verifier, ViolationKind, hex,
+    CheckOutput, CheckPoint, Evidence, SeqSet, SlotLedger, Verifier, ViolationKind, hex,
 };
 
 /// The longest the loop sleeps, so interrupts and deadlines are noticed.
@@ -118,7 +118,7 @@ struct WriterSlot {
 struct RunningCheck {
     running: Running,
     /// The acknowledged ops when it started: those it must see.
-    acked: Vec<HashSet<Seq>>,
+    acked: Vec<SeqSet>,
     seen_by: String,
     output: PathBuf,
     started: Instant,
@@ -155,6 +155,8 @@ struct ExecRun<'s> {
 enum FinalPhase {
     /// Writers are still running or stopping.
     NotYet,
+    /// The check after the crash that ended the run is running.
+    EndCheck,
     /// The final operation (slot 0) is running.
     Op(Seq),
     /// The final operation is over (or was skipped).
@@ -189,7 +191,9 @@ pub(super) struct Supervisor<'a> {
     timers: BinaryHeap<Reverse<(Instant, usize, Seq)>>,
     schedule: Box<dyn KillSchedule>,
     ledgers: Vec<SlotLedger>,
-    acked_ids: Vec<HashSet<Seq>>,
+    /// An outside program's acknowledged ops, for its checks (a built-in
+    /// strategy's state counts them: the ledgers are enough).
+    acked_ids: Vec<SeqSet>,
     verifier: Verifier,
     latency: Histogram<u64>,
     op_durations: RecentDurations,
@@ -241,7 +245,7 @@ impl<'a> Supervisor<'a> {
             timers: BinaryHeap::new(),
             schedule,
             ledgers: vec![SlotLedger::default(); cfg.writers],
-            acked_ids: vec![HashSet::new(); cfg.writers],
+            acked_ids: vec![SeqSet::default(); cfg.writers],
             verifier: Verifier::new(cfg.seed),
             latency: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             op_durations: RecentDurations::new(INITIAL_OP_ESTIMATE),
@@ -629,6 +633,16 @@ impl<'a> Supervisor<'a> {
                     generation: id.generation,
                 });
                 self.on_begin(slot, seq, at);
+                if self.force_killed && self.final_phase == FinalPhase::NotYet {
+                    // Asked of the spawner before the end's crash, started
+                    // after it: the crash cuts it too.
+                    if let Some(r) = &self.writers[slot].running {
+                        let _ = r.process.signal(Signal::SIGKILL);
+                    }
+                    if self.stopping.is_some_and(|s| self.ends_with_crash(s.0)) {
+                        self.out.kills_at_end += 1;
+                    }
+                }
             }
             Err(e) => {
                 let program = self
@@ -689,7 +703,8 @@ impl<'a> Supervisor<'a> {
                 self.final_phase = FinalPhase::Done;
                 true
             }
-            FinalPhase::NotYet => {
+            FinalPhase::EndCheck if self.exec.as_ref().is_some_and(|e| e.check.is_some()) => false,
+            FinalPhase::NotYet | FinalPhase::EndCheck => {
                 // A program that never acknowledged anything did not stop
                 // working: the run is inconclusive, not a stall.
                 let completed = self.stopping.is_some_and(|s| s.0 == StopReason::Completed);
@@ -701,6 +716,18 @@ impl<'a> Supervisor<'a> {
                 }
                 // Nothing is left that our end-of-run kill could have cut.
                 self.force_killed = false;
+                if self.final_phase == FinalPhase::NotYet && self.out.kills_at_end > 0 {
+                    // The state as the crash left it, before the final
+                    // operation can repair (or trip over) it.
+                    self.final_phase = FinalPhase::EndCheck;
+                    let seen_by = format!(
+                        "check after the crash that ended the run cut {} op(s)",
+                        self.out.kills_at_end
+                    );
+                    if self.spawn_check(seen_by).is_ok() {
+                        return false;
+                    }
+                }
                 let seq = self.writers[0].next_seq;
                 self.writers[0].end_seq = seq + 1;
                 self.final_phase = FinalPhase::Op(seq);
@@ -804,12 +831,35 @@ impl<'a> Supervisor<'a> {
         if self.stopping.is_none() {
             self.stopping = Some((reason, Instant::now() + STOP_GRACE));
             self.timers.clear();
-            // Built-in children finish their operation on SIGUSR1; an outside
-            // program's commands are simply left to finish within the grace.
+            // Built-in children finish their operation on SIGUSR1. A timed run
+            // of an outside program ends with a crash: its operations in
+            // flight are SIGKILLed, then a check and the final operation show
+            // what the program makes of what they left (a stale lock held by
+            // an operation cut there is found whatever the run's length).
+            // Otherwise its commands are left to finish within the grace.
             if self.exec.is_none() {
                 self.signal_all(Signal::SIGUSR1);
+            } else if self.ends_with_crash(reason) {
+                self.out.kills_at_end = self
+                    .writers
+                    .iter()
+                    .filter(|w| w.running.is_some() && w.in_flight.is_some())
+                    .count() as u64;
+                self.force_killed = true;
+                self.signal_all(Signal::SIGKILL);
             }
         }
+    }
+
+    /// Whether the run's end is a crash of the operations in flight: a timed
+    /// run of an outside program that completed, with kills asked for (a
+    /// run at kill rate 0 tests concurrency alone, and an `--ops` run has
+    /// nothing in flight at its end).
+    fn ends_with_crash(&self, reason: StopReason) -> bool {
+        self.exec.is_some()
+            && reason == StopReason::Completed
+            && self.cfg.kill_rate > 0.0
+            && matches!(self.cfg.length, RunLength::Duration(_))
     }
 
     /// Signals every writer, reader and background check; never the final
@@ -1122,7 +1172,8 @@ impl<'a> Supervisor<'a> {
         w.in_flight = None;
         // `w.killed` stays set until the process is reaped: its death by
         // our SIGKILL is expected even when the op beat the kill.
-        let mut killed = w.killed == Some(seq);
+        let mut killed =
+            w.killed == Some(seq) || (self.force_killed && matches!(end, OpEnd::Indeterminate));
         if killed && w.kill_counted && matches!(end, OpEnd::Acked(_)) {
             // The kill reached a writer whose operation was already done.
             self.out.kills -= 1;
@@ -1136,7 +1187,9 @@ impl<'a> Supervisor<'a> {
         let outcome = match end {
             OpEnd::Acked(took) => {
                 self.ledgers[slot].acked += 1;
-                self.acked_ids[slot].insert(s);
+                if self.exec.is_some() {
+                    self.acked_ids[slot].insert(s);
+                }
                 self.out.acked += 1;
                 self.last_ack = at;
                 let _ = self.latency.record(took.as_micros().max(1) as u64);
