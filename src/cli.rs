@@ -162,7 +162,7 @@ struct WorkloadArgs {
     #[arg(long, value_name = "CMD", requires = "exec")]
     init: Option<String>,
     /// With --exec: the state file's name in the run directory.
-    #[arg(long, value_name = "NAME", default_value = "state")]
+    #[arg(long, value_name = "NAME", default_value = "state", requires = "exec")]
     state: String,
 }
 

@@ -107,6 +107,14 @@ pub enum OutputError {
         /// The path given.
         path: PathBuf,
     },
+    /// The path is empty, or (for a file) ends in `/`, `.` or `..`.
+    #[error("{flag} {:?} names nothing to write: give a path", path.display().to_string())]
+    NoFileName {
+        /// The flag.
+        flag: &'static str,
+        /// The path given.
+        path: PathBuf,
+    },
     /// The path names something a report must not be written to.
     #[error("{flag} {} is a {kind}: give a regular file, a FIFO or a character device", path.display())]
     Unsupported {
@@ -350,6 +358,14 @@ impl OutputTarget {
         let Destination::Path(path) = &self.dest else {
             return Ok(Plan::Stdout);
         };
+        let ends_in_name =
+            path.as_os_str().as_encoded_bytes().last() != Some(&b'/') && path.file_name().is_some();
+        if !ends_in_name {
+            return Err(OutputError::NoFileName {
+                flag: self.flag,
+                path: path.clone(),
+            });
+        }
         let dir = parent_dir(path);
         check_links(dir).map_err(|e| self.link_error(e))?;
         match fs::metadata(dir) {
@@ -542,6 +558,12 @@ impl OutputDir {
     /// Checks, without touching anything, that the directory can be made
     /// or used: see the module documentation.
     pub fn check(&self) -> Result<(), OutputError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(OutputError::NoFileName {
+                flag: self.flag,
+                path: self.path.clone(),
+            });
+        }
         match self.inspect()? {
             None => self.nearest_existing().map(drop),
             Some(meta) => {

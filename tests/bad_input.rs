@@ -143,9 +143,14 @@ fn torture_rows() -> Vec<Row> {
         cli(&["--dir", "full/notes/run"], "--dir"),
         cli(&["--json", "nowhere/r.json"], "does not exist"),
         cli(&["--json", "full"], "is a directory"),
+        cli(&["--json", ""], "names nothing to write"),
+        cli(&["--json", "full/"], "names nothing to write"),
+        cli(&["--junit", "."], "names nothing to write"),
+        cli(&["--state", "s"], "--exec"),
         cli(&["--junit", "nowhere/j.xml"], "does not exist"),
         cli(&["--junit", "full"], "is a directory"),
         cli(&["--artifacts", "full"], "--artifacts"),
+        cli(&["--artifacts", ""], "names nothing to write"),
         cli(&["--artifacts", "precious.txt"], "--artifacts"),
         cli(&["--op-timeout", "0s"], "--op-timeout"),
         cli(&["--op-timeout", "1000000000000h"], "--op-timeout"),
@@ -440,6 +445,7 @@ fn fscompare_rows() -> Vec<Row> {
     let here = "here={dir}/full";
     vec![
         cli(&["fscompare"], "--out"),
+        cli(&["fscompare", "--out", ""], "names nothing to write"),
         cli(
             &["fscompare", "--out", "o", "--image-mib", "0"],
             "--image-mib",
