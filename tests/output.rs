@@ -310,8 +310,14 @@ fn fscompare_out_is_private_in_a_shared_directory_and_reusable() {
         &dir,
         "--strategies",
         "reference",
-        "--duration",
-        "1s",
+        // Sized by counts, kills at fault points: a second of a loaded
+        // machine once held no landed kill (inconclusive, exit 1).
+        "--ops",
+        "200",
+        "--kill-rate",
+        "0.3",
+        "--kill-at",
+        "syscall",
         "--min-kills",
         "1",
         "--writers",
