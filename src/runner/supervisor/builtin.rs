@@ -1,7 +1,8 @@
 //! The built-in workload: `torture`'s own writer and reader processes
 //! running a strategy of the zoo, talking over their stdout.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::fault::precise::{self, Plan};
 use crate::report::StopReason;
@@ -43,9 +44,9 @@ impl Supervisor<'_> {
             RunLength::Duration(d) => d.min(Duration::from_secs(2)),
             RunLength::Ops(_) => Duration::from_secs(2),
         };
-        let start = Instant::now();
+        let start = self.clock.now();
         let mut n = 0u64;
-        while start.elapsed() < budget {
+        while self.clock.now() - start < budget {
             doc.apply(0, n).map_err(RunError::Harness)?;
             let bytes = doc.encode();
             strategy
@@ -53,7 +54,7 @@ impl Supervisor<'_> {
                 .map_err(|e| RunError::Harness(format!("baseline update failed: {e}")))?;
             n += 1;
         }
-        let rate = n as f64 / start.elapsed().as_secs_f64();
+        let rate = n as f64 / (self.clock.now() - start).as_secs_f64();
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             if crate::runner::is_file_of(BASELINE_FILE, &entry.file_name().to_string_lossy()) {
                 let _ = std::fs::remove_file(entry.path());
@@ -89,8 +90,8 @@ impl Supervisor<'_> {
             index: spec.slot,
             generation: self.next_generation(),
         };
-        let tx = self.tx.clone();
-        std::thread::spawn(move || forward(stdout, id, tx));
+        let (tx, clock) = (self.tx.clone(), Arc::clone(&self.clock));
+        std::thread::spawn(move || forward(stdout, id, tx, &*clock));
         Ok(Running {
             process,
             generation: id.generation,
@@ -126,7 +127,7 @@ impl Supervisor<'_> {
             if killed.is_none() && self.stopping.is_none() {
                 self.remember_error(format!("{}: writer died in flight", op_id(slot, seq)));
             }
-            self.end_op(slot, seq, Instant::now(), OpEnd::Indeterminate);
+            self.end_op(slot, seq, self.clock.now(), OpEnd::Indeterminate);
         }
         self.writers[slot].killed = None;
         self.unplan(slot);

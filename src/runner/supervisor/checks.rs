@@ -84,7 +84,7 @@ impl Supervisor<'_> {
             acked: self.acked_ids.clone(),
             seen_by,
             output: exec.logs.path().join("check.out"),
-            started: Instant::now(),
+            started: self.clock.now(),
             timed_out: false,
         });
         Ok(())

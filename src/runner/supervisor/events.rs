@@ -13,6 +13,7 @@ use crate::runner::protocol::Message;
 use crate::verifier::{Evidence, ViolationKind};
 
 use super::Supervisor;
+use super::clock::Clock;
 use super::slot::OpEnd;
 
 /// Which child an event comes from. Outside programs' checks use
@@ -36,7 +37,12 @@ pub(super) enum Event {
 
 /// Turns a child's stdout into events, then reports its end. A last line
 /// without its newline was cut by a kill and is dropped.
-pub(super) fn forward(stdout: std::process::ChildStdout, id: ChildId, tx: Sender<Event>) {
+pub(super) fn forward(
+    stdout: std::process::ChildStdout,
+    id: ChildId,
+    tx: Sender<Event>,
+    clock: &dyn Clock,
+) {
     let mut reader = BufReader::new(stdout);
     let mut line = Vec::new();
     loop {
@@ -48,7 +54,7 @@ pub(super) fn forward(stdout: std::process::ChildStdout, id: ChildId, tx: Sender
         }
         let text = std::str::from_utf8(&line[..line.len() - 1]).ok();
         if let Some(msg) = text.and_then(Message::parse)
-            && tx.send(Event::Line(id, msg, Instant::now())).is_err()
+            && tx.send(Event::Line(id, msg, clock.now())).is_err()
         {
             return;
         }

@@ -168,14 +168,14 @@ impl<'a> Supervisor<'a> {
                 RunError::Harness(format!("cannot run {}: {e}", exec.spec.program(which)))
             })?;
         exec.watchdog.watch(process.pid());
-        let (pid, tx) = (process.pid(), self.tx.clone());
+        let (pid, tx, clock) = (process.pid(), self.tx.clone(), Arc::clone(&self.clock));
         // The watcher only blocks in waitid: a small stack is plenty and
         // cheaper to map, and one is started per operation.
         let watcher = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
                 let _ = wait_exited(pid);
-                let _ = tx.send(Event::Exited(id, Instant::now()));
+                let _ = tx.send(Event::Exited(id, clock.now()));
             });
         watcher.map_err(|e| RunError::Harness(format!("cannot start a watcher thread: {e}")))?;
         Ok(Running {
@@ -200,12 +200,13 @@ impl<'a> Supervisor<'a> {
         let output = logs.join(format!("w{slot}.out"));
         let report = logs.join(format!("w{slot}.kill"));
         let program = self.cfg.program.clone();
+        let clock = Arc::clone(&self.clock);
         let run = run.clone();
         let spawned = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
                 for OpRequest { id, seq, traced } in rx {
-                    let at = Instant::now();
+                    let at = clock.now();
                     let which = Which::Op(slot, seq);
                     let tag = run.command(id.generation);
                     let started = match traced {
@@ -228,7 +229,7 @@ impl<'a> Supervisor<'a> {
                             let _ = tx.send(Event::Spawned(id, Ok(process), at));
                             // Even if waiting fails, say so: the loop waits for it.
                             let _ = wait_exited(pid);
-                            let _ = tx.send(Event::Exited(id, Instant::now()));
+                            let _ = tx.send(Event::Exited(id, clock.now()));
                         }
                         Err(e) => {
                             let _ = tx.send(Event::Spawned(id, Err(e.to_string()), at));
@@ -322,7 +323,7 @@ impl<'a> Supervisor<'a> {
         let status = running.process.wait().ok();
         let live = self.live_commands();
         if let Some(exec) = self.exec.as_mut() {
-            self.out.escaped += exec.reaper.after_command(&live, Instant::now());
+            self.out.escaped += exec.reaper.after_command(&live, self.clock.now());
         }
         status
     }

@@ -17,6 +17,7 @@
 
 mod builtin;
 mod checks;
+mod clock;
 mod events;
 mod exec;
 mod final_phase;
@@ -29,7 +30,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -47,6 +48,7 @@ use crate::report::{Outcome, Report, StopReason};
 use crate::verifier::{CheckPoint, Evidence, SeqSet, SlotLedger, Verifier, ViolationKind, hex};
 
 use checks::FinalCheck;
+use clock::{Clock, SystemClock};
 use events::Event;
 use exec::ExecRun;
 use final_phase::{FinalOpEnd, FinalPhase};
@@ -63,6 +65,8 @@ pub(super) struct Supervisor<'a> {
     dir: PathBuf,
     state: PathBuf,
     start: Instant,
+    /// Every reading of the time, and the loop's wait.
+    clock: Arc<dyn Clock>,
     tx: Sender<Event>,
     rx: Receiver<Event>,
     generation: u64,
@@ -94,19 +98,6 @@ pub(super) struct Supervisor<'a> {
     watchdog: Arc<Watchdog>,
 }
 
-/// Temporary files left in the run directory.
-fn litter(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(crate::atomic::TEMP_INFIX))
-        .collect();
-    names.sort();
-    names
-}
-
 impl<'a> Supervisor<'a> {
     pub(super) fn new(
         cfg: &'a RunConfig,
@@ -114,8 +105,18 @@ impl<'a> Supervisor<'a> {
         schedule: Box<dyn KillSchedule>,
         watchdog: Arc<Watchdog>,
     ) -> Self {
+        Self::with_clock(cfg, dir, schedule, watchdog, Arc::new(SystemClock))
+    }
+
+    fn with_clock(
+        cfg: &'a RunConfig,
+        dir: &Path,
+        schedule: Box<dyn KillSchedule>,
+        watchdog: Arc<Watchdog>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel();
-        let now = Instant::now();
+        let now = clock.now();
         let state = match &cfg.workload {
             Workload::Builtin(_) => dir.join(STATE_FILE),
             Workload::Exec(spec) => spec.state_path(dir),
@@ -125,6 +126,7 @@ impl<'a> Supervisor<'a> {
             dir: dir.to_path_buf(),
             state,
             start: now,
+            clock,
             tx,
             rx,
             generation: 0,
@@ -176,7 +178,7 @@ impl<'a> Supervisor<'a> {
                 self.dir.display()
             );
         }
-        self.start = Instant::now();
+        self.start = self.clock.now();
         self.last_ack = self.start;
         if let Err(e) = self.spawn_all() {
             self.stop_now();
@@ -241,7 +243,7 @@ impl<'a> Supervisor<'a> {
 
     fn event_loop(&mut self) {
         loop {
-            let now = Instant::now();
+            let now = self.clock.now();
             self.maybe_stop(now);
             self.enforce_timeouts(now);
             if self.stopping.is_some()
@@ -253,14 +255,10 @@ impl<'a> Supervisor<'a> {
             }
             self.progress(now);
             let wait = self.next_wakeup(now).saturating_duration_since(now);
-            match self.rx.recv_timeout(wait) {
-                Ok(event) => self.handle(event),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    unreachable!("the supervisor holds a sender")
-                }
+            if let Some(event) = self.clock.wait(&self.rx, wait) {
+                self.handle(event);
             }
-            self.fire_timers(Instant::now());
+            self.fire_timers(self.clock.now());
             if self.verifier.any()
                 && let Some(a) = self.artifacts.as_mut()
             {
@@ -297,7 +295,7 @@ impl<'a> Supervisor<'a> {
 
     fn begin_stop(&mut self, reason: StopReason) {
         if self.stopping.is_none() {
-            self.stopping = Some((reason, Instant::now() + STOP_GRACE));
+            self.stopping = Some((reason, self.clock.now() + STOP_GRACE));
             self.timers.clear();
             // Built-in children finish their operation on SIGUSR1. A timed run
             // of an outside program ends with a crash: its operations in
@@ -349,11 +347,11 @@ impl<'a> Supervisor<'a> {
     fn stop_now(&mut self) {
         self.signal_all(Signal::SIGKILL);
         // Operations already asked of a spawner start anyway: collect them.
-        let deadline = Instant::now() + STOP_GRACE;
+        let deadline = self.clock.now() + STOP_GRACE;
         while self.writers.iter().any(|w| w.pending.is_some()) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(Event::Spawned(id, process, _)) => {
+            let left = deadline.saturating_duration_since(self.clock.now());
+            match self.clock.wait(&self.rx, left) {
+                Some(Event::Spawned(id, process, _)) => {
                     self.writers[id.index].pending = None;
                     if let Ok(process) = process {
                         process.kill_group();
@@ -363,9 +361,9 @@ impl<'a> Supervisor<'a> {
                         let _ = process.wait();
                     }
                 }
-                Ok(_) => {}
+                Some(_) => {}
                 // The watchdog, told below, kills whatever is left.
-                Err(_) => break,
+                None => break,
             }
         }
         for slot in &mut self.writers {
@@ -450,7 +448,12 @@ impl<'a> Supervisor<'a> {
     }
 
     fn elapsed_ms(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+        self.elapsed().as_millis() as u64
+    }
+
+    /// The time since the run started.
+    fn elapsed(&self) -> Duration {
+        self.clock.now().saturating_duration_since(self.start)
     }
 
     fn remember_error(&mut self, e: String) {
@@ -461,7 +464,7 @@ impl<'a> Supervisor<'a> {
     }
 
     fn finish(mut self) -> Result<Report, RunError> {
-        self.out.elapsed = self.start.elapsed();
+        self.out.elapsed = self.elapsed();
         if self.exec.is_none() && self.verifier.count(ViolationKind::Torn) == 0 {
             self.check_builtin(CheckPoint::Final, "final check");
         }
@@ -492,4 +495,17 @@ impl<'a> Supervisor<'a> {
         }
         Ok(report)
     }
+}
+
+/// Temporary files left in the run directory.
+fn litter(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(crate::atomic::TEMP_INFIX))
+        .collect();
+    names.sort();
+    names
 }
