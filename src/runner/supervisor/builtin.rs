@@ -1,43 +1,122 @@
 //! The built-in workload: `torture`'s own writer and reader processes
-//! running a strategy of the zoo, talking over their stdout.
+//! running a strategy of the zoo, talking over their stdout. A writer runs
+//! its quota of operations; when it dies, the slot's ledger marks the
+//! operation in flight, the state is checked at once through the
+//! strategy's read path, and the slot is respawned.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use nix::sys::signal::Signal;
 
 use crate::fault::precise::{self, Plan};
 use crate::report::StopReason;
 use crate::runner::child::{ChildSpec, Role, SUBCOMMAND};
-use crate::runner::exec::op_id;
 use crate::runner::process::ChildProcess;
 use crate::runner::schedule::KillAt;
-use crate::runner::{BASELINE_FILE, RunError, RunLength, Workload};
+use crate::runner::{BASELINE_FILE, RunError, RunLength, STATE_FILE};
 use crate::state::Document;
-use crate::verifier::CheckPoint;
+use crate::strategy::Strategy;
+use crate::verifier::{CheckPoint, ViolationKind};
 
 use super::Supervisor;
+use super::driver::Driver;
 use super::events::{ChildId, forward};
 use super::final_phase::FinalPhase;
-use super::slot::{AllowedExit, OpEnd, Running};
+use super::slot::{AllowedExit, Running};
 
-impl Supervisor<'_> {
-    pub(super) fn init_state(&self) -> Result<(), RunError> {
-        let Workload::Builtin(strategy) = &self.cfg.workload else {
-            return Ok(());
+/// Drives a built-in strategy.
+pub(super) struct BuiltinDriver {
+    pub(super) strategy: &'static dyn Strategy,
+    /// The state file in the run directory.
+    pub(super) state: PathBuf,
+}
+
+impl BuiltinDriver {
+    /// Drives `strategy` on the state file in `dir`.
+    pub(super) fn new(strategy: &'static dyn Strategy, dir: &Path) -> Self {
+        BuiltinDriver {
+            strategy,
+            state: dir.join(STATE_FILE),
+        }
+    }
+}
+
+impl Driver for BuiltinDriver {
+    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), RunError> {
+        if sup.cfg.baseline {
+            sup.out.baseline_ops_per_s = Some(sup.baseline()?);
+        }
+        sup.init_state()
+    }
+
+    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), RunError> {
+        let spec = ChildSpec {
+            role: Role::Writer,
+            strategy: sup.driver.strategy.name().to_string(),
+            state: sup.driver.state.clone(),
+            slot,
+            first_seq: sup.writers[slot].next_seq,
+            end_seq: sup.writers[slot].end_seq,
         };
+        let running = sup.spawn_builtin(&spec)?;
+        sup.writers[slot].running = Some(running);
+        Ok(())
+    }
+
+    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), RunError> {
+        let spec = ChildSpec {
+            role: Role::Reader,
+            strategy: sup.driver.strategy.name().to_string(),
+            state: sup.driver.state.clone(),
+            slot: index,
+            first_seq: 0,
+            end_seq: 0,
+        };
+        let running = sup.spawn_builtin(&spec)?;
+        sup.readers[index] = Some(running);
+        Ok(())
+    }
+
+    fn on_eof(sup: &mut Supervisor<'_, Self>, id: ChildId) {
+        match id.role {
+            Role::Reader => sup.on_reader_exit(id.index),
+            Role::Writer => sup.on_writer_exit(id.index),
+        }
+    }
+
+    fn request_check(sup: &mut Supervisor<'_, Self>, seen_by: String) {
+        if !sup.check_builtin(CheckPoint::MidRun, &seen_by) {
+            sup.begin_stop(StopReason::StateDestroyed);
+        }
+    }
+
+    /// Built-in children finish their operation on SIGUSR1.
+    fn on_stop(sup: &mut Supervisor<'_, Self>, _reason: StopReason) {
+        sup.signal_all(Signal::SIGUSR1);
+    }
+
+    fn finish(sup: &mut Supervisor<'_, Self>) {
+        if sup.verifier.count(ViolationKind::Torn) == 0 {
+            sup.check_builtin(CheckPoint::Final, "final check");
+        }
+    }
+}
+
+impl Supervisor<'_, BuiltinDriver> {
+    fn init_state(&self) -> Result<(), RunError> {
         let fresh = Document::new(self.cfg.writers, self.cfg.payload).encode();
-        strategy
-            .update(&self.state, &mut |_| Ok(fresh.clone()))
+        self.driver
+            .strategy
+            .update(&self.driver.state, &mut |_| Ok(fresh.clone()))
             .map_err(|e| RunError::Harness(format!("cannot create the initial state: {e}")))
     }
 
     /// Runs updates in this process, on a separate file of the same
     /// directory, for a comparison with what the harness reaches.
-    pub(super) fn baseline(&self) -> Result<f64, RunError> {
-        let Workload::Builtin(strategy) = &self.cfg.workload else {
-            return Err(RunError::BadConfig(
-                "--baseline needs a built-in strategy".into(),
-            ));
-        };
+    fn baseline(&self) -> Result<f64, RunError> {
+        let strategy = self.driver.strategy;
         let path = self.dir.join(BASELINE_FILE);
         let mut doc = Document::new(1, self.cfg.payload);
         let budget = match self.cfg.length {
@@ -63,7 +142,7 @@ impl Supervisor<'_> {
         Ok(rate)
     }
 
-    pub(super) fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
+    fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
         let mut args: Vec<std::ffi::OsString> = vec![SUBCOMMAND.into()];
         args.extend(spec.to_args());
         if self.cfg.kill_at == KillAt::Syscall
@@ -93,64 +172,21 @@ impl Supervisor<'_> {
         let (tx, clock) = (self.tx.clone(), Arc::clone(&self.clock));
         std::thread::spawn(move || forward(stdout, id, tx, &*clock));
         Ok(Running {
-            process,
+            process: Box::new(process),
             generation: id.generation,
         })
     }
 
-    pub(super) fn on_exit(&mut self, id: ChildId) {
-        match id.role {
-            Role::Reader => {
-                if let Some(r) = self.readers[id.index].take() {
-                    let allowed = AllowedExit {
-                        clean: self.stopping.is_some(),
-                        sigkill: self.force_killed,
-                    };
-                    self.note_exit(r, format!("reader {}", id.index), allowed);
-                }
-                if self.stopping.is_none() {
-                    self.respawn(|s| s.spawn_reader(id.index));
-                }
-            }
-            Role::Writer => self.on_writer_exit(id.index),
+    fn on_reader_exit(&mut self, index: usize) {
+        if let Some(r) = self.readers[index].take() {
+            let allowed = AllowedExit {
+                clean: self.stopping.is_some(),
+                sigkill: self.force_killed,
+            };
+            self.note_exit(r, format!("reader {index}"), allowed);
         }
-    }
-
-    pub(super) fn on_writer_exit(&mut self, slot: usize) {
-        let w = &mut self.writers[slot];
-        let Some(running) = w.running.take() else {
-            return;
-        };
-        let killed = w.killed;
-        let cut = w.in_flight.map(|f| f.0);
-        if let Some(seq) = cut {
-            if killed.is_none() && self.stopping.is_none() {
-                self.remember_error(format!("{}: writer died in flight", op_id(slot, seq)));
-            }
-            self.end_op(slot, seq, self.clock.now(), OpEnd::Indeterminate);
-        }
-        self.writers[slot].killed = None;
-        self.unplan(slot);
-        let quota_done = self.writers[slot].next_seq >= self.writers[slot].end_seq;
-        let allowed = AllowedExit {
-            clean: self.stopping.is_some() || quota_done,
-            sigkill: killed.is_some() || self.force_killed,
-        };
-        self.note_exit(running, format!("writer {slot}"), allowed);
-        if self.stopping.is_some() {
-            return;
-        }
-        let seen_by = match cut {
-            Some(seq) => format!("check after the death of {}", op_id(slot, seq)),
-            None => format!("check after the death of writer {slot}"),
-        };
-        if !self.check_builtin(CheckPoint::MidRun, &seen_by) {
-            self.begin_stop(StopReason::StateDestroyed);
-            return;
-        }
-        if !quota_done {
-            self.out.respawns += 1;
-            self.respawn(|s| s.spawn_writer(slot));
+        if self.stopping.is_none() {
+            self.respawn(|s| BuiltinDriver::spawn_reader(s, index));
         }
     }
 }

@@ -1,18 +1,21 @@
 //! Checks of the state: a built-in strategy's read path at once, an outside
-//! program's `--check` one at a time in the background.
+//! program's `--check` one at a time in the background, each holding the
+//! acknowledged ids as they were when it started.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::report::StopReason;
+use crate::runner::RunError;
 use crate::runner::child::Role;
 use crate::runner::exec::{Which, tail};
 use crate::runner::protocol::Seq;
-use crate::runner::{RunError, Workload};
 use crate::verifier::{CheckOutput, CheckPoint, SeqSet, ViolationKind};
 
 use super::Supervisor;
+use super::builtin::BuiltinDriver;
 use super::events::CHECK_INDEX;
+use super::exec::ExecDriver;
 use super::exec::describe_status;
 use super::slot::Running;
 
@@ -35,14 +38,13 @@ pub(super) enum FinalCheck {
     Done,
 }
 
-impl Supervisor<'_> {
+impl Supervisor<'_, ExecDriver> {
     /// For an outside program, the final check runs in the loop once every
-    /// writer and reader is gone; built-in runs check in [`Self::finish`].
-    pub(super) fn final_check_done(&mut self) -> bool {
+    /// writer and reader is gone (built-in runs check in their
+    /// [`super::driver::Driver::finish`]).
+    pub(super) fn exec_final_check_done(&mut self) -> bool {
         let torn = self.verifier.count(ViolationKind::Torn) > 0;
-        let Some(exec) = self.exec.as_mut() else {
-            return true;
-        };
+        let exec = &mut self.driver;
         match exec.final_check {
             FinalCheck::Done => true,
             FinalCheck::Running => false,
@@ -52,7 +54,7 @@ impl Supervisor<'_> {
                 exec.final_check = FinalCheck::Running;
                 exec.check_wanted = None;
                 if self.spawn_check("final check".into()).is_err() {
-                    self.exec.as_mut().expect("exec mode").final_check = FinalCheck::Done;
+                    self.driver.final_check = FinalCheck::Done;
                     return true;
                 }
                 false
@@ -60,17 +62,10 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Checks the state now (built-in) or as soon as the running check is done
-    /// (outside program).
-    pub(super) fn request_check(&mut self, seen_by: String) {
-        let Some(exec) = self.exec.as_mut() else {
-            if !self.check_builtin(CheckPoint::MidRun, &seen_by) {
-                self.begin_stop(StopReason::StateDestroyed);
-            }
-            return;
-        };
-        if exec.check.is_some() {
-            exec.check_wanted = Some(seen_by);
+    /// Checks the state as soon as the running check is done.
+    pub(super) fn request_exec_check(&mut self, seen_by: String) {
+        if self.driver.check.is_some() {
+            self.driver.check_wanted = Some(seen_by);
         } else if let Err(e) = self.spawn_check(seen_by) {
             self.remember_error(e.to_string());
         }
@@ -78,7 +73,7 @@ impl Supervisor<'_> {
 
     pub(super) fn spawn_check(&mut self, seen_by: String) -> Result<(), RunError> {
         let running = self.spawn_exec(Which::Check, Role::Reader, CHECK_INDEX, "check.out")?;
-        let exec = self.exec.as_mut().expect("exec mode");
+        let exec = &mut self.driver;
         exec.check = Some(RunningCheck {
             running,
             acked: self.acked_ids.clone(),
@@ -91,15 +86,12 @@ impl Supervisor<'_> {
     }
 
     pub(super) fn on_check_exit(&mut self, at: Instant) {
-        let Some(check) = self.exec.as_mut().and_then(|e| e.check.take()) else {
+        let Some(check) = self.driver.check.take() else {
             return;
         };
         let status = self.reap_exec(check.running);
         let printed = std::fs::read_to_string(&check.output).unwrap_or_default();
-        let is_final = self
-            .exec
-            .as_ref()
-            .is_some_and(|e| e.final_check == FinalCheck::Running);
+        let is_final = self.driver.final_check == FinalCheck::Running;
         if !is_final && !check.timed_out && self.cut_by_force_kill(status) {
             // Cut by the end-of-run kill: it says nothing about the state.
             return;
@@ -129,7 +121,7 @@ impl Supervisor<'_> {
             self.verifier
                 .check_ids(output, &check.acked, &attempted_end, &check.seen_by, at_ms);
         self.out.checks += 1;
-        let exec = self.exec.as_mut().expect("exec mode");
+        let exec = &mut self.driver;
         if exec.final_check == FinalCheck::Running {
             exec.final_check = FinalCheck::Done;
             return;
@@ -144,15 +136,14 @@ impl Supervisor<'_> {
             let _ = self.spawn_check(next);
         }
     }
+}
 
+impl Supervisor<'_, BuiltinDriver> {
     /// Reads a built-in strategy's state and checks it. False if torn.
     pub(super) fn check_builtin(&mut self, point: CheckPoint, seen_by: &str) -> bool {
-        let Workload::Builtin(strategy) = &self.cfg.workload else {
-            return true;
-        };
         let at_ms = self.elapsed_ms();
         self.out.checks += 1;
-        match strategy.read(&self.state) {
+        match self.driver.strategy.read(&self.driver.state) {
             Ok(bytes) => {
                 self.verifier
                     .check_state(bytes.as_deref(), &self.ledgers, point, seen_by, at_ms)

@@ -14,6 +14,7 @@ use crate::verifier::{Evidence, ViolationKind};
 
 use super::Supervisor;
 use super::clock::Clock;
+use super::driver::Driver;
 use super::slot::OpEnd;
 
 /// Which child an event comes from. Outside programs' checks use
@@ -62,14 +63,14 @@ pub(super) fn forward(
     let _ = tx.send(Event::Eof(id));
 }
 
-impl Supervisor<'_> {
+impl<D: Driver> Supervisor<'_, D> {
     pub(super) fn handle(&mut self, event: Event) {
         match event {
             Event::Line(id, msg, at) if self.is_current(id) => self.on_message(id, msg, at),
-            Event::Eof(id) if self.is_current(id) => self.on_exit(id),
-            Event::Exited(id, at) if self.is_current(id) => self.on_exec_exit(id, at),
+            Event::Eof(id) if self.is_current(id) => D::on_eof(self, id),
+            Event::Exited(id, at) if self.is_current(id) => D::on_exited(self, id, at),
             Event::Spawned(id, process, at) if self.is_pending(id) => {
-                self.on_spawned(id, process, at)
+                D::on_spawned(self, id, process, at)
             }
             _ => {}
         }
@@ -84,11 +85,7 @@ impl Supervisor<'_> {
 
     pub(super) fn is_current(&self, id: ChildId) -> bool {
         let running = match (id.role, id.index) {
-            (Role::Reader, CHECK_INDEX) => self
-                .exec
-                .as_ref()
-                .and_then(|e| e.check.as_ref())
-                .map(|c| &c.running),
+            (Role::Reader, CHECK_INDEX) => self.driver.check_process(),
             (Role::Writer, i) => self.writers[i].running.as_ref(),
             (Role::Reader, i) => self.readers[i].as_ref(),
         };

@@ -1,29 +1,33 @@
 //! The outside-program workload: `--exec` operations started by a
 //! spawner thread per slot, `--check` readers and checks, each command
-//! watched for its exit, reaped and swept by the main thread.
+//! watched for its exit, reaped and swept by the main thread. An
+//! operation's exit status says how it ended; after a kill the state is
+//! checked by a `--check` in the background, one at a time.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use crate::fault::precise::{self, OpReport, Plan};
 use crate::owned::{Kind, ScratchDir};
-use crate::runner::RunError;
+use crate::report::StopReason;
 use crate::runner::child::Role;
 use crate::runner::exec::{ExecSpec, Which, op_id, tail};
 use crate::runner::process::{ChildProcess, Watchdog, wait_exited};
 use crate::runner::protocol::Seq;
-use crate::runner::reaper::{self, Reaper, RunTag};
+use crate::runner::reaper::{self, Reaper};
 use crate::runner::schedule::KillAt;
+use crate::runner::{RunError, RunLength, STOP_GRACE};
 use crate::verifier::{Evidence, ViolationKind};
 
 use super::Supervisor;
 use super::checks::{FinalCheck, RunningCheck};
+use super::driver::Driver;
 use super::events::{CHECK_INDEX, ChildId, Event};
 use super::final_phase::FinalPhase;
 use super::slot::{OpEnd, Running};
@@ -40,13 +44,17 @@ pub(super) struct OpRequest {
     pub(super) traced: Option<Option<usize>>,
 }
 
-/// Where an outside program's command output goes.
-pub(super) struct ExecRun<'s> {
-    pub(super) spec: &'s ExecSpec,
-    /// One spawner thread per writer slot, so operations start in parallel.
+/// Drives an outside program.
+pub(super) struct ExecDriver {
+    pub(super) spec: ExecSpec,
+    /// One spawner thread per writer slot, so operations start in parallel
+    /// (started by [`Driver::prepare`]).
     pub(super) spawners: Vec<Sender<OpRequest>>,
+    /// Where the commands' output goes.
     pub(super) logs: ScratchDir,
-    pub(super) watchdog: std::sync::Arc<Watchdog>,
+    /// The run's watchdog: the commands' groups, the run's token and the
+    /// log directory are registered with it.
+    pub(super) watchdog: Arc<Watchdog>,
     pub(super) check: Option<RunningCheck>,
     pub(super) check_wanted: Option<String>,
     pub(super) final_check: FinalCheck,
@@ -63,20 +71,151 @@ pub(super) fn describe_status(status: ExitStatus) -> String {
     }
 }
 
-impl<'a> Supervisor<'a> {
-    /// Runs the outside program's init, then its check on the fresh state:
-    /// a failure of either, before any operation, is bad input.
-    pub(super) fn prepare_exec(&self, spec: &'a ExecSpec) -> Result<ExecRun<'a>, RunError> {
+impl ExecDriver {
+    /// Drives `spec`: becomes a subreaper, gives the run's token to
+    /// `watchdog` and makes the log directory.
+    pub(super) fn new(spec: &ExecSpec, watchdog: Arc<Watchdog>) -> Result<Self, RunError> {
         let harness = |what: &str, e: std::io::Error| RunError::Harness(format!("{what}: {e}"));
         let reaper = Reaper::start().map_err(|e| harness("cannot become a subreaper", e))?;
-        let watchdog = Arc::clone(&self.watchdog);
         watchdog.watch_run(reaper.tag());
         let logs = ScratchDir::in_tmp(Kind::Logs, Some(&watchdog))
             .map_err(|e| RunError::Harness(format!("cannot create a log directory: {e}")))?;
-        let out = logs.path().join("preflight.out");
-        let tag = reaper.tag().command(reaper::PREFLIGHT);
+        Ok(ExecDriver {
+            spec: spec.clone(),
+            spawners: Vec::new(),
+            logs,
+            watchdog,
+            check: None,
+            check_wanted: None,
+            final_check: FinalCheck::NotYet,
+            reaper,
+        })
+    }
+}
+
+impl Driver for ExecDriver {
+    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), RunError> {
+        sup.preflight()?;
+        let spawners = (0..sup.cfg.writers)
+            .map(|slot| sup.start_spawner(slot))
+            .collect::<Result<_, _>>()?;
+        sup.driver.spawners = spawners;
+        Ok(())
+    }
+
+    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), RunError> {
+        sup.spawn_op(slot)
+    }
+
+    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), RunError> {
+        let output = format!("r{index}.out");
+        let running = sup.spawn_exec(Which::Check, Role::Reader, index, &output)?;
+        sup.readers[index] = Some(running);
+        Ok(())
+    }
+
+    fn on_exited(sup: &mut Supervisor<'_, Self>, id: ChildId, at: Instant) {
+        sup.on_exec_exit(id, at)
+    }
+
+    fn on_spawned(
+        sup: &mut Supervisor<'_, Self>,
+        id: ChildId,
+        process: Result<ChildProcess, String>,
+        at: Instant,
+    ) {
+        sup.on_op_spawned(id, process, at)
+    }
+
+    fn request_check(sup: &mut Supervisor<'_, Self>, seen_by: String) {
+        sup.request_exec_check(seen_by)
+    }
+
+    fn check_end_crash(sup: &mut Supervisor<'_, Self>, seen_by: String) -> bool {
+        sup.spawn_check(seen_by).is_ok()
+    }
+
+    /// A timed run of an outside program ends with a crash: its operations
+    /// in flight are SIGKILLed, then a check and the final operation show
+    /// what the program makes of what they left (a stale lock held by an
+    /// operation cut there is found whatever the run's length). Otherwise
+    /// its commands are left to finish within the grace.
+    fn on_stop(sup: &mut Supervisor<'_, Self>, reason: StopReason) {
+        if sup.ends_with_crash(reason) {
+            sup.out.kills_at_end = sup
+                .writers
+                .iter()
+                .filter(|w| w.running.is_some() && w.in_flight.is_some())
+                .count() as u64;
+            sup.force_killed = true;
+            sup.signal_all(Signal::SIGKILL);
+        }
+    }
+
+    fn final_check_done(sup: &mut Supervisor<'_, Self>) -> bool {
+        sup.exec_final_check_done()
+    }
+
+    /// Operations already asked of a spawner start anyway: collect them.
+    /// Then the watchdog kills whatever is left.
+    fn abandon(sup: &mut Supervisor<'_, Self>) {
+        let deadline = sup.clock.now() + STOP_GRACE;
+        while sup.writers.iter().any(|w| w.pending.is_some()) {
+            let left = deadline.saturating_duration_since(sup.clock.now());
+            match sup.clock.wait(&sup.rx, left) {
+                Some(Event::Spawned(id, process, _)) => {
+                    sup.writers[id.index].pending = None;
+                    if let Ok(process) = process {
+                        process.kill_group();
+                        sup.driver.watchdog.forget(process.pid());
+                        let _ = process.wait();
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        sup.driver.watchdog.kill_now();
+    }
+
+    /// Every command is over: whatever carries the run's tag goes.
+    fn finish(sup: &mut Supervisor<'_, Self>) {
+        sup.out.escaped += sup.driver.reaper.sweep(&HashSet::new());
+        sup.driver.watchdog.kill_now();
+    }
+
+    fn check_process(&self) -> Option<&Running> {
+        self.check.as_ref().map(|c| &c.running)
+    }
+
+    fn is_final_check(&self) -> bool {
+        self.final_check == FinalCheck::Running
+    }
+
+    fn enforce_check_timeout(&mut self, now: Instant, limit: Duration) {
+        if let Some(check) = self.check.as_mut()
+            && !check.timed_out
+            && now - check.started >= limit
+        {
+            let _ = check.running.process.signal(Signal::SIGKILL);
+            check.timed_out = true;
+        }
+    }
+
+    fn printed_by(&self, slot: usize) -> String {
+        tail(&self.logs.path().join(format!("w{slot}.out")))
+    }
+}
+
+impl Supervisor<'_, ExecDriver> {
+    /// Runs the outside program's init, then its check on the fresh state:
+    /// a failure of either, before any operation, is bad input.
+    fn preflight(&self) -> Result<(), RunError> {
+        let (spec, watchdog) = (&self.driver.spec, &self.driver.watchdog);
+        let out = self.driver.logs.path().join("preflight.out");
+        let tag = self.driver.reaper.tag().command(reaper::PREFLIGHT);
         if spec.init.is_some() {
-            let status = self.run_to_end(spec, Which::Init, &out, &watchdog, &tag)?;
+            let status = self.run_to_end(spec, Which::Init, &out, watchdog, &tag)?;
             if !status.success() {
                 return Err(RunError::BadConfig(format!(
                     "--init failed before any operation ({}): {}",
@@ -85,7 +224,7 @@ impl<'a> Supervisor<'a> {
                 )));
             }
         }
-        let status = self.run_to_end(spec, Which::Check, &out, &watchdog, &tag)?;
+        let status = self.run_to_end(spec, Which::Check, &out, watchdog, &tag)?;
         let printed = std::fs::read_to_string(&out).unwrap_or_default();
         if !status.success() {
             return Err(RunError::BadConfig(format!(
@@ -99,24 +238,22 @@ impl<'a> Supervisor<'a> {
                 "--check printed {line:?} on the fresh state, before any operation: it must print only op ids"
             )));
         }
-        let spawners = (0..self.cfg.writers)
-            .map(|slot| self.start_spawner(spec, slot, logs.path(), &watchdog, reaper.tag()))
-            .collect::<Result<_, _>>()?;
-        Ok(ExecRun {
-            spec,
-            spawners,
-            logs,
-            watchdog,
-            check: None,
-            check_wanted: None,
-            final_check: FinalCheck::NotYet,
-            reaper,
-        })
+        Ok(())
+    }
+
+    /// Whether the run's end is a crash of the operations in flight: a timed
+    /// run that completed, with kills asked for (a run at kill rate 0 tests
+    /// concurrency alone, and an `--ops` run has nothing in flight at its
+    /// end).
+    fn ends_with_crash(&self, reason: StopReason) -> bool {
+        reason == StopReason::Completed
+            && self.cfg.kill_rate > 0.0
+            && matches!(self.cfg.length, RunLength::Duration(_))
     }
 
     /// Runs one command of the outside program to its end, or kills it after
     /// the op timeout.
-    pub(super) fn run_to_end(
+    fn run_to_end(
         &self,
         spec: &ExecSpec,
         which: Which,
@@ -158,7 +295,7 @@ impl<'a> Supervisor<'a> {
             index,
             generation: self.next_generation(),
         };
-        let exec = self.exec.as_mut().expect("exec mode");
+        let exec = &self.driver;
         let output = exec.logs.path().join(output);
         let tag = exec.reaper.tag().command(id.generation);
         let process = exec
@@ -179,29 +316,23 @@ impl<'a> Supervisor<'a> {
             });
         watcher.map_err(|e| RunError::Harness(format!("cannot start a watcher thread: {e}")))?;
         Ok(Running {
-            process,
+            process: Box::new(process),
             generation: id.generation,
         })
     }
 
     /// A thread that starts the operations of writer `slot` of an outside
     /// program when asked, and reports each start and each exit.
-    pub(super) fn start_spawner(
-        &self,
-        spec: &ExecSpec,
-        slot: usize,
-        logs: &Path,
-        watchdog: &Arc<Watchdog>,
-        run: &RunTag,
-    ) -> Result<Sender<OpRequest>, RunError> {
+    fn start_spawner(&self, slot: usize) -> Result<Sender<OpRequest>, RunError> {
         let (requests, rx) = mpsc::channel::<OpRequest>();
-        let (spec, dir, tx) = (spec.clone(), self.dir.clone(), self.tx.clone());
-        let watchdog = Arc::clone(watchdog);
+        let (spec, dir, tx) = (self.driver.spec.clone(), self.dir.clone(), self.tx.clone());
+        let watchdog = Arc::clone(&self.driver.watchdog);
+        let logs = self.driver.logs.path();
         let output = logs.join(format!("w{slot}.out"));
         let report = logs.join(format!("w{slot}.kill"));
         let program = self.cfg.program.clone();
         let clock = Arc::clone(&self.clock);
-        let run = run.clone();
+        let run = self.driver.reaper.tag().clone();
         let spawned = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
@@ -242,7 +373,7 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Asks the slot's spawner for its next operation.
-    pub(super) fn spawn_op(&mut self, slot: usize) -> Result<(), RunError> {
+    fn spawn_op(&mut self, slot: usize) -> Result<(), RunError> {
         let id = ChildId {
             role: Role::Writer,
             index: slot,
@@ -255,20 +386,14 @@ impl<'a> Supervisor<'a> {
             let decided = self.schedule.decide(slot, seq).is_some() || carried;
             decided.then(|| self.plan_kill(slot, seq))
         });
-        let exec = self.exec.as_ref().expect("exec mode");
-        exec.spawners[slot]
+        self.driver.spawners[slot]
             .send(OpRequest { id, seq, traced })
             .map_err(|_| RunError::Harness("a spawner thread is gone".into()))?;
         self.writers[slot].pending = Some((id.generation, seq));
         Ok(())
     }
 
-    pub(super) fn on_spawned(
-        &mut self,
-        id: ChildId,
-        process: Result<ChildProcess, String>,
-        at: Instant,
-    ) {
+    fn on_op_spawned(&mut self, id: ChildId, process: Result<ChildProcess, String>, at: Instant) {
         let slot = id.index;
         let Some((_, seq)) = self.writers[slot].pending.take() else {
             return;
@@ -276,7 +401,7 @@ impl<'a> Supervisor<'a> {
         match process {
             Ok(process) => {
                 self.writers[slot].running = Some(Running {
-                    process,
+                    process: Box::new(process),
                     generation: id.generation,
                 });
                 self.on_begin(slot, seq, at);
@@ -292,11 +417,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Err(e) => {
-                let program = self
-                    .exec
-                    .as_ref()
-                    .map(|x| x.spec.program(Which::Op(slot, seq)));
-                let program = program.unwrap_or_default();
+                let program = self.driver.spec.program(Which::Op(slot, seq));
                 let e = RunError::Harness(format!("cannot run {program}: {e}"));
                 self.respawn(|_| Err(e));
             }
@@ -304,7 +425,7 @@ impl<'a> Supervisor<'a> {
     }
 
     /// An outside program's command exited: reap it and act on its status.
-    pub(super) fn on_exec_exit(&mut self, id: ChildId, at: Instant) {
+    fn on_exec_exit(&mut self, id: ChildId, at: Instant) {
         match (id.role, id.index) {
             (Role::Reader, CHECK_INDEX) => self.on_check_exit(at),
             (Role::Reader, i) => self.on_exec_reader_exit(i),
@@ -317,27 +438,23 @@ impl<'a> Supervisor<'a> {
     /// Then sweeps for what ended commands left outside their groups.
     pub(super) fn reap_exec(&mut self, running: Running) -> Option<ExitStatus> {
         running.process.kill_group();
-        if let Some(exec) = self.exec.as_ref() {
-            exec.watchdog.forget(running.process.pid());
-        }
+        self.driver.watchdog.forget(running.process.pid());
         let status = running.process.wait().ok();
         let live = self.live_commands();
-        if let Some(exec) = self.exec.as_mut() {
-            self.out.escaped += exec.reaper.after_command(&live, self.clock.now());
-        }
+        let now = self.clock.now();
+        self.out.escaped += self.driver.reaper.after_command(&live, now);
         status
     }
 
     /// The numbers (generations) of the commands running or asked of a
     /// spawner: their processes are theirs, wherever they are.
-    pub(super) fn live_commands(&self) -> HashSet<u64> {
+    fn live_commands(&self) -> HashSet<u64> {
         let writers = self.writers.iter().flat_map(|w| {
             let running = w.running.as_ref().map(|r| r.generation);
             w.pending.map(|p| p.0).into_iter().chain(running)
         });
         let readers = self.readers.iter().flatten().map(|r| r.generation);
-        let check = self.exec.as_ref().and_then(|e| e.check.as_ref());
-        let check = check.map(|c| c.running.generation);
+        let check = self.driver.check.as_ref().map(|c| c.running.generation);
         writers.chain(readers).chain(check).collect()
     }
 
@@ -348,7 +465,7 @@ impl<'a> Supervisor<'a> {
         self.force_killed && status.and_then(|s| s.signal()) == Some(libc::SIGKILL)
     }
 
-    pub(super) fn on_op_exit(&mut self, slot: usize, at: Instant) {
+    fn on_op_exit(&mut self, slot: usize, at: Instant) {
         let Some(running) = self.writers[slot].running.take() else {
             return;
         };
@@ -363,17 +480,11 @@ impl<'a> Supervisor<'a> {
         let end = match status {
             Some(s) if s.success() => OpEnd::Acked(at.saturating_duration_since(began)),
             _ if killed == Some(seq) || self.force_killed => OpEnd::Indeterminate,
-            Some(s) => {
-                let out = self
-                    .exec
-                    .as_ref()
-                    .map(|e| tail(&e.logs.path().join(format!("w{slot}.out"))));
-                OpEnd::Failed(format!(
-                    "{}: {}",
-                    describe_status(s),
-                    out.unwrap_or_default()
-                ))
-            }
+            Some(s) => OpEnd::Failed(format!(
+                "{}: {}",
+                describe_status(s),
+                self.driver.printed_by(slot)
+            )),
             None => OpEnd::Failed("could not be reaped".into()),
         };
         let was_killed = matches!(end, OpEnd::Indeterminate);
@@ -383,7 +494,7 @@ impl<'a> Supervisor<'a> {
             return;
         }
         if was_killed {
-            self.request_check(format!("check after the kill of {}", op_id(slot, seq)));
+            self.request_exec_check(format!("check after the kill of {}", op_id(slot, seq)));
         }
         if self.writers[slot].next_seq < self.writers[slot].end_seq && self.stopping.is_none() {
             self.respawn(|s| s.spawn_op(slot));
@@ -392,11 +503,8 @@ impl<'a> Supervisor<'a> {
 
     /// What the tracer of an outside program's operation wrote: whether it
     /// killed it, and the fault points it reached.
-    pub(super) fn read_kill_report(&mut self, slot: usize, seq: Seq) {
-        let Some(exec) = self.exec.as_ref() else {
-            return;
-        };
-        let path = exec.logs.path().join(format!("w{slot}.kill"));
+    fn read_kill_report(&mut self, slot: usize, seq: Seq) {
+        let path = self.driver.logs.path().join(format!("w{slot}.kill"));
         let report = std::fs::read_to_string(&path)
             .ok()
             .and_then(|t| OpReport::parse(&t));
@@ -420,7 +528,7 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    pub(super) fn on_exec_reader_exit(&mut self, index: usize) {
+    fn on_exec_reader_exit(&mut self, index: usize) {
         let Some(running) = self.readers[index].take() else {
             return;
         };
@@ -429,15 +537,8 @@ impl<'a> Supervisor<'a> {
             Some(s) if s.success() => self.out.reads += 1,
             _ if self.cut_by_force_kill(status) => {}
             Some(s) => {
-                let out = self
-                    .exec
-                    .as_ref()
-                    .map(|e| tail(&e.logs.path().join(format!("r{index}.out"))));
-                let detail = format!(
-                    "the check failed ({}): {}",
-                    describe_status(s),
-                    out.unwrap_or_default()
-                );
+                let out = tail(&self.driver.logs.path().join(format!("r{index}.out")));
+                let detail = format!("the check failed ({}): {out}", describe_status(s));
                 let ev = self.evidence(
                     ViolationKind::TornReads,
                     format!("reader {index}"),
@@ -455,7 +556,7 @@ impl<'a> Supervisor<'a> {
             None => {}
         }
         if self.stopping.is_none() {
-            self.respawn(|s| s.spawn_reader(index));
+            self.respawn(|s| ExecDriver::spawn_reader(s, index));
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::runner::protocol::Seq;
 use crate::verifier::{Evidence, ViolationKind};
 
 use super::Supervisor;
+use super::driver::Driver;
 
 /// The liveness step after the writers stopped: one more ordinary
 /// operation, then the final check.
@@ -30,7 +31,7 @@ pub(super) enum FinalOpEnd {
     Hung,
 }
 
-impl Supervisor<'_> {
+impl<D: Driver> Supervisor<'_, D> {
     /// Once every writer is gone after a completed run, one more ordinary
     /// operation runs (slot 0, never killed by the schedule, with the op
     /// timeout capped by the stall timeout): a program that cannot do an
@@ -45,7 +46,7 @@ impl Supervisor<'_> {
                 self.final_phase = FinalPhase::Done;
                 true
             }
-            FinalPhase::EndCheck if self.exec.as_ref().is_some_and(|e| e.check.is_some()) => false,
+            FinalPhase::EndCheck if self.driver.check_process().is_some() => false,
             FinalPhase::NotYet | FinalPhase::EndCheck => {
                 // A program that never acknowledged anything did not stop
                 // working: the run is inconclusive, not a stall.
@@ -66,14 +67,14 @@ impl Supervisor<'_> {
                         "check after the crash that ended the run cut {} op(s)",
                         self.out.kills_at_end
                     );
-                    if self.spawn_check(seen_by).is_ok() {
+                    if D::check_end_crash(self, seen_by) {
                         return false;
                     }
                 }
                 let seq = self.writers[0].next_seq;
                 self.writers[0].end_seq = seq + 1;
                 self.final_phase = FinalPhase::Op(seq);
-                if let Err(e) = self.spawn_writer(0) {
+                if let Err(e) = D::spawn_writer(self, 0) {
                     self.final_op = Some(FinalOpEnd::Failed(e.to_string()));
                     self.final_phase = FinalPhase::Done;
                     return true;

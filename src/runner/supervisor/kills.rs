@@ -9,8 +9,9 @@ use nix::sys::signal::Signal;
 use crate::runner::protocol::Seq;
 
 use super::Supervisor;
+use super::driver::Driver;
 
-impl Supervisor<'_> {
+impl<D: Driver> Supervisor<'_, D> {
     /// The tracer of `--kill-at syscall` killed operation `seq` of `slot`.
     pub(super) fn on_killed(&mut self, slot: usize, seq: Seq) {
         let w = &mut self.writers[slot];

@@ -13,11 +13,17 @@
 //! where it goes), [`slot`] (each writer slot's ledger), [`kills`] (kill
 //! timers and planned fault points), [`checks`], [`timeouts`] (op timeout
 //! and stall), [`progress`], [`final_phase`] (the liveness step after the
-//! writers stopped), and the two workloads, [`builtin`] and [`exec`].
+//! writers stopped).
+//!
+//! Three seams make the loop testable without processes or sleeps: the
+//! [`Driver`] (what differs between the two workloads: [`BuiltinDriver`],
+//! a strategy's own writer and reader processes, and [`ExecDriver`], an
+//! outside program's commands), the [`KillSchedule`], and the [`Clock`].
 
 mod builtin;
 mod checks;
 mod clock;
+mod driver;
 mod events;
 mod exec;
 mod final_phase;
@@ -27,7 +33,7 @@ mod slot;
 mod timeouts;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -37,20 +43,19 @@ use hdrhistogram::Histogram;
 use nix::sys::signal::Signal;
 
 use super::artifacts::Artifacts;
-use super::child::{ChildSpec, Role};
 use super::coverage::CoverageTracker;
-use super::exec::Which;
 use super::process::Watchdog;
 use super::protocol::Seq;
 use super::schedule::{KillAt, RecentDurations};
-use super::{KillSchedule, RunConfig, RunError, RunLength, STATE_FILE, STOP_GRACE, Workload};
+use super::{KillSchedule, RunConfig, RunError, RunLength, STOP_GRACE, Workload};
 use crate::report::{Outcome, Report, StopReason};
-use crate::verifier::{CheckPoint, Evidence, SeqSet, SlotLedger, Verifier, ViolationKind, hex};
+use crate::verifier::{Evidence, SeqSet, SlotLedger, Verifier, ViolationKind, hex};
 
-use checks::FinalCheck;
+use builtin::BuiltinDriver;
 use clock::{Clock, SystemClock};
+use driver::Driver;
 use events::Event;
-use exec::ExecRun;
+use exec::ExecDriver;
 use final_phase::{FinalOpEnd, FinalPhase};
 use slot::{AllowedExit, INITIAL_OP_ESTIMATE, Running, WriterSlot, quota};
 
@@ -60,10 +65,32 @@ const TICK: Duration = Duration::from_millis(50);
 /// How many recent error messages are kept as evidence.
 const KEEP_ERRORS: usize = 8;
 
-pub(super) struct Supervisor<'a> {
+/// Runs the torture `cfg` describes in the directory `dir`, killing
+/// operations as `schedule` says; an outside program's commands are
+/// registered with `watchdog`.
+pub(super) fn run(
+    cfg: &RunConfig,
+    dir: &Path,
+    schedule: Box<dyn KillSchedule>,
+    watchdog: Arc<Watchdog>,
+) -> Result<Report, RunError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match &cfg.workload {
+        Workload::Builtin(strategy) => {
+            let driver = BuiltinDriver::new(*strategy, dir);
+            Supervisor::new(cfg, dir, driver, schedule, clock).run()
+        }
+        Workload::Exec(spec) => {
+            let driver = ExecDriver::new(spec, watchdog)?;
+            Supervisor::new(cfg, dir, driver, schedule, clock).run()
+        }
+    }
+}
+
+/// The run's state, owned by the main thread; `D` drives the workload.
+struct Supervisor<'a, D> {
     cfg: &'a RunConfig,
     dir: PathBuf,
-    state: PathBuf,
     start: Instant,
     /// Every reading of the time, and the loop's wait.
     clock: Arc<dyn Clock>,
@@ -72,12 +99,12 @@ pub(super) struct Supervisor<'a> {
     generation: u64,
     writers: Vec<WriterSlot>,
     readers: Vec<Option<Running>>,
-    exec: Option<ExecRun<'a>>,
+    driver: D,
     timers: BinaryHeap<Reverse<(Instant, usize, Seq)>>,
     schedule: Box<dyn KillSchedule>,
     ledgers: Vec<SlotLedger>,
-    /// An outside program's acknowledged ops, for its checks (a built-in
-    /// strategy's state counts them: the ledgers are enough).
+    /// The acknowledged ops, for an outside program's checks (a built-in
+    /// strategy's state counts them: its checks use the ledgers).
     acked_ids: Vec<SeqSet>,
     verifier: Verifier,
     latency: Histogram<u64>,
@@ -93,38 +120,22 @@ pub(super) struct Supervisor<'a> {
     artifacts: Option<Artifacts>,
     final_phase: FinalPhase,
     final_op: Option<FinalOpEnd>,
-    /// The run's watchdog: an outside program's groups and token, and the
-    /// log directory, are registered with it.
-    watchdog: Arc<Watchdog>,
 }
 
-impl<'a> Supervisor<'a> {
-    pub(super) fn new(
+impl<'a, D: Driver> Supervisor<'a, D> {
+    /// A supervisor of the run `cfg` in `dir`, through its seams.
+    fn new(
         cfg: &'a RunConfig,
         dir: &Path,
+        driver: D,
         schedule: Box<dyn KillSchedule>,
-        watchdog: Arc<Watchdog>,
-    ) -> Self {
-        Self::with_clock(cfg, dir, schedule, watchdog, Arc::new(SystemClock))
-    }
-
-    fn with_clock(
-        cfg: &'a RunConfig,
-        dir: &Path,
-        schedule: Box<dyn KillSchedule>,
-        watchdog: Arc<Watchdog>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
         let now = clock.now();
-        let state = match &cfg.workload {
-            Workload::Builtin(_) => dir.join(STATE_FILE),
-            Workload::Exec(spec) => spec.state_path(dir),
-        };
         Supervisor {
             cfg,
             dir: dir.to_path_buf(),
-            state,
             start: now,
             clock,
             tx,
@@ -137,7 +148,7 @@ impl<'a> Supervisor<'a> {
                 })
                 .collect(),
             readers: (0..cfg.readers).map(|_| None).collect(),
-            exec: None,
+            driver,
             timers: BinaryHeap::new(),
             schedule,
             ledgers: vec![SlotLedger::default(); cfg.writers],
@@ -155,22 +166,13 @@ impl<'a> Supervisor<'a> {
             artifacts: cfg.artifacts.as_deref().map(Artifacts::new),
             final_phase: FinalPhase::NotYet,
             final_op: None,
-            watchdog,
         }
     }
 
-    pub(super) fn run(mut self) -> Result<Report, RunError> {
+    fn run(mut self) -> Result<Report, RunError> {
         crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM])
             .map_err(|e| RunError::Harness(format!("cannot install signal handlers: {e}")))?;
-        match &self.cfg.workload {
-            Workload::Builtin(_) => {
-                if self.cfg.baseline {
-                    self.out.baseline_ops_per_s = Some(self.baseline()?);
-                }
-                self.init_state()?;
-            }
-            Workload::Exec(spec) => self.exec = Some(self.prepare_exec(spec)?),
-        }
+        D::prepare(&mut self)?;
         if self.cfg.announce {
             eprintln!(
                 "torture: seed {}, directory {}",
@@ -191,11 +193,11 @@ impl<'a> Supervisor<'a> {
     fn spawn_all(&mut self) -> Result<(), RunError> {
         for slot in 0..self.cfg.writers {
             if self.writers[slot].end_seq > 0 {
-                self.spawn_writer(slot)?;
+                D::spawn_writer(self, slot)?;
             }
         }
         for index in 0..self.cfg.readers {
-            self.spawn_reader(index)?;
+            D::spawn_reader(self, index)?;
         }
         Ok(())
     }
@@ -205,69 +207,38 @@ impl<'a> Supervisor<'a> {
         self.generation
     }
 
-    fn spawn_writer(&mut self, slot: usize) -> Result<(), RunError> {
-        if self.exec.is_some() {
-            return self.spawn_op(slot);
-        }
-        let spec = ChildSpec {
-            role: Role::Writer,
-            strategy: self.cfg.workload.name().to_string(),
-            state: self.state.clone(),
-            slot,
-            first_seq: self.writers[slot].next_seq,
-            end_seq: self.writers[slot].end_seq,
-        };
-        let running = self.spawn_builtin(&spec)?;
-        self.writers[slot].running = Some(running);
-        Ok(())
-    }
-
-    fn spawn_reader(&mut self, index: usize) -> Result<(), RunError> {
-        let running = if self.exec.is_some() {
-            let output = format!("r{index}.out");
-            self.spawn_exec(Which::Check, Role::Reader, index, &output)?
-        } else {
-            let spec = ChildSpec {
-                role: Role::Reader,
-                strategy: self.cfg.workload.name().to_string(),
-                state: self.state.clone(),
-                slot: index,
-                first_seq: 0,
-                end_seq: 0,
-            };
-            self.spawn_builtin(&spec)?
-        };
-        self.readers[index] = Some(running);
-        Ok(())
-    }
-
     fn event_loop(&mut self) {
-        loop {
-            let now = self.clock.now();
-            self.maybe_stop(now);
-            self.enforce_timeouts(now);
-            if self.stopping.is_some()
-                && self.all_gone()
-                && self.final_op_done()
-                && self.final_check_done()
-            {
-                break;
-            }
-            self.progress(now);
-            let wait = self.next_wakeup(now).saturating_duration_since(now);
-            if let Some(event) = self.clock.wait(&self.rx, wait) {
-                self.handle(event);
-            }
-            self.fire_timers(self.clock.now());
-            if self.verifier.any()
-                && let Some(a) = self.artifacts.as_mut()
-            {
-                a.first_violation(&self.dir);
-            }
-        }
+        while !self.turn() {}
         if self.cfg.progress {
             eprint!("\r\x1b[K");
         }
+    }
+
+    /// One turn of the loop: deadlines, then at most one event, then the
+    /// kill timers due. True once the run is over.
+    fn turn(&mut self) -> bool {
+        let now = self.clock.now();
+        self.maybe_stop(now);
+        self.enforce_timeouts(now);
+        if self.stopping.is_some()
+            && self.all_gone()
+            && self.final_op_done()
+            && D::final_check_done(self)
+        {
+            return true;
+        }
+        self.progress(now);
+        let wait = self.next_wakeup(now).saturating_duration_since(now);
+        if let Some(event) = self.clock.wait(&self.rx, wait) {
+            self.handle(event);
+        }
+        self.fire_timers(self.clock.now());
+        if self.verifier.any()
+            && let Some(a) = self.artifacts.as_mut()
+        {
+            a.first_violation(&self.dir);
+        }
+        false
     }
 
     fn maybe_stop(&mut self, now: Instant) {
@@ -297,35 +268,8 @@ impl<'a> Supervisor<'a> {
         if self.stopping.is_none() {
             self.stopping = Some((reason, self.clock.now() + STOP_GRACE));
             self.timers.clear();
-            // Built-in children finish their operation on SIGUSR1. A timed run
-            // of an outside program ends with a crash: its operations in
-            // flight are SIGKILLed, then a check and the final operation show
-            // what the program makes of what they left (a stale lock held by
-            // an operation cut there is found whatever the run's length).
-            // Otherwise its commands are left to finish within the grace.
-            if self.exec.is_none() {
-                self.signal_all(Signal::SIGUSR1);
-            } else if self.ends_with_crash(reason) {
-                self.out.kills_at_end = self
-                    .writers
-                    .iter()
-                    .filter(|w| w.running.is_some() && w.in_flight.is_some())
-                    .count() as u64;
-                self.force_killed = true;
-                self.signal_all(Signal::SIGKILL);
-            }
+            D::on_stop(self, reason);
         }
-    }
-
-    /// Whether the run's end is a crash of the operations in flight: a timed
-    /// run of an outside program that completed, with kills asked for (a
-    /// run at kill rate 0 tests concurrency alone, and an `--ops` run has
-    /// nothing in flight at its end).
-    fn ends_with_crash(&self, reason: StopReason) -> bool {
-        self.exec.is_some()
-            && reason == StopReason::Completed
-            && self.cfg.kill_rate > 0.0
-            && matches!(self.cfg.length, RunLength::Duration(_))
     }
 
     /// Signals every writer, reader and background check; never the final
@@ -333,11 +277,9 @@ impl<'a> Supervisor<'a> {
     fn signal_all(&self, signal: Signal) {
         let writers = self.writers.iter().filter_map(|w| w.running.as_ref());
         let check = self
-            .exec
-            .as_ref()
-            .filter(|e| e.final_check != FinalCheck::Running)
-            .and_then(|e| e.check.as_ref())
-            .map(|c| &c.running);
+            .driver
+            .check_process()
+            .filter(|_| !self.driver.is_final_check());
         for running in writers.chain(self.readers.iter().flatten()).chain(check) {
             let _ = running.process.signal(signal);
         }
@@ -346,26 +288,7 @@ impl<'a> Supervisor<'a> {
     /// Kills every child at once and reaps it (used when start-up fails).
     fn stop_now(&mut self) {
         self.signal_all(Signal::SIGKILL);
-        // Operations already asked of a spawner start anyway: collect them.
-        let deadline = self.clock.now() + STOP_GRACE;
-        while self.writers.iter().any(|w| w.pending.is_some()) {
-            let left = deadline.saturating_duration_since(self.clock.now());
-            match self.clock.wait(&self.rx, left) {
-                Some(Event::Spawned(id, process, _)) => {
-                    self.writers[id.index].pending = None;
-                    if let Ok(process) = process {
-                        process.kill_group();
-                        if let Some(exec) = &self.exec {
-                            exec.watchdog.forget(process.pid());
-                        }
-                        let _ = process.wait();
-                    }
-                }
-                Some(_) => {}
-                // The watchdog, told below, kills whatever is left.
-                None => break,
-            }
-        }
+        D::abandon(self);
         for slot in &mut self.writers {
             if let Some(r) = slot.running.take() {
                 let _ = r.process.finish();
@@ -373,9 +296,6 @@ impl<'a> Supervisor<'a> {
         }
         for r in self.readers.iter_mut().filter_map(Option::take) {
             let _ = r.process.finish();
-        }
-        if let Some(exec) = self.exec.take() {
-            exec.watchdog.kill_now();
         }
     }
 
@@ -387,10 +307,7 @@ impl<'a> Supervisor<'a> {
     }
 
     fn all_gone(&self) -> bool {
-        let check_gone = self
-            .exec
-            .as_ref()
-            .is_none_or(|e| e.check.is_none() || e.final_check == FinalCheck::Running);
+        let check_gone = self.driver.check_process().is_none() || self.driver.is_final_check();
         self.writers
             .iter()
             .all(|w| w.running.is_none() && w.pending.is_none())
@@ -465,14 +382,7 @@ impl<'a> Supervisor<'a> {
 
     fn finish(mut self) -> Result<Report, RunError> {
         self.out.elapsed = self.elapsed();
-        if self.exec.is_none() && self.verifier.count(ViolationKind::Torn) == 0 {
-            self.check_builtin(CheckPoint::Final, "final check");
-        }
-        if let Some(mut exec) = self.exec.take() {
-            // Every command is over: whatever carries the run's tag goes.
-            self.out.escaped += exec.reaper.sweep(&HashSet::new());
-            exec.watchdog.kill_now();
-        }
+        D::finish(&mut self);
         self.out.litter = litter(&self.dir);
         self.out.acked_per_writer = self.ledgers.iter().map(|l| l.acked).collect();
         if self.cfg.kill_at == KillAt::Syscall {

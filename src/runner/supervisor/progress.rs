@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 use crate::verifier::ViolationKind;
 
 use super::Supervisor;
+use super::driver::Driver;
 
 /// How often the progress line is redrawn.
 pub(super) const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
-impl Supervisor<'_> {
+impl<D: Driver> Supervisor<'_, D> {
     pub(super) fn progress(&mut self, now: Instant) {
         if !self.cfg.progress || now - self.last_progress < PROGRESS_EVERY {
             return;

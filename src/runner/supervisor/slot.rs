@@ -2,7 +2,11 @@
 //! and how each operation ended (acknowledged, failed, indeterminate).
 
 use std::cmp::Reverse;
+use std::io;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
 
 use crate::runner::RunLength;
 use crate::runner::artifacts::OpRecord;
@@ -12,13 +16,53 @@ use crate::runner::protocol::Seq;
 use crate::runner::schedule::KillAt;
 
 use super::Supervisor;
+use super::driver::Driver;
 use super::final_phase::{FinalOpEnd, FinalPhase};
 
 /// The duration assumed for an operation before any was measured.
 pub(super) const INITIAL_OP_ESTIMATE: Duration = Duration::from_millis(1);
 
+/// A child process as the loop handles it: the seam under which the loop's
+/// unit tests put processes that do not exist.
+pub(super) trait Process {
+    /// The pid, which is also the process group id.
+    fn pid(&self) -> i32;
+    /// Sends `signal` to the whole process group.
+    fn signal(&self, signal: Signal) -> io::Result<()>;
+    /// Kills what is left of the group, without reaping the leader.
+    fn kill_group(&self);
+    /// Reaps the leader without touching the rest of its group.
+    fn wait(self: Box<Self>) -> io::Result<ExitStatus>;
+    /// Kills what is left of the group, then reaps the leader.
+    fn finish(self: Box<Self>) -> io::Result<ExitStatus>;
+}
+
+impl Process for ChildProcess {
+    fn pid(&self) -> i32 {
+        ChildProcess::pid(self)
+    }
+
+    fn signal(&self, signal: Signal) -> io::Result<()> {
+        ChildProcess::signal(self, signal)
+    }
+
+    fn kill_group(&self) {
+        ChildProcess::kill_group(self)
+    }
+
+    fn wait(self: Box<Self>) -> io::Result<ExitStatus> {
+        ChildProcess::wait(*self)
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<ExitStatus> {
+        ChildProcess::finish(*self)
+    }
+}
+
+/// A child the loop started, and which of the slot's children it is.
 pub(super) struct Running {
-    pub(super) process: ChildProcess,
+    pub(super) process: Box<dyn Process>,
+    /// Tells this child's events from an earlier one's of the same slot.
     pub(super) generation: u64,
 }
 
@@ -74,7 +118,7 @@ pub(super) fn quota(length: RunLength, writers: usize, slot: usize) -> Seq {
     }
 }
 
-impl Supervisor<'_> {
+impl<D: Driver> Supervisor<'_, D> {
     pub(super) fn on_begin(&mut self, slot: usize, seq: Seq, at: Instant) {
         self.ledgers[slot].attempted += 1;
         // The final liveness op is in the ledgers (the state must hold it)
@@ -121,9 +165,7 @@ impl Supervisor<'_> {
         let outcome = match end {
             OpEnd::Acked(took) => {
                 self.ledgers[slot].acked += 1;
-                if self.exec.is_some() {
-                    self.acked_ids[slot].insert(s);
-                }
+                self.acked_ids[slot].insert(s);
                 self.out.acked += 1;
                 self.last_ack = at;
                 let _ = self.latency.record(took.as_micros().max(1) as u64);
@@ -175,5 +217,43 @@ impl Supervisor<'_> {
                 FinalOpEnd::Hung
             }
         });
+    }
+
+    /// Writer `slot`'s process died (it runs many operations): its
+    /// operation in flight is indeterminate, the state is checked, and the
+    /// slot is respawned at its next sequence number.
+    pub(super) fn on_writer_exit(&mut self, slot: usize) {
+        let w = &mut self.writers[slot];
+        let Some(running) = w.running.take() else {
+            return;
+        };
+        let killed = w.killed;
+        let cut = w.in_flight.map(|f| f.0);
+        if let Some(seq) = cut {
+            if killed.is_none() && self.stopping.is_none() {
+                self.remember_error(format!("{}: writer died in flight", op_id(slot, seq)));
+            }
+            self.end_op(slot, seq, self.clock.now(), OpEnd::Indeterminate);
+        }
+        self.writers[slot].killed = None;
+        self.unplan(slot);
+        let quota_done = self.writers[slot].next_seq >= self.writers[slot].end_seq;
+        let allowed = AllowedExit {
+            clean: self.stopping.is_some() || quota_done,
+            sigkill: killed.is_some() || self.force_killed,
+        };
+        self.note_exit(running, format!("writer {slot}"), allowed);
+        if self.stopping.is_some() {
+            return;
+        }
+        let seen_by = match cut {
+            Some(seq) => format!("check after the death of {}", op_id(slot, seq)),
+            None => format!("check after the death of writer {slot}"),
+        };
+        D::request_check(self, seen_by);
+        if !quota_done && self.stopping.is_none() {
+            self.out.respawns += 1;
+            self.respawn(|s| D::spawn_writer(s, slot));
+        }
     }
 }

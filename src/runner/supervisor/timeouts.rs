@@ -6,13 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::Signal;
 
 use crate::report::StopReason;
-use crate::runner::exec::{op_id, tail};
+use crate::runner::exec::op_id;
 use crate::verifier::{Evidence, ViolationKind};
 
 use super::Supervisor;
+use super::driver::Driver;
 use super::final_phase::FinalPhase;
 
-impl Supervisor<'_> {
+impl<D: Driver> Supervisor<'_, D> {
     /// Kills operations that ran past `--op-timeout`, and ends the run with a
     /// `stall` when nothing was acknowledged for `--stall-timeout`.
     pub(super) fn enforce_timeouts(&mut self, now: Instant) {
@@ -39,13 +40,7 @@ impl Supervisor<'_> {
                 ));
             }
         }
-        if let Some(check) = self.exec.as_mut().and_then(|e| e.check.as_mut())
-            && !check.timed_out
-            && now - check.started >= limit
-        {
-            let _ = check.running.process.signal(Signal::SIGKILL);
-            check.timed_out = true;
-        }
+        self.driver.enforce_check_timeout(now, limit);
         let idle = now.saturating_duration_since(self.last_ack);
         // At kill rate 1 no operation can ever be acknowledged: no stall watch.
         let watch = self.cfg.kill_rate < 1.0;
@@ -108,21 +103,19 @@ impl Supervisor<'_> {
         }
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         detail += &format!("; files in the run directory: {}", names.join(", "));
-        if let Some(exec) = &self.exec {
-            for (slot, w) in self
-                .writers
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| w.in_flight.is_some())
-                .take(3)
-            {
-                let out = tail(&exec.logs.path().join(format!("w{slot}.out")));
-                if !out.is_empty() {
-                    detail += &format!(
-                        "; {} printed: {out}",
-                        op_id(slot, w.in_flight.map_or(0, |f| f.0))
-                    );
-                }
+        for (slot, w) in self
+            .writers
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.in_flight.is_some())
+            .take(3)
+        {
+            let out = self.driver.printed_by(slot);
+            if !out.is_empty() {
+                detail += &format!(
+                    "; {} printed: {out}",
+                    op_id(slot, w.in_flight.map_or(0, |f| f.0))
+                );
             }
         }
         if let Some(e) = self.errors.back() {
