@@ -30,6 +30,8 @@ mod final_phase;
 mod kills;
 mod progress;
 mod slot;
+#[cfg(test)]
+mod tests;
 mod timeouts;
 
 use std::cmp::Reverse;
