@@ -22,7 +22,7 @@ use crate::verifier::{CheckPoint, ViolationKind};
 
 use super::Supervisor;
 use super::driver::Driver;
-use super::events::{ChildId, forward};
+use super::events::{Child, ChildId, forward};
 use super::final_phase::FinalPhase;
 use super::slot::{AllowedExit, Running};
 
@@ -80,9 +80,10 @@ impl Driver for BuiltinDriver {
     }
 
     fn on_eof(sup: &mut Supervisor<'_, Self>, id: ChildId) {
-        match id.role {
-            Role::Reader => sup.on_reader_exit(id.index),
-            Role::Writer => sup.on_writer_exit(id.index),
+        match id.child {
+            Child::Reader(index) => sup.on_reader_exit(index),
+            Child::Writer(slot) => sup.on_writer_exit(slot),
+            Child::Check => {}
         }
     }
 
@@ -164,9 +165,12 @@ impl Supervisor<'_, BuiltinDriver> {
             ChildProcess::spawn_piped(&self.cfg.program, &args).map_err(|e| {
                 RunError::Harness(format!("cannot start {}: {e}", self.cfg.program.display()))
             })?;
+        let child = match spec.role {
+            Role::Writer => Child::Writer(spec.slot),
+            Role::Reader => Child::Reader(spec.slot),
+        };
         let id = ChildId {
-            role: spec.role,
-            index: spec.slot,
+            child,
             generation: self.next_generation(),
         };
         let (tx, clock) = (self.tx.clone(), Arc::clone(&self.clock));

@@ -7,14 +7,13 @@ use std::time::Instant;
 
 use crate::report::StopReason;
 use crate::runner::RunError;
-use crate::runner::child::Role;
 use crate::runner::exec::{Which, tail};
 use crate::runner::protocol::Seq;
 use crate::verifier::{CheckOutput, CheckPoint, SeqSet, ViolationKind};
 
 use super::Supervisor;
 use super::builtin::BuiltinDriver;
-use super::events::CHECK_INDEX;
+use super::events::Child;
 use super::exec::ExecDriver;
 use super::exec::describe_status;
 use super::slot::Running;
@@ -72,7 +71,7 @@ impl Supervisor<'_, ExecDriver> {
     }
 
     pub(super) fn spawn_check(&mut self, seen_by: String) -> Result<(), RunError> {
-        let running = self.spawn_exec(Which::Check, Role::Reader, CHECK_INDEX, "check.out")?;
+        let running = self.spawn_exec(Which::Check, Child::Check, "check.out")?;
         let exec = &mut self.driver;
         exec.check = Some(RunningCheck {
             running,

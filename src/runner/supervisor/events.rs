@@ -6,7 +6,6 @@ use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use crate::report::StopReason;
-use crate::runner::child::Role;
 use crate::runner::exec::op_id;
 use crate::runner::process::ChildProcess;
 use crate::runner::protocol::Message;
@@ -17,17 +16,23 @@ use super::clock::Clock;
 use super::driver::Driver;
 use super::slot::OpEnd;
 
-/// Which child an event comes from. Outside programs' checks use
-/// [`Role::Reader`] with index `usize::MAX`.
+/// Which of the run's children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct ChildId {
-    pub(super) role: Role,
-    pub(super) index: usize,
-    pub(super) generation: u64,
+pub(super) enum Child {
+    /// Writer slot N's.
+    Writer(usize),
+    /// Reader N.
+    Reader(usize),
+    /// The background check of an outside program's state.
+    Check,
 }
 
-/// The index that marks the supervisor's own check of an outside program.
-pub(super) const CHECK_INDEX: usize = usize::MAX;
+/// Which child an event comes from: which one, and which of its lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ChildId {
+    pub(super) child: Child,
+    pub(super) generation: u64,
+}
 
 pub(super) enum Event {
     Line(ChildId, Message, Instant),
@@ -77,23 +82,29 @@ impl<D: Driver> Supervisor<'_, D> {
     }
 
     pub(super) fn is_pending(&self, id: ChildId) -> bool {
-        id.role == Role::Writer
-            && self.writers[id.index]
-                .pending
-                .is_some_and(|p| p.0 == id.generation)
+        let Child::Writer(slot) = id.child else {
+            return false;
+        };
+        self.writers[slot]
+            .pending
+            .is_some_and(|p| p.0 == id.generation)
     }
 
     pub(super) fn is_current(&self, id: ChildId) -> bool {
-        let running = match (id.role, id.index) {
-            (Role::Reader, CHECK_INDEX) => self.driver.check_process(),
-            (Role::Writer, i) => self.writers[i].running.as_ref(),
-            (Role::Reader, i) => self.readers[i].as_ref(),
+        let running = match id.child {
+            Child::Check => self.driver.check_process(),
+            Child::Writer(slot) => self.writers[slot].running.as_ref(),
+            Child::Reader(index) => self.readers[index].as_ref(),
         };
         running.is_some_and(|r| r.generation == id.generation)
     }
 
     pub(super) fn on_message(&mut self, id: ChildId, msg: Message, at: Instant) {
-        let slot = id.index;
+        // Only built-in writers and readers talk; a reader's messages name
+        // it by its index.
+        let (Child::Writer(slot) | Child::Reader(slot)) = id.child else {
+            return;
+        };
         match msg {
             Message::Begin(seq) => self.on_begin(slot, seq, at),
             Message::Ack(seq, took) => self.end_op(slot, seq, at, OpEnd::Acked(took)),

@@ -16,7 +16,6 @@ use nix::sys::signal::Signal;
 use crate::fault::precise::{self, OpReport, Plan};
 use crate::owned::{Kind, ScratchDir};
 use crate::report::StopReason;
-use crate::runner::child::Role;
 use crate::runner::exec::{ExecSpec, Which, op_id, tail};
 use crate::runner::process::{ChildProcess, Watchdog, wait_exited};
 use crate::runner::protocol::Seq;
@@ -28,7 +27,7 @@ use crate::verifier::{Evidence, ViolationKind};
 use super::Supervisor;
 use super::checks::{FinalCheck, RunningCheck};
 use super::driver::Driver;
-use super::events::{CHECK_INDEX, ChildId, Event};
+use super::events::{Child, ChildId, Event};
 use super::final_phase::FinalPhase;
 use super::slot::{OpEnd, Running};
 
@@ -109,7 +108,7 @@ impl Driver for ExecDriver {
 
     fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), RunError> {
         let output = format!("r{index}.out");
-        let running = sup.spawn_exec(Which::Check, Role::Reader, index, &output)?;
+        let running = sup.spawn_exec(Which::Check, Child::Reader(index), &output)?;
         sup.readers[index] = Some(running);
         Ok(())
     }
@@ -164,7 +163,9 @@ impl Driver for ExecDriver {
             let left = deadline.saturating_duration_since(sup.clock.now());
             match sup.clock.wait(&sup.rx, left) {
                 Some(Event::Spawned(id, process, _)) => {
-                    sup.writers[id.index].pending = None;
+                    if let Child::Writer(slot) = id.child {
+                        sup.writers[slot].pending = None;
+                    }
                     if let Ok(process) = process {
                         process.kill_group();
                         sup.driver.watchdog.forget(process.pid());
@@ -286,13 +287,11 @@ impl Supervisor<'_, ExecDriver> {
     pub(super) fn spawn_exec(
         &mut self,
         which: Which,
-        role: Role,
-        index: usize,
+        child: Child,
         output: &str,
     ) -> Result<Running, RunError> {
         let id = ChildId {
-            role,
-            index,
+            child,
             generation: self.next_generation(),
         };
         let exec = &self.driver;
@@ -375,8 +374,7 @@ impl Supervisor<'_, ExecDriver> {
     /// Asks the slot's spawner for its next operation.
     fn spawn_op(&mut self, slot: usize) -> Result<(), RunError> {
         let id = ChildId {
-            role: Role::Writer,
-            index: slot,
+            child: Child::Writer(slot),
             generation: self.next_generation(),
         };
         let seq = self.writers[slot].next_seq;
@@ -394,7 +392,9 @@ impl Supervisor<'_, ExecDriver> {
     }
 
     fn on_op_spawned(&mut self, id: ChildId, process: Result<ChildProcess, String>, at: Instant) {
-        let slot = id.index;
+        let Child::Writer(slot) = id.child else {
+            return;
+        };
         let Some((_, seq)) = self.writers[slot].pending.take() else {
             return;
         };
@@ -426,10 +426,10 @@ impl Supervisor<'_, ExecDriver> {
 
     /// An outside program's command exited: reap it and act on its status.
     fn on_exec_exit(&mut self, id: ChildId, at: Instant) {
-        match (id.role, id.index) {
-            (Role::Reader, CHECK_INDEX) => self.on_check_exit(at),
-            (Role::Reader, i) => self.on_exec_reader_exit(i),
-            (Role::Writer, slot) => self.on_op_exit(slot, at),
+        match id.child {
+            Child::Check => self.on_check_exit(at),
+            Child::Reader(index) => self.on_exec_reader_exit(index),
+            Child::Writer(slot) => self.on_op_exit(slot, at),
         }
     }
 

@@ -13,7 +13,6 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::report::StopReason;
-use crate::runner::child::Role;
 use crate::runner::exec::op_id;
 use crate::runner::protocol::{Message, Seq};
 use crate::runner::{
@@ -24,7 +23,7 @@ use crate::verifier::ViolationKind;
 use super::Supervisor;
 use super::clock::{Clock, FakeClock};
 use super::driver::Driver;
-use super::events::{ChildId, Event};
+use super::events::{Child, ChildId, Event};
 use super::slot::{Process, Running};
 
 /// What the fake driver was asked to do.
@@ -103,7 +102,9 @@ impl Driver for FakeDriver {
     }
 
     fn on_eof(sup: &mut Supervisor<'_, Self>, id: ChildId) {
-        sup.on_writer_exit(id.index);
+        if let Child::Writer(slot) = id.child {
+            sup.on_writer_exit(slot);
+        }
     }
 
     fn request_check(sup: &mut Supervisor<'_, Self>, seen_by: String) {
@@ -179,8 +180,7 @@ impl Rig {
     fn writer(&self) -> ChildId {
         let running = self.sup.writers[0].running.as_ref().expect("a writer");
         ChildId {
-            role: Role::Writer,
-            index: 0,
+            child: Child::Writer(0),
             generation: running.generation,
         }
     }
