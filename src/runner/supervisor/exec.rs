@@ -38,9 +38,16 @@ pub(super) const WATCHER_STACK: usize = 64 * 1024;
 pub(super) struct OpRequest {
     pub(super) id: ChildId,
     pub(super) seq: Seq,
-    /// `--kill-at syscall`: run it under a tracer, killing it at this fault
-    /// point (`Some(None)`: traced, not killed).
-    pub(super) traced: Option<Option<usize>>,
+    pub(super) tracing: Tracing,
+}
+
+/// Whether an operation runs under a tracer.
+pub(super) enum Tracing {
+    /// Plainly: `--kill-at delay`, or the final operation.
+    Off,
+    /// `--kill-at syscall`: under a tracer that counts its fault points,
+    /// and kills it at fault point `kill_at` if the schedule says so.
+    On { kill_at: Option<usize> },
 }
 
 /// Drives an outside program.
@@ -335,13 +342,13 @@ impl Supervisor<'_, ExecDriver> {
         let spawned = std::thread::Builder::new()
             .stack_size(WATCHER_STACK)
             .spawn(move || {
-                for OpRequest { id, seq, traced } in rx {
+                for OpRequest { id, seq, tracing } in rx {
                     let at = clock.now();
                     let which = Which::Op(slot, seq);
                     let tag = run.command(id.generation);
-                    let started = match traced {
-                        None => spec.spawn(which, &dir, &output, &tag),
-                        Some(kill_at) => {
+                    let started = match tracing {
+                        Tracing::Off => spec.spawn(which, &dir, &output, &tag),
+                        Tracing::On { kill_at } => {
                             let plan = Plan::Op {
                                 kill_at,
                                 report: report.clone(),
@@ -379,13 +386,17 @@ impl Supervisor<'_, ExecDriver> {
         };
         let seq = self.writers[slot].next_seq;
         let scheduled = self.final_phase == FinalPhase::NotYet;
-        let traced = (self.cfg.kill_at == KillAt::Syscall && scheduled).then(|| {
+        let tracing = if self.cfg.kill_at == KillAt::Syscall && scheduled {
             let carried = std::mem::take(&mut self.writers[slot].carried);
             let decided = self.schedule.decide(slot, seq).is_some() || carried;
-            decided.then(|| self.plan_kill(slot, seq))
-        });
+            Tracing::On {
+                kill_at: decided.then(|| self.plan_kill(slot, seq)),
+            }
+        } else {
+            Tracing::Off
+        };
         self.driver.spawners[slot]
-            .send(OpRequest { id, seq, traced })
+            .send(OpRequest { id, seq, tracing })
             .map_err(|_| RunError::Harness("a spawner thread is gone".into()))?;
         self.writers[slot].pending = Some((id.generation, seq));
         Ok(())
