@@ -479,8 +479,7 @@ impl PreparedRun<'_> {
             watchdog,
         } = self;
         let schedule = Box::new(SeededSchedule::new(config.seed, config.kill_rate));
-        let result =
-            supervisor::Supervisor::new(config, &dir.path, schedule, Arc::clone(&watchdog)).run();
+        let result = supervisor::run(config, &dir.path, schedule, Arc::clone(&watchdog));
         let failed = result
             .as_ref()
             .is_ok_and(|r| r.verdict == crate::report::Verdict::Fail);
