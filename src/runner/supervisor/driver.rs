@@ -22,6 +22,12 @@ use super::slot::Running;
 
 /// One workload, as the loop sees it.
 pub(super) trait Driver: Sized {
+    /// Whether the loop keeps the acknowledged op ids (an outside
+    /// program's checks compare the ids printed against them; a built-in
+    /// strategy's state counts its ops, and an hour-long run must not
+    /// hold a range per kill for nothing).
+    const KEEPS_ACKED_IDS: bool = false;
+
     /// Before the first operation: the initial state, or whatever shows
     /// the workload can run at all (a failure here is bad input or a
     /// harness failure, before anything was killed).

@@ -100,6 +100,8 @@ impl ExecDriver {
 }
 
 impl Driver for ExecDriver {
+    const KEEPS_ACKED_IDS: bool = true;
+
     fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), RunError> {
         sup.preflight()?;
         let spawners = (0..sup.cfg.writers)

@@ -165,7 +165,9 @@ impl<D: Driver> Supervisor<'_, D> {
         let outcome = match end {
             OpEnd::Acked(took) => {
                 self.ledgers[slot].acked += 1;
-                self.acked_ids[slot].insert(s);
+                if D::KEEPS_ACKED_IDS {
+                    self.acked_ids[slot].insert(s);
+                }
                 self.out.acked += 1;
                 self.last_ack = at;
                 let _ = self.latency.record(took.as_micros().max(1) as u64);
