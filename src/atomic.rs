@@ -53,7 +53,7 @@ use rand::RngExt;
 use rand::distr::Alphanumeric;
 
 use crate::error::{Error, IoContext, Result, Step};
-use crate::platform::{Dir, Entry};
+use crate::sys::{Dir, Entry};
 
 /// The infix of every temporary file this crate creates; the runner counts
 /// files carrying it as litter.
@@ -282,8 +282,6 @@ impl Drop for StagedWrite {
     }
 }
 
-/// A target whose mode has no write bit was made read-only on purpose;
-/// replacing it by rename would silently defeat that, so we refuse.
 /// The process's umask, read once from `/proc/self/status` (reading it
 /// with umask(2) would change it, racing other threads). `None` where it
 /// cannot be read: the caller then sets the mode explicitly.
@@ -296,8 +294,13 @@ fn process_umask() -> Option<u32> {
     })
 }
 
-/// Creates a fresh hidden temporary file next to `name` in `dir`, exclusively.
-pub(crate) fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
+/// Creates a fresh hidden temporary file next to `name` in `dir`,
+/// exclusively (`O_EXCL`, mode 0600, close-on-exec), with a random name
+/// carrying [`TEMP_INFIX`]; returns its path and the open file.
+///
+/// A building block for writers of their own (the harness's broken
+/// strategies use it): [`write_file_atomic`] is the whole discipline.
+pub fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
     create_temp_mode(dir, name, 0o600)
 }
 
@@ -378,8 +381,10 @@ fn temp_name(name: &str) -> String {
     format!(".{name}{TEMP_INFIX}{suffix}")
 }
 
-/// Splits a file path into its directory (never empty) and file name.
-pub(crate) fn split(path: &Path) -> Result<(PathBuf, String)> {
+/// Splits a file path into its directory (never empty: `.` for a bare
+/// name) and its file name; [`Error::BadPath`] when it has no file name or
+/// the name is not UTF-8.
+pub fn split(path: &Path) -> Result<(PathBuf, String)> {
     let bad = || Error::BadPath {
         path: path.to_path_buf(),
     };
@@ -393,15 +398,17 @@ pub(crate) fn split(path: &Path) -> Result<(PathBuf, String)> {
 }
 
 /// Follows symlinks at `path` until it names a non-link (or nothing),
-/// refusing a link that the `protected_symlinks` rule forbids following.
-pub(crate) fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
+/// refusing with [`Error::ProtectedSymlink`] a link that the
+/// `protected_symlinks` rule forbids following. This is the file
+/// [`write_file_atomic`] replaces.
+pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_SYMLINK_DEPTH {
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 // In a shared directory nobody else can swap a link they do
                 // not own, so the link checked here is the link read below.
-                if let Some(owner) = crate::platform::forbidden_link_owner(&current, &meta) {
+                if let Some(owner) = crate::sys::forbidden_link_owner(&current, &meta) {
                     return Err(Error::ProtectedSymlink {
                         path: current,
                         owner,
@@ -423,8 +430,8 @@ pub(crate) fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     ))
 }
 
-/// Retries `op` while it fails with `EINTR`.
-pub(crate) fn retry_eintr<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+/// Retries `op` while it fails with `EINTR` (`io::ErrorKind::Interrupted`).
+pub fn retry_eintr<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match op() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -31,7 +31,7 @@ use rand::RngExt;
 
 use crate::atomic::{create_temp, retry_eintr, split};
 use crate::error::{Error, IoContext, Result, Step};
-use crate::platform;
+use crate::sys;
 
 /// How many of the newest versions collection keeps.
 pub const KEEP_VERSIONS: u64 = 16;
@@ -127,7 +127,7 @@ impl CasStore {
             Some(n) => n,
             None => return Ok(None),
         };
-        retry_eintr(|| platform::fsync_dir(&self.dir)).at(Step::FsyncDir, &self.dir)?;
+        retry_eintr(|| sys::fsync_dir(&self.dir)).at(Step::FsyncDir, &self.dir)?;
         if self.base_survives(base)? {
             return Ok(Some(n));
         }

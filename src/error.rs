@@ -2,7 +2,8 @@
 //!
 //! Every error names the step that failed and the path it failed on, so that
 //! a message such as "fsync of parent directory /x failed: EIO" can be read
-//! without a backtrace. The binary adds context with `anyhow` at its edge.
+//! without a backtrace. Both enums are `#[non_exhaustive]`: a match on them
+//! needs a catch-all arm, so a new step or error is not a breaking change.
 
 use std::io;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 /// A step of a discipline that touches the file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Step {
     /// Creating the exclusive temporary file.
     CreateTemp,
@@ -65,6 +67,7 @@ impl std::fmt::Display for Step {
 
 /// Errors of the reference disciplines and of the strategies under test.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file-system step failed.
     #[error("{step} {} failed: {source}", path.display())]
@@ -123,27 +126,20 @@ pub enum Error {
         /// The version that was claimed.
         version: u64,
     },
-    /// The state read back is not a valid document (used by the workload).
-    #[error("invalid state in {}: {reason}", path.display())]
-    Invalid {
-        /// Where it was read from.
-        path: PathBuf,
-        /// Why it does not parse.
-        reason: String,
-        /// The bytes that were read.
-        bytes: Vec<u8>,
-    },
     /// The update function refused to produce a new state.
     #[error("update rejected: {0}")]
     Rejected(String),
-    /// An SQLite call failed (the `sqlite` strategy).
-    #[error("sqlite {} failed: {source}", path.display())]
-    Sqlite {
-        /// The database.
+    /// A step outside the disciplines failed: a storage backend the caller
+    /// plugs in (the harness's `sqlite` strategy) or the caller's own code.
+    #[error("{what} {} failed: {source}", path.display())]
+    External {
+        /// What failed, as a word of the message: `sqlite`.
+        what: &'static str,
+        /// The path it failed on.
         path: PathBuf,
-        /// SQLite's error.
+        /// The backend's own error.
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -162,7 +158,8 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Maps an `io::Result` into a library result tagged with its step and path.
-pub(crate) trait IoContext<T> {
+pub trait IoContext<T> {
+    /// The error, if any, as an [`Error::Io`] of `step` on `path`.
     fn at(self, step: Step, path: &std::path::Path) -> Result<T>;
 }
 

@@ -57,6 +57,7 @@ pub mod scenario;
 pub mod seed;
 pub mod state;
 pub mod strategy;
+pub mod sys;
 pub mod update;
 pub mod verifier;
 
@@ -65,6 +66,6 @@ mod testutil;
 
 pub use atomic::{sweep, write_file_atomic};
 pub use cas::CasStore;
-pub use error::{Error, Result, Step};
+pub use error::{Error, IoContext, Result, Step};
 pub use lock::StateLock;
 pub use update::{read, update, update_timeout};

@@ -85,9 +85,10 @@ fn with_connection<T>(path: &Path, f: impl FnOnce(&mut Connection) -> Result<T>)
 }
 
 fn sqlite_error(path: &Path, e: rusqlite::Error) -> Error {
-    Error::Sqlite {
+    Error::External {
+        what: "sqlite",
         path: path.to_path_buf(),
-        source: e,
+        source: Box::new(e),
     }
 }
 
