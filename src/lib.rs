@@ -2,51 +2,22 @@
 //!
 //! The library has two halves.
 //!
-//! **The reference disciplines**, for application code:
-//! - [`write_file_atomic`]: temp file in the same directory, write, fsync,
-//!   rename, fsync the directory;
-//! - [`StateLock`]: `flock` on a sibling `PATH.lock` that is never renamed or
-//!   deleted, held across the whole read-compute-write;
-//! - [`update()`]: the two together, the one call to use (it also removes
-//!   the temporary files of killed writers, under its lock);
-//! - [`sweep`]: that removal, for callers who hold a lock of their own;
-//! - [`CasStore`]: compare-and-swap on versioned files, for when no lock can
-//!   be taken.
+//! **The reference disciplines**, for application code, live in the
+//! [`crashsafe`] crate and are re-exported here: [`write_file_atomic`],
+//! [`StateLock`], [`update()`], [`sweep`] and [`CasStore`].
 //!
 //! **The harness** that proves them: a [zoo](strategy) of correct and broken
 //! strategies, a multiprocess [runner] that SIGKILLs writers mid-operation,
 //! a [verifier] that turns what was acknowledged and what is on disk into a
 //! verdict, and [reports](report).
-//!
-//! ```
-//! use torture::{update, write_file_atomic};
-//!
-//! # let dir = tempfile::tempdir()?;
-//! # let config = dir.path().join("config.json");
-//! # let state = dir.path().join("state.json");
-//! // Replace a file atomically and durably.
-//! write_file_atomic(&config, b"{}", 0o644)?;
-//!
-//! // Read-modify-write under the lock: no torn write, no lost update.
-//! update(&state, |current| {
-//!     let n: u64 = current.map_or(0, |b| String::from_utf8_lossy(b).parse().unwrap_or(0));
-//!     Ok((n + 1).to_string().into_bytes())
-//! })?;
-//! # assert_eq!(std::fs::read(&state)?, b"1");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 #![warn(missing_docs)]
 
-pub mod atomic;
-pub mod cas;
 pub mod cli;
 pub mod duration;
-mod error;
 pub mod exit;
 pub mod fault;
 pub mod fscompare;
-pub mod lock;
 pub mod output;
 pub mod owned;
 pub mod paths;
@@ -57,15 +28,17 @@ pub mod scenario;
 pub mod seed;
 pub mod state;
 pub mod strategy;
-pub mod sys;
-pub mod update;
 pub mod verifier;
 
 #[cfg(test)]
 mod testutil;
 
-pub use atomic::{sweep, write_file_atomic};
-pub use cas::CasStore;
-pub use error::{Error, IoContext, Result, Step};
-pub use lock::StateLock;
-pub use update::{read, update, update_timeout};
+pub use crashsafe::{
+    CasStore, Error, IoContext, Result, StateLock, Step, atomic, cas, lock, read, sweep, sys,
+    update, update_timeout, write_file_atomic,
+};
+
+/// The disciplines' error types, under the path the harness uses.
+mod error {
+    pub use crashsafe::{Error, IoContext, Result, Step};
+}

@@ -16,8 +16,8 @@
 //!
 //! On any error the temporary file is removed and the error names the step
 //! and the path. A SIGKILL between steps 1 and 5 leaves the temporary file
-//! behind: the target is intact, and the runner reports such files as
-//! `litter`.
+//! behind: the target is intact, and the `torture` runner reports such
+//! files as `litter`.
 //!
 //! **Litter.** The killed process cannot remove its temporary file, and
 //! [`write_file_atomic`] takes no lock, so it cannot tell a dead writer's
@@ -55,8 +55,8 @@ use rand::distr::Alphanumeric;
 use crate::error::{Error, IoContext, Result, Step};
 use crate::sys::{Dir, Entry};
 
-/// The infix of every temporary file this crate creates; the runner counts
-/// files carrying it as litter.
+/// The infix of every temporary file this crate creates; the `torture` runner
+/// counts files carrying it as litter.
 pub const TEMP_INFIX: &str = ".tmp-";
 
 /// The length of the random part of a temporary file's name.
