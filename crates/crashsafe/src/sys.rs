@@ -1,10 +1,11 @@
 //! The operating-system calls the disciplines make, and nothing else.
 //!
-//! [`Dir`] works by name inside a directory opened once (`openat`,
-//! `renameat`, `fstatat`, ...); the free functions are the few checks the
-//! atomic write needs (directory fsync, who this process is, whether a
-//! directory is shared, the `protected_symlinks` rule). Unix only: a
-//! Windows twin would implement the same functions.
+//! Public: the few checks the atomic write needs (directory fsync, who this
+//! process is, whether a directory is shared, the `protected_symlinks`
+//! rule), which the `torture` harness uses too. Internal: the directory
+//! handle through which the disciplines work by name inside a directory
+//! opened once (`openat`, `renameat`, `fstatat`, ...). Unix only: a Windows
+//! twin would implement the same functions.
 
 use std::fs::File;
 use std::io;

@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use crate::error::Result;
+use crashsafe::Result;
+
 use crate::fault::{Fault, Finding};
 use crate::verifier::ViolationKind;
 
@@ -112,10 +113,10 @@ mod tests {
                 s.update(&state, &mut |cur| {
                     let mut doc = match cur {
                         None => Document::new(2, 64),
-                        Some(b) => Document::decode(b).map_err(crate::Error::Rejected)?,
+                        Some(b) => Document::decode(b).map_err(crashsafe::Error::Rejected)?,
                     };
                     doc.apply((seq % 2) as usize, seq)
-                        .map_err(crate::Error::Rejected)?;
+                        .map_err(crashsafe::Error::Rejected)?;
                     Ok(doc.encode())
                 })
                 .unwrap_or_else(|e| panic!("{}: {e}", s.name()));

@@ -22,10 +22,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crashsafe::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::{Compute, Expectation, Strategy};
-use crate::error::{Error, Result};
 use crate::fault::{Fault, Finding};
 
 /// How long a writer waits for the database lock before failing.

@@ -165,7 +165,7 @@ impl Manifest {
             )));
         }
         let json = serde_json::to_vec(self).expect("a manifest serializes");
-        crate::atomic::write_file_atomic(&path, &json, 0o644).map_err(std::io::Error::other)
+        crashsafe::atomic::write_file_atomic(&path, &json, 0o644).map_err(std::io::Error::other)
     }
 
     /// Reads the manifest of the open directory `dir`. `Ok(None)`: there

@@ -420,7 +420,7 @@ pub fn is_file_of(base: &str, name: &str) -> bool {
     let temp = name
         .strip_prefix('.')
         .and_then(|n| n.strip_prefix(base))
-        .and_then(|n| n.strip_prefix(crate::atomic::TEMP_INFIX))
+        .and_then(|n| n.strip_prefix(crashsafe::atomic::TEMP_INFIX))
         .is_some_and(|suffix| {
             suffix.len() == 12 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
         });

@@ -1,9 +1,10 @@
-//! `reference`: the library's own [`crate::update`] (lock + atomic write).
+//! `reference`: the library's own [`crashsafe::update`] (lock + atomic write).
 
 use std::path::Path;
 
+use crashsafe::Result;
+
 use super::{Compute, Expectation, Strategy};
-use crate::error::Result;
 
 /// Lock + atomic write + directory fsync.
 pub struct Reference;
@@ -19,9 +20,9 @@ impl Strategy for Reference {
         Expectation::Pass
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
-        crate::update::update(state, f)
+        crashsafe::update::update(state, f)
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
+use crashsafe::Result;
+use crashsafe::atomic::{Durability, write_atomic_with};
+use crashsafe::lock::StateLock;
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::{Durability, write_atomic_with};
-use crate::error::Result;
-use crate::lock::StateLock;
 
 /// Lock + rename, no fsync.
 pub struct NoFsync;
@@ -27,12 +28,12 @@ impl Strategy for NoFsync {
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
         let lock = StateLock::acquire(state)?;
-        let current = crate::update::read(state)?;
+        let current = crashsafe::update::read(state)?;
         let next = f(current.as_deref())?;
         write_atomic_with(state, &next, 0o644, Durability::None)?;
         lock.unlock()
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

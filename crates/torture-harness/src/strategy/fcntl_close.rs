@@ -8,10 +8,11 @@
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
+use crashsafe::atomic::write_file_atomic;
+use crashsafe::lock::lock_path;
+use crashsafe::{IoContext, Result, Step};
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::write_file_atomic;
-use crate::error::{IoContext, Result, Step};
-use crate::lock::lock_path;
 use crate::platform;
 use crate::verifier::ViolationKind;
 
@@ -41,13 +42,13 @@ impl Strategy for FcntlClose {
         // The trap: this open + close of a second descriptor drops the lock.
         std::fs::write(&lock_file, std::process::id().to_string())
             .at(Step::OpenLock, &lock_file)?;
-        let current = crate::update::read(state)?;
+        let current = crashsafe::update::read(state)?;
         let next = f(current.as_deref())?;
         write_file_atomic(state, &next, 0o644)?;
         drop(held);
         Ok(())
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-pub use crate::sys::{effective_uid, forbidden_link_owner, fsync_dir, is_shared_dir, parent_dir};
+pub use crashsafe::sys::{
+    effective_uid, forbidden_link_owner, fsync_dir, is_shared_dir, parent_dir,
+};
 
 /// Takes (or with `wait == false`, tries to take) a POSIX `fcntl` write lock
 /// on the whole file. Returns `Ok(false)` when the lock is busy and

@@ -151,7 +151,7 @@ pub fn main(args: &[OsString]) -> i32 {
                 let mut text =
                     OpReport::from_trace(&t.points, t.injected.as_ref(), kill_at.is_some());
                 text.outlived = t.outlived as u64;
-                let _ = crate::atomic::write_file_atomic(report, text.encode().as_bytes(), 0o644);
+                let _ = crashsafe::write_file_atomic(report, text.encode().as_bytes(), 0o644);
             }
             traced
         }

@@ -1741,7 +1741,7 @@ fn litter(dir: &Path) -> Vec<String> {
         .flatten()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(crate::atomic::TEMP_INFIX))
+        .filter(|n| n.contains(crashsafe::atomic::TEMP_INFIX))
         .collect();
     names.sort();
     names

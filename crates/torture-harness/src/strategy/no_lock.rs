@@ -5,9 +5,10 @@
 
 use std::path::Path;
 
+use crashsafe::Result;
+use crashsafe::atomic::write_file_atomic;
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::write_file_atomic;
-use crate::error::Result;
 use crate::verifier::ViolationKind;
 
 /// Atomic write, no lock.
@@ -24,11 +25,11 @@ impl Strategy for NoLock {
         Expectation::Fails(vec![ViolationKind::Lost])
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
-        let current = crate::update::read(state)?;
+        let current = crashsafe::update::read(state)?;
         let next = f(current.as_deref())?;
         write_file_atomic(state, &next, 0o644)
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

@@ -9,11 +9,12 @@
 
 use std::path::Path;
 
+use crashsafe::atomic::{create_temp, split};
+use crashsafe::lock::StateLock;
+use crashsafe::{IoContext, Result, Step};
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::{create_temp, split};
-use crate::error::{IoContext, Result, Step};
 use crate::fault::{Fault, Finding};
-use crate::lock::StateLock;
 use crate::platform;
 
 /// Lock + temp + fsync whose error is dropped + rename.
@@ -35,7 +36,7 @@ impl Strategy for FsyncIgnore {
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
         use std::io::Write;
         let lock = StateLock::acquire(state)?;
-        let current = crate::update::read(state)?;
+        let current = crashsafe::update::read(state)?;
         let next = f(current.as_deref())?;
         let (dir, name) = split(state)?;
         let (tmp, mut file) = create_temp(&dir, &name)?;
@@ -49,6 +50,6 @@ impl Strategy for FsyncIgnore {
         lock.unlock()
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

@@ -235,7 +235,7 @@ mod arch {
 
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!(
-    "torture's syscall table covers x86_64 only: add this architecture's table to src/fault/syscalls.rs"
+    "torture's syscall table covers x86_64 only: add this architecture's table to crates/torture-harness/src/fault/syscalls.rs"
 );
 
 pub use arch::{

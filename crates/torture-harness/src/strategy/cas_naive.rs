@@ -7,9 +7,10 @@
 
 use std::path::Path;
 
+use crashsafe::atomic::{Durability, stage};
+use crashsafe::{Error, Result};
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::{Durability, stage};
-use crate::error::{Error, Result};
 use crate::verifier::ViolationKind;
 
 /// Version check just before the rename.
@@ -32,7 +33,7 @@ fn split_version(bytes: &[u8]) -> (u64, &[u8]) {
 }
 
 fn read_versioned(state: &Path) -> Result<Option<(u64, Vec<u8>)>> {
-    Ok(crate::update::read(state)?.map(|b| {
+    Ok(crashsafe::update::read(state)?.map(|b| {
         let (v, body) = split_version(&b);
         (v, body.to_vec())
     }))

@@ -10,11 +10,12 @@
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
+use crashsafe::atomic::{create_temp, split};
+use crashsafe::lock::StateLock;
+use crashsafe::{IoContext, Result, Step};
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::{create_temp, split};
-use crate::error::{IoContext, Result, Step};
 use crate::fault::{Fault, Finding};
-use crate::lock::StateLock;
 use crate::platform;
 
 /// Lock + temp + one unchecked write + fsync + rename.
@@ -35,7 +36,7 @@ impl Strategy for ShortWrite {
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
         let lock = StateLock::acquire(state)?;
-        let current = crate::update::read(state)?;
+        let current = crashsafe::update::read(state)?;
         let next = f(current.as_deref())?;
         let (dir, name) = split(state)?;
         let (tmp, file) = create_temp(&dir, &name)?;
@@ -51,6 +52,6 @@ impl Strategy for ShortWrite {
         lock.unlock()
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

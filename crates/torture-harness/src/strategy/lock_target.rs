@@ -9,9 +9,10 @@ use std::fs::OpenOptions;
 use std::io::Read;
 use std::path::Path;
 
+use crashsafe::atomic::{retry_eintr, write_file_atomic};
+use crashsafe::{IoContext, Result, Step};
+
 use super::{Compute, Expectation, Strategy};
-use crate::atomic::{retry_eintr, write_file_atomic};
-use crate::error::{IoContext, Result, Step};
 use crate::verifier::ViolationKind;
 
 /// Lock on the file that gets renamed over.
@@ -43,6 +44,6 @@ impl Strategy for LockTarget {
         write_file_atomic(state, &next, 0o644)
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }

@@ -17,10 +17,10 @@
 use std::fs;
 use std::path::Path;
 
+use crashsafe::atomic::write_file_atomic;
 use serde::Serialize;
 
 use super::RunError;
-use crate::atomic::write_file_atomic;
 use crate::output::{OutputDir, OutputError};
 use crate::report::Report;
 
@@ -124,8 +124,8 @@ impl Artifacts {
 }
 
 /// Copies the regular files and directories under `src` into `dst`.
-fn copy_tree(src: &Path, dst: &Path) -> crate::Result<()> {
-    use crate::error::{IoContext, Step};
+fn copy_tree(src: &Path, dst: &Path) -> crashsafe::Result<()> {
+    use crashsafe::{IoContext, Step};
     fs::create_dir_all(dst).at(Step::CreateTemp, dst)?;
     for entry in fs::read_dir(src).at(Step::ListDir, src)?.flatten() {
         let from = entry.path();

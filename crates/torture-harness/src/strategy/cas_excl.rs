@@ -1,10 +1,11 @@
-//! `cas-excl`: the library's correct compare-and-swap ([`crate::cas`]).
+//! `cas-excl`: the library's correct compare-and-swap ([`crashsafe::cas`]).
 
 use std::path::Path;
 
+use crashsafe::Result;
+use crashsafe::cas::CasStore;
+
 use super::{Compute, Expectation, Strategy};
-use crate::cas::CasStore;
-use crate::error::Result;
 
 /// Versioned files claimed with `link(2)`.
 pub struct CasExcl;

@@ -41,7 +41,8 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt}
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::atomic::{resolve_symlinks, write_file_atomic};
+use crashsafe::atomic::{resolve_symlinks, write_file_atomic};
+
 use crate::platform::{effective_uid, forbidden_link_owner, is_shared_dir, parent_dir};
 
 /// The file that marks an output directory `torture` made, so that a later
@@ -209,7 +210,7 @@ pub enum OutputError {
         path: PathBuf,
         /// The atomic write's error (boxed: it can be large).
         #[source]
-        source: Box<crate::Error>,
+        source: Box<crashsafe::Error>,
     },
 }
 
@@ -475,7 +476,7 @@ impl OutputTarget {
         }
     }
 
-    fn link_error(&self, e: crate::Error) -> OutputError {
+    fn link_error(&self, e: crashsafe::Error) -> OutputError {
         link_error(self.flag, self.path(), e)
     }
 }
@@ -699,13 +700,13 @@ pub fn file_mode(dir: &Path, executable: bool) -> u32 {
 
 /// Refuses a link among `path` and its ancestors that the
 /// `protected_symlinks` rule forbids following.
-fn check_links(path: &Path) -> crate::Result<()> {
+fn check_links(path: &Path) -> crashsafe::Result<()> {
     for prefix in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
         if let Ok(meta) = fs::symlink_metadata(prefix)
             && meta.file_type().is_symlink()
             && let Some(owner) = forbidden_link_owner(prefix, &meta)
         {
-            return Err(crate::Error::ProtectedSymlink {
+            return Err(crashsafe::Error::ProtectedSymlink {
                 path: prefix.to_path_buf(),
                 owner,
             });
@@ -714,9 +715,9 @@ fn check_links(path: &Path) -> crate::Result<()> {
     Ok(())
 }
 
-fn link_error(flag: &'static str, path: &Path, e: crate::Error) -> OutputError {
+fn link_error(flag: &'static str, path: &Path, e: crashsafe::Error) -> OutputError {
     match e {
-        crate::Error::ProtectedSymlink { path: link, owner } => OutputError::ProtectedSymlink {
+        crashsafe::Error::ProtectedSymlink { path: link, owner } => OutputError::ProtectedSymlink {
             flag,
             path: path.to_path_buf(),
             link,

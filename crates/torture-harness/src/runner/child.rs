@@ -148,14 +148,14 @@ pub fn apply_one(
             Some(Ok(doc)) => doc,
             Some(Err(why)) => {
                 torn = Some(bad(why, cur.unwrap_or_default()));
-                return Err(crate::Error::Rejected("torn state".into()));
+                return Err(crashsafe::Error::Rejected("torn state".into()));
             }
             None => {
                 torn = Some(bad("the state file is missing".into(), &[]));
-                return Err(crate::Error::Rejected("missing state".into()));
+                return Err(crashsafe::Error::Rejected("missing state".into()));
             }
         };
-        doc.apply(slot, seq).map_err(crate::Error::Rejected)?;
+        doc.apply(slot, seq).map_err(crashsafe::Error::Rejected)?;
         Ok(doc.encode())
     });
     match (result, torn) {

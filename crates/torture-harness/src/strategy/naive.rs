@@ -10,10 +10,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use crashsafe::lock::{LockMode, StateLock};
+use crashsafe::{IoContext, Result, Step};
+
 use super::{Compute, Expectation, Strategy};
-use crate::error::{IoContext, Result, Step};
 use crate::fault::{Fault, Finding};
-use crate::lock::{LockMode, StateLock};
 use crate::verifier::ViolationKind;
 
 /// The size of each write, as an unbuffered serializer would issue them
@@ -38,7 +39,7 @@ impl Strategy for Naive {
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
         let lock = StateLock::acquire(state)?;
-        let current = crate::update::read(state)?;
+        let current = crashsafe::update::read(state)?;
         let next = f(current.as_deref())?;
         let mut file = File::create(state).at(Step::Write, state)?;
         for chunk in next.chunks(CHUNK) {
@@ -49,6 +50,6 @@ impl Strategy for Naive {
     }
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>> {
         let _lock = StateLock::acquire_mode(state, LockMode::Shared)?;
-        crate::update::read(state)
+        crashsafe::update::read(state)
     }
 }
