@@ -170,7 +170,9 @@ fn pass_on(end: End) -> i32 {
     match end {
         End::Exited(code) => code,
         End::Signaled(sig) => {
-            // SAFETY: resetting a disposition and raising a signal on ourselves.
+            // SAFETY: resetting a disposition and raising a signal on
+            // ourselves; the only pointer is to `set`, a local that a zeroed
+            // value and then sigemptyset make a valid signal set.
             unsafe {
                 libc::signal(sig, libc::SIG_DFL);
                 let mut set: libc::sigset_t = std::mem::zeroed();
