@@ -11,11 +11,11 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use crashsafe::{StateLock, update, write_file_atomic};
 use criterion::{Criterion, criterion_group, criterion_main};
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::unistd::{close, fsync, write};
-use torture::{StateLock, update, write_file_atomic};
 
 fn bench_dir() -> tempfile::TempDir {
     let base = std::env::var_os("TORTURE_BENCH_DIR")

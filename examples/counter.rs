@@ -20,10 +20,10 @@ fn state() -> Result<String, String> {
 fn op() -> Result<(), String> {
     let state = state()?;
     let id = std::env::var("TORTURE_OP").map_err(|_| "TORTURE_OP is not set".to_string())?;
-    torture::update(&state, |current| {
+    crashsafe::update(&state, |current| {
         let mut text = current.map(|b| b.to_vec()).unwrap_or_default();
         if !text.is_empty() && !text.ends_with(b"\n") {
-            return Err(torture::Error::Rejected(
+            return Err(crashsafe::Error::Rejected(
                 "the state does not end in a newline".into(),
             ));
         }
@@ -36,7 +36,7 @@ fn op() -> Result<(), String> {
 
 fn check() -> Result<(), String> {
     let state = state()?;
-    let text = match torture::read(&state).map_err(|e| e.to_string())? {
+    let text = match crashsafe::read(&state).map_err(|e| e.to_string())? {
         Some(bytes) => {
             String::from_utf8(bytes).map_err(|_| "the state is not UTF-8".to_string())?
         }

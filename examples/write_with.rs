@@ -17,7 +17,7 @@ fn write_with(method: &str, path: &Path, data: &[u8]) -> Result<(), String> {
     let dir = path.parent().ok_or("PATH has no directory")?;
     let e = |e: std::io::Error| e.to_string();
     match method {
-        "torture" => torture::write_file_atomic(path, data, 0o644).map_err(|e| e.to_string()),
+        "torture" => crashsafe::write_file_atomic(path, data, 0o644).map_err(|e| e.to_string()),
         "atomic-write-file" => {
             let mut f = atomic_write_file::AtomicWriteFile::open(path).map_err(e)?;
             f.write_all(data).map_err(e)?;

@@ -1,7 +1,8 @@
 //! The command line: argument definitions and the commands behind them.
 //!
-//! Every command returns an exit code from [`crate::exit`]; bad input is one
-//! line on stderr and [`crate::exit::BAD_INPUT`], before anything is touched.
+//! Every command returns an exit code from [`torture_harness::exit`]; bad
+//! input is one line on stderr and [`torture_harness::exit::BAD_INPUT`],
+//! before anything is touched.
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -9,17 +10,17 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::exit;
-use crate::fault::{self, ExploreExpectation, Fault};
-use crate::output::{self, OutputTarget};
-use crate::report::{
+use torture_harness::exit;
+use torture_harness::fault::{self, ExploreExpectation, Fault};
+use torture_harness::output::{self, OutputTarget};
+use torture_harness::report::{
     ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
     RunResult, ScenariosJsonExporter, StopReason, Verdict,
 };
-use crate::runner::exec::ExecSpec;
-use crate::runner::{self, RunConfig, RunLength, Workload, child};
-use crate::scenario::{self, AnyScenario, ExploreScenario, defaults};
-use crate::strategy::{self, Strategy};
+use torture_harness::runner::exec::ExecSpec;
+use torture_harness::runner::{self, RunConfig, RunLength, Workload, child};
+use torture_harness::scenario::{self, AnyScenario, ExploreScenario, defaults};
+use torture_harness::strategy::{self, Strategy};
 
 /// Crash-consistency torture for code that keeps state in files.
 ///
@@ -364,7 +365,7 @@ struct ExploreArgs {
 }
 
 /// A path option: any bytes, but no control character (see
-/// [`crate::paths`]).
+/// [`torture_harness::paths`]).
 #[derive(Debug, Clone, Copy)]
 struct PathArg;
 
@@ -382,7 +383,7 @@ impl clap::builder::TypedValueParser for PathArg {
             None => a.get_id().to_string(),
         });
         let path = PathBuf::from(value);
-        crate::paths::check(&what, &path)
+        torture_harness::paths::check(&what, &path)
             .map_err(|m| clap::Error::raw(clap::error::ErrorKind::InvalidValue, m))?;
         Ok(path)
     }
@@ -481,7 +482,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    match crate::duration::parse(s)? {
+    match torture_harness::duration::parse(s)? {
         d if d.is_zero() => Err("must be more than 0".into()),
         d => Ok(d),
     }
@@ -519,7 +520,7 @@ pub fn main() -> i32 {
     );
     // Temporary directories are made there, and a path with a control
     // character makes no sense.
-    if !internal && let Err(e) = crate::paths::check("TMPDIR", &std::env::temp_dir()) {
+    if !internal && let Err(e) = torture_harness::paths::check("TMPDIR", &std::env::temp_dir()) {
         return bad_input(e);
     }
     match cli.command {
@@ -570,7 +571,7 @@ fn bad_input(message: impl std::fmt::Display) -> i32 {
 }
 
 fn program() -> Result<PathBuf, i32> {
-    crate::platform::self_exe()
+    torture_harness::platform::self_exe()
         .map_err(|e| bad_input(format!("cannot find my own executable: {e}")))
 }
 
@@ -586,7 +587,7 @@ fn torture(args: RunArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let seed = args.seed.unwrap_or_else(crate::seed::fresh);
+    let seed = args.seed.unwrap_or_else(torture_harness::seed::fresh);
     let workload = args.workload.workload();
     let kill_rate = args
         .kill_rate
@@ -624,7 +625,7 @@ fn torture(args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return bad_input(e),
     };
-    print!("{}", crate::report::summary(&report));
+    print!("{}", torture_harness::report::summary(&report));
     if let Some(a) = &config.artifacts
         && report.verdict == Verdict::Fail
     {
@@ -644,7 +645,7 @@ fn torture(args: RunArgs) -> i32 {
 }
 
 fn fscompare(args: FsCompareArgs) -> i32 {
-    use crate::fscompare::{self, FsSpec};
+    use torture_harness::fscompare::{self, FsSpec};
     // `compare` checks it again; here it comes before anything is printed.
     if let Err(e) = fscompare::out_dir(&args.out).check() {
         return bad_input(e);
@@ -690,9 +691,9 @@ fn fscompare(args: FsCompareArgs) -> i32 {
     if strategies.is_empty() {
         return bad_input("--strategies names no strategy");
     }
-    let seed = args.seed.unwrap_or_else(crate::seed::fresh);
+    let seed = args.seed.unwrap_or_else(torture_harness::seed::fresh);
     let command: Vec<String> = std::env::args()
-        .map(|a| crate::report::shell_quote(&a))
+        .map(|a| torture_harness::report::shell_quote(&a))
         .collect();
     let config = fscompare::CompareConfig {
         filesystems,
@@ -716,7 +717,7 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         progress: true,
     };
     use nix::sys::signal::Signal;
-    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+    if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
     }
     let report = match fscompare::compare(&config) {
@@ -754,7 +755,7 @@ fn explore(args: ExploreArgs) -> i32 {
     };
     let config = explore_config(args, scenario.as_ref(), program);
     use nix::sys::signal::Signal;
-    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+    if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
     }
     let report = match fault::explore(&config) {
@@ -895,7 +896,7 @@ fn verdict_code(report: &Report) -> i32 {
 
 /// `torture clean`: what was removed, what was skipped and why.
 fn clean(dry_run: bool) -> i32 {
-    use crate::owned::clean::{Cleaned, clean};
+    use torture_harness::owned::clean::{Cleaned, clean};
     let tmp = std::env::temp_dir();
     let cleaned = match clean(&tmp, dry_run) {
         Ok(c) => c,
@@ -1033,7 +1034,7 @@ fn run_scenarios(
             // A failing verdict that was expected is no evidence worth keeping;
             // the temporary directory is ours to remove (by its manifest).
             let dir = Path::new(&result.report.config.dir);
-            if crate::owned::remove_own_dir(dir, true).is_ok() {
+            if torture_harness::owned::remove_own_dir(dir, true).is_ok() {
                 result.report.dir_kept = false;
                 result.report.dir_removed = true;
             }
@@ -1066,7 +1067,7 @@ fn run_scenarios(
 /// expected and observed findings, and on a mismatch what to replay.
 fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResult, i32> {
     use nix::sys::signal::Signal;
-    if let Err(e) = crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
+    if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return Err(bad_input(format!("cannot install signal handlers: {e}")));
     }
     let config = sc.config(program.to_path_buf(), default_jobs());

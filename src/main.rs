@@ -1,7 +1,9 @@
-//! The `torture` binary: thin glue over the library.
+//! The `torture` binary: thin glue over the harness library.
+
+mod cli;
 
 fn main() {
     // Output to a closed pipe ends the program quietly, as it does `ls`.
-    let _ = torture::platform::die_on_closed_output();
-    std::process::exit(torture::cli::main());
+    let _ = torture_harness::platform::die_on_closed_output();
+    std::process::exit(cli::main());
 }

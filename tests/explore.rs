@@ -74,7 +74,7 @@ fn cells(report: &Value) -> Vec<String> {
 /// declared (class, fault) pair.
 #[test]
 fn every_strategy_meets_its_explore_model() {
-    for s in torture::strategy::all() {
+    for s in torture_harness::strategy::all() {
         let t = TestDir::new();
         // Operations take milliseconds; SQLite hangs after one injected
         // error (see its module), so a short timeout keeps the test short.

@@ -334,7 +334,7 @@ fn mounted(path: &Path) -> bool {
 /// torture made and unmounts only inside them.
 #[test]
 fn the_watchdog_removes_and_unmounts_only_its_own() {
-    use torture::owned::{Kind, ScratchDir};
+    use torture_harness::owned::{Kind, ScratchDir};
     let t = TestDir::new();
     let victim = t.join("victim");
     std::fs::create_dir_all(&victim).unwrap();
@@ -356,7 +356,7 @@ fn the_watchdog_removes_and_unmounts_only_its_own() {
     if let Some(m) = &mount {
         std::fs::write(m.0.join("precious"), b"mine").unwrap();
     }
-    let watchdog = torture::runner::process::Watchdog::start(&util::bin()).unwrap();
+    let watchdog = torture_harness::runner::process::Watchdog::start(&util::bin()).unwrap();
     for dir in [&victim, &forged, &evil, &ours, &t.path().to_path_buf()] {
         watchdog.watch_dir(dir);
     }

@@ -1,0 +1,32 @@
+//! `torture-harness`: the crash-consistency harness behind the `torture`
+//! binary.
+//!
+//! It proves storage disciplines by breaking their writers: a
+//! [zoo](strategy) of correct and broken strategies (the [`crashsafe`]
+//! crate's disciplines among them), a multiprocess [runner] that
+//! SIGKILLs writers mid-operation, systematic [fault] injection at every
+//! system call, a [verifier] that turns what was acknowledged and what is on
+//! disk into a verdict, [reports](report) and [scenario] files, and
+//! [fscompare], which runs the zoo on several file systems. The command
+//! line that drives it lives in the `torture` binary.
+
+#![warn(missing_docs)]
+
+pub mod duration;
+pub mod exit;
+pub mod fault;
+pub mod fscompare;
+pub mod output;
+pub mod owned;
+pub mod paths;
+pub mod platform;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod seed;
+pub mod state;
+pub mod strategy;
+pub mod verifier;
+
+#[cfg(test)]
+mod testutil;
