@@ -45,8 +45,11 @@ pub mod lock;
 pub mod sys;
 pub mod update;
 
-#[cfg(test)]
-mod testutil;
+/// Helpers for unit tests, here and in the harness (feature `test-util`):
+/// not part of the API.
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod testutil;
 
 pub use atomic::{sweep, write_file_atomic};
 pub use cas::CasStore;

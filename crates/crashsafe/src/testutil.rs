@@ -1,4 +1,5 @@
-//! Helpers for the unit tests of the disciplines.
+//! Helpers for unit tests: of the disciplines, and of the harness through
+//! the `test-util` feature.
 
 use std::path::Path;
 use std::process::Command;

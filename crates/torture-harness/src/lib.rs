@@ -27,6 +27,3 @@ pub mod seed;
 pub mod state;
 pub mod strategy;
 pub mod verifier;
-
-#[cfg(test)]
-mod testutil;

@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn a_read_only_file_system_is_broken() {
-        let Some(ro) = crate::testutil::ReadOnlyDir::new() else {
+        let Some(ro) = crashsafe::testutil::ReadOnlyDir::new() else {
             eprintln!("skipped: cannot make a read-only directory here");
             return;
         };
