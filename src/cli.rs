@@ -11,16 +11,17 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use torture_harness::exit;
-use torture_harness::fault::{self, ExploreExpectation, Fault};
+use torture_harness::fault;
 use torture_harness::output::{self, OutputTarget};
 use torture_harness::report::{
     ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
-    RunResult, ScenariosJsonExporter, StopReason, Verdict,
+    RunResult, ScenariosJsonExporter, StopReason,
 };
 use torture_harness::runner::exec::ExecSpec;
 use torture_harness::runner::{self, RunConfig, RunLength, Workload, child};
 use torture_harness::scenario::{self, AnyScenario, ExploreScenario, defaults};
 use torture_harness::strategy::{self, Strategy};
+use torture_harness::vocab::{ExploreExpectation, Fault, Verdict, finding_list};
 
 /// Crash-consistency torture for code that keeps state in files.
 ///
@@ -1105,7 +1106,7 @@ fn print_explore_mismatch(result: &ExploreResult) {
             .copied()
             .collect();
         if !missing.is_empty() {
-            println!("  not found: {}", fault::report::finding_list(&missing));
+            println!("  not found: {}", finding_list(&missing));
         }
     }
     for f in result.report.findings.iter().take(3) {

@@ -31,11 +31,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::{ExploreConfig, ExploreExpectation, Fault};
+use crate::fault::ExploreConfig;
 use crate::runner::exec::ExecSpec;
 use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
-use crate::strategy::{self, Expectation, Strategy};
-use crate::verifier::ViolationKind;
+use crate::strategy::{self, Strategy};
+use crate::vocab::{Expectation, ExploreExpectation, Fault, ViolationKind};
 
 /// Defaults shared by the command line and scenario files.
 pub mod defaults {
@@ -632,15 +632,6 @@ pub fn partition(mut scenarios: Vec<AnyScenario>, k: usize, n: usize) -> Vec<Any
         .filter(|(i, _)| i % n == k - 1)
         .map(|(_, s)| s)
         .collect()
-}
-
-/// Whether `report` meets `expect`: a pass for `Pass`; every listed class
-/// present for `Fails` (other classes may appear too).
-pub fn meets(expect: &Expectation, report: &crate::report::Report) -> bool {
-    match expect {
-        Expectation::Pass => report.verdict == crate::report::Verdict::Pass,
-        Expectation::Fails(kinds) => kinds.iter().all(|&k| report.violations.get(k) > 0),
-    }
 }
 
 #[cfg(test)]

@@ -21,59 +21,11 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::exec::{op_id, parse_op_id};
-use crate::runner::protocol::Seq;
 use crate::state::Document;
+use crate::vocab::{OpId, Seq, ViolationKind};
 
 /// The most evidence items a report keeps.
 pub const MAX_EVIDENCE: usize = 32;
-
-/// The classes of violation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ViolationKind {
-    /// The state at rest does not decode.
-    Torn,
-    /// A reader saw a state that does not decode.
-    TornReads,
-    /// An acknowledged update is missing.
-    Lost,
-    /// The state holds more than was attempted.
-    Phantom,
-    /// An outside program's check printed the same op id twice.
-    Duplicate,
-    /// Operations were attempted but none was acknowledged for too long.
-    Stall,
-}
-
-impl ViolationKind {
-    /// Every class, in report order.
-    pub const ALL: [ViolationKind; 6] = [
-        Self::Torn,
-        Self::TornReads,
-        Self::Lost,
-        Self::Phantom,
-        Self::Duplicate,
-        Self::Stall,
-    ];
-
-    /// The name used in reports, scenarios and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Torn => "torn",
-            Self::TornReads => "torn_reads",
-            Self::Lost => "lost",
-            Self::Phantom => "phantom",
-            Self::Duplicate => "duplicate",
-            Self::Stall => "stall",
-        }
-    }
-
-    /// Parses a name as printed by [`ViolationKind::name`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
 
 /// What is kept about one violation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,7 +142,7 @@ impl Verifier {
             writer,
             at_ms,
             detail,
-            bytes_hex: bytes.map(hex),
+            bytes_hex: bytes.map(crate::hex::encode),
             seed: 0,
         };
         let Some(bytes) = bytes else {
@@ -284,8 +236,8 @@ impl Verifier {
             .flat_map(|(slot, seqs)| {
                 let present = &seen.present;
                 seqs.iter()
-                    .filter(move |&q| !present.contains(&(slot, q)))
-                    .map(move |q| op_id(slot, q))
+                    .filter(move |&q| !present.contains(&OpId::new(slot, q)))
+                    .map(move |q| OpId::new(slot, q).to_string())
             })
             .collect();
         let classes = [
@@ -396,7 +348,7 @@ impl FromIterator<Seq> for SeqSet {
 
 /// The ids a check printed, sorted into present, phantom and duplicate.
 struct IdsSeen {
-    present: HashSet<(usize, Seq)>,
+    present: HashSet<OpId>,
     phantoms: Vec<String>,
     duplicates: Vec<String>,
 }
@@ -409,8 +361,10 @@ impl IdsSeen {
             duplicates: Vec::new(),
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let known = parse_op_id(line)
-                .filter(|&(slot, seq)| attempted_end.get(slot).is_some_and(|&end| seq < end));
+            let known = line
+                .parse::<OpId>()
+                .ok()
+                .filter(|id| attempted_end.get(id.slot).is_some_and(|&end| id.seq < end));
             match known {
                 None => seen.phantoms.push(line.chars().take(80).collect()),
                 Some(id) if !seen.present.insert(id) => seen.duplicates.push(line.to_string()),
@@ -451,27 +405,6 @@ fn describe(per_slot: &[(usize, u64)], what: &str) -> String {
         .map(|(w, n)| format!("writer {w}: {n}"))
         .collect();
     format!("{what}: {}", parts.join(", "))
-}
-
-/// Hex-encodes at most 64 KiB of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len().min(65536) * 2);
-    for b in bytes.iter().take(65536) {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// Decodes [`hex`] output; `None` if malformed.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -550,7 +483,7 @@ mod tests {
         ));
         assert_eq!(v.count(ViolationKind::Torn), 1);
         assert_eq!(
-            unhex(v.evidence()[0].bytes_hex.as_ref().unwrap()).unwrap(),
+            crate::hex::decode(v.evidence()[0].bytes_hex.as_ref().unwrap()).unwrap(),
             b"torture-st"
         );
     }

@@ -23,17 +23,18 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::report::{ExploreReport, PointRow};
+use super::report::{ExploreReport, FaultedRun, Outcome, PointRow, RunEnd};
 use super::syscalls::Class;
 use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError, TraceOptions};
-use super::{Fault, Finding};
+
 use crate::owned::{Kind, ScratchDir};
 use crate::report::shell_quote;
-use crate::runner::exec::{Which, op_id, parse_op_id, tail};
+use crate::runner::exec::{Which, tail};
 use crate::runner::process::Watchdog;
 use crate::runner::{RunError, STATE_FILE, Workload, child};
 use crate::state::Document;
 use crate::strategy::Strategy;
+use crate::vocab::{Fault, Finding, OpId};
 
 /// The default of [`ExploreConfig::warmup_ops`].
 pub const DEFAULT_WARMUP_OPS: u64 = 2;
@@ -169,7 +170,7 @@ impl Present {
                 let gone: Vec<String> = must
                     .iter()
                     .filter(|s| !ids.contains(s))
-                    .map(|&s| op_id(0, s))
+                    .map(|&s| OpId::new(0, s).to_string())
                     .collect();
                 (!gone.is_empty()).then(|| format!("op(s) missing: {}", gone.join(", ")))
             }
@@ -181,14 +182,6 @@ impl Present {
             }),
         }
     }
-}
-
-/// What one faulted run showed.
-#[derive(Debug, Clone, Default)]
-pub(super) struct RunVerdicts {
-    pub(super) outcome: String,
-    pub(super) findings: Vec<(Finding, String)>,
-    pub(super) litter: Vec<String>,
 }
 
 /// Explores every fault point of one operation and returns the report.
@@ -267,7 +260,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
             continue;
         };
         report.record(point, *fault, &v, &workers[0].replay(point.ordinal, *fault));
-        row.outcomes.insert(fault.name().to_string(), v.outcome);
+        row.outcomes.insert(*fault, v.outcome);
     }
     report.table = rows.into_values().collect();
     report.finish(started.elapsed());
@@ -290,7 +283,7 @@ struct Shared<'j> {
     clean_names: &'j BTreeSet<String>,
     recorded: &'j [Point],
     next: std::sync::atomic::AtomicUsize,
-    results: std::sync::Mutex<Vec<Option<RunVerdicts>>>,
+    results: std::sync::Mutex<Vec<Option<FaultedRun>>>,
     error: std::sync::Mutex<Option<ExploreError>>,
 }
 
@@ -444,7 +437,7 @@ impl<'a> Explorer<'a> {
         if !t.end.success() || t.timed_out {
             return Err(bad(format!(
                 "the {what} operation {} fails without any fault ({}): {out}",
-                op_id(0, seq),
+                OpId::new(0, seq),
                 describe(&t)
             )));
         }
@@ -459,11 +452,11 @@ impl<'a> Explorer<'a> {
             Check::Readable(p) if p.missing(&must).is_none() => Ok(t),
             Check::Readable(_) => Err(bad(format!(
                 "after the {what} operation {} the check does not show every op so far, without any fault: is --check right?",
-                op_id(0, seq)
+                OpId::new(0, seq)
             ))),
             Check::Unreadable(why) => Err(bad(format!(
                 "after the {what} operation {} the state is unreadable without any fault: {why}",
-                op_id(0, seq)
+                OpId::new(0, seq)
             ))),
         }
     }
@@ -504,9 +497,9 @@ impl<'a> Explorer<'a> {
                 let printed = fs::read_to_string(self.output()).unwrap_or_default();
                 let ids = printed
                     .lines()
-                    .filter_map(|l| parse_op_id(l.trim()))
-                    .filter(|&(slot, _)| slot == 0)
-                    .map(|(_, seq)| seq)
+                    .filter_map(|l| l.trim().parse::<OpId>().ok())
+                    .filter(|id| id.slot == 0)
+                    .map(|id| id.seq)
                     .collect();
                 Ok(Check::Readable(Present::Ids(ids)))
             }
@@ -553,7 +546,7 @@ impl<'a> Explorer<'a> {
         fault: Fault,
         clean_names: &BTreeSet<String>,
         recorded: &[Point],
-    ) -> Result<RunVerdicts, ExploreError> {
+    ) -> Result<FaultedRun, ExploreError> {
         let injection = Injection {
             ordinal: point.ordinal,
             fault,
@@ -564,9 +557,9 @@ impl<'a> Explorer<'a> {
             self.cfg.op_timeout,
             true,
         )?;
-        let mut v = RunVerdicts::default();
+        let mut v = FaultedRun::default();
         let Some(hit) = &t.injected else {
-            v.outcome = "diverged".into();
+            v.outcome.unreached = true;
             return Ok(v);
         };
         let same_path = t.points.len() > point.ordinal
@@ -589,7 +582,7 @@ impl<'a> Explorer<'a> {
                         Finding::Lost,
                         format!(
                             "the operation exited 0 but its op {} is missing",
-                            op_id(0, self.seq)
+                            OpId::new(0, self.seq)
                         ),
                     ));
                 }
@@ -632,9 +625,7 @@ impl<'a> Explorer<'a> {
             }
         }
         v.outcome = outcome(&t, fault, &v.findings);
-        if !same_path {
-            v.outcome += " (diverged)";
-        }
+        v.outcome.diverged = !same_path;
         Ok(v)
     }
 
@@ -805,17 +796,19 @@ fn describe(t: &Trace) -> String {
     }
 }
 
-/// The short outcome of a faulted run for the table.
-fn outcome(t: &Trace, fault: Fault, findings: &[(Finding, String)]) -> String {
-    if !findings.is_empty() {
-        let names: BTreeSet<&str> = findings.iter().map(|f| f.0.name()).collect();
-        return names.into_iter().collect::<Vec<_>>().join("+");
-    }
-    match t.end {
-        _ if t.timed_out => "hung".into(),
-        End::Exited(0) => "ok".into(),
-        End::Signaled(libc::SIGKILL) if fault == Fault::Kill => "killed".into(),
-        _ => "error".into(),
+/// The outcome of a faulted run for the table.
+fn outcome(t: &Trace, fault: Fault, findings: &[(Finding, String)]) -> Outcome {
+    let classes: BTreeSet<Finding> = findings.iter().map(|f| f.0).collect();
+    let end = match t.end {
+        _ if t.timed_out => RunEnd::Hung,
+        End::Exited(0) => RunEnd::Ok,
+        End::Signaled(libc::SIGKILL) if fault == Fault::Kill => RunEnd::Killed,
+        _ => RunEnd::Error,
+    };
+    Outcome {
+        classes: classes.into_iter().collect(),
+        end,
+        ..Outcome::default()
     }
 }
 

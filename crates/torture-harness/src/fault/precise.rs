@@ -27,11 +27,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::Fault;
 use super::syscalls as sc;
 use super::tracer::{self, End, Injection, Point, Policy, Scope, TraceOptions};
-use crate::runner::protocol::{Message, Seq};
+use crate::runner::protocol::Message;
 use crate::runner::schedule::{KillSchedule, SeededSchedule};
+use crate::vocab::{Fault, Seq};
 
 /// The name of the hidden subcommand.
 pub const SUBCOMMAND: &str = "__traced";

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::explore::ExploreConfig;
 use super::tracer::Point;
-use super::{Fault, Finding};
+use crate::vocab::{ExploreExpectation, Fault, Finding, Tier, Verdict, finding_list};
 
 /// The schema name of the JSON report.
 pub const SCHEMA: &str = "torture/explore/v1";
@@ -24,10 +24,98 @@ const SHOWN_FINDINGS: usize = 12;
 /// A fault and its tier.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultInfo {
-    /// The fault's name.
-    pub name: &'static str,
+    /// The fault.
+    pub name: Fault,
     /// `process-crash` or `io-error`.
-    pub tier: &'static str,
+    pub tier: Tier,
+}
+
+/// How a faulted run ended, when it showed no violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunEnd {
+    /// It exited 0.
+    #[default]
+    Ok,
+    /// It exited non-zero or died of another signal.
+    Error,
+    /// The injected kill killed it.
+    Killed,
+    /// It outlived its timeout.
+    Hung,
+}
+
+impl RunEnd {
+    fn name(self) -> &'static str {
+        match self {
+            RunEnd::Ok => "ok",
+            RunEnd::Error => "error",
+            RunEnd::Killed => "killed",
+            RunEnd::Hung => "hung",
+        }
+    }
+}
+
+/// The outcome of one faulted run, as a cell of the table: `diverged` when
+/// it never reached its fault point; else the violation classes found,
+/// joined by `+`, or how it ended; and ` (diverged)` after it when its
+/// syscalls differed from the recording before the point.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// The fault point was never reached.
+    pub unreached: bool,
+    /// The violation classes found, sorted, each once.
+    pub classes: Vec<Finding>,
+    /// How the run ended.
+    pub end: RunEnd,
+    /// Its syscalls differed from the recording up to the fault point.
+    pub diverged: bool,
+}
+
+impl Outcome {
+    /// Whether the run counts as diverged (unreached, or another path).
+    pub fn counts_as_diverged(&self) -> bool {
+        self.unreached || self.diverged
+    }
+
+    /// Whether it is a violation worth shouting in the table.
+    fn violated(&self) -> bool {
+        !self.classes.is_empty()
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.unreached {
+            return f.write_str("diverged");
+        }
+        if self.classes.is_empty() {
+            f.write_str(self.end.name())?;
+        } else {
+            let names: Vec<&str> = self.classes.iter().map(|c| c.name()).collect();
+            f.write_str(&names.join("+"))?;
+        }
+        if self.diverged {
+            f.write_str(" (diverged)")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What one faulted run showed.
+#[derive(Debug, Clone, Default)]
+pub struct FaultedRun {
+    /// Its cell in the table.
+    pub outcome: Outcome,
+    /// Each violation found, with what was seen.
+    pub findings: Vec<(Finding, String)>,
+    /// Files it left behind.
+    pub litter: Vec<String>,
 }
 
 /// The count of each violation class.
@@ -66,11 +154,11 @@ pub struct FindingRecord {
     /// The decoded syscall.
     pub syscall: String,
     /// The fault.
-    pub fault: &'static str,
+    pub fault: Fault,
     /// The fault's tier.
-    pub tier: &'static str,
+    pub tier: Tier,
     /// The violation class.
-    pub outcome: &'static str,
+    pub outcome: Finding,
     /// What was seen.
     pub detail: String,
     /// The command that reruns exactly this point and fault.
@@ -87,7 +175,7 @@ pub struct PointRow {
     /// Fault name to outcome: `ok`, `error`, `killed`, `hung`, `diverged`,
     /// or the violation classes found. Faults that cannot happen at this
     /// syscall are absent.
-    pub outcomes: BTreeMap<String, String>,
+    pub outcomes: BTreeMap<Fault, Outcome>,
 }
 
 impl PointRow {
@@ -106,9 +194,9 @@ impl PointRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
     /// The fault.
-    pub fault: &'static str,
+    pub fault: Fault,
     /// The violation class.
-    pub outcome: &'static str,
+    pub outcome: Finding,
     /// The first point of the window.
     pub first: usize,
     /// The last point of the window.
@@ -119,79 +207,13 @@ pub struct Window {
     pub opened_by: Option<String>,
 }
 
-/// What an exploration must show, as a scenario file says it: no finding
-/// at all, or at least these findings (others may show too).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExploreExpectation {
-    /// No finding, and the exploration finished.
-    Pass,
-    /// Each (fault, class) pair found at one point or more.
-    Finds(Vec<(Fault, Finding)>),
-}
-
-impl ExploreExpectation {
-    /// Parses one finding written `class@fault`, as `torture list` prints
-    /// them (`torn@kill`, `unsafe_ack@eio`).
-    pub fn parse_finding(text: &str) -> Result<(Fault, Finding), String> {
-        let Some((class, fault)) = text.split_once('@') else {
-            return Err(format!(
-                "{text:?} is not class@fault (e.g. \"torn@kill\", as `torture list` prints them)"
-            ));
-        };
-        let finding = Finding::from_name(class).ok_or_else(|| {
-            let valid: Vec<_> = Finding::ALL.iter().map(|f| f.name()).collect();
-            format!(
-                "unknown class {class:?} in {text:?} (valid: {})",
-                valid.join(", ")
-            )
-        })?;
-        let fault = Fault::from_name(fault).ok_or_else(|| {
-            let valid: Vec<_> = Fault::ALL.iter().map(|f| f.name()).collect();
-            format!(
-                "unknown fault {fault:?} in {text:?} (valid: {})",
-                valid.join(", ")
-            )
-        })?;
-        Ok((fault, finding))
-    }
-
-    /// Whether `report` meets this expectation.
-    pub fn met_by(&self, report: &ExploreReport) -> bool {
-        match self {
-            ExploreExpectation::Pass => !report.failed() && !report.interrupted,
-            ExploreExpectation::Finds(pairs) => {
-                let found = report.found();
-                pairs.iter().all(|p| found.contains(p))
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for ExploreExpectation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExploreExpectation::Pass => f.write_str("pass"),
-            ExploreExpectation::Finds(pairs) => f.write_str(&finding_list(pairs)),
-        }
-    }
-}
-
-/// `class@fault` pairs, comma-separated.
-pub fn finding_list(pairs: &[(Fault, Finding)]) -> String {
-    let names: Vec<String> = pairs
-        .iter()
-        .map(|(fault, finding)| format!("{}@{}", finding.name(), fault.name()))
-        .collect();
-    names.join(",")
-}
-
 /// The result of an exploration.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExploreReport {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
     /// `pass`, `fail`, or `interrupted` (stopped early with no violation).
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// The strategy's name, or `exec`.
     pub target: String,
     /// The program's command, for an outside program.
@@ -242,15 +264,15 @@ impl ExploreReport {
         };
         ExploreReport {
             schema: SCHEMA,
-            verdict: "pass",
+            verdict: Verdict::Pass,
             target: cfg.workload.name().to_string(),
             exec,
             faults: cfg
                 .faults
                 .iter()
                 .map(|f| FaultInfo {
-                    name: f.name(),
-                    tier: f.tier().name(),
+                    name: *f,
+                    tier: f.tier(),
                 })
                 .collect(),
             points: recorded.len(),
@@ -272,15 +294,9 @@ impl ExploreReport {
     }
 
     /// Records one faulted run.
-    pub(super) fn record(
-        &mut self,
-        point: &Point,
-        fault: Fault,
-        v: &super::explore::RunVerdicts,
-        replay: &str,
-    ) {
+    pub(super) fn record(&mut self, point: &Point, fault: Fault, v: &FaultedRun, replay: &str) {
         self.runs += 1;
-        if v.outcome.starts_with("diverged") || v.outcome.ends_with("(diverged)") {
+        if v.outcome.counts_as_diverged() {
             self.diverged += 1;
         }
         let mut classes: Vec<Finding> = v.findings.iter().map(|f| f.0).collect();
@@ -293,9 +309,9 @@ impl ExploreReport {
             self.findings.push(FindingRecord {
                 point: point.ordinal,
                 syscall: point.text.clone(),
-                fault: fault.name(),
-                tier: fault.tier().name(),
-                outcome: finding.name(),
+                fault,
+                tier: fault.tier(),
+                outcome: *finding,
                 detail: detail.clone(),
                 replay: replay.to_string(),
             });
@@ -310,11 +326,7 @@ impl ExploreReport {
 
     /// Sets the verdict and the timing.
     pub fn finish(&mut self, elapsed: Duration) {
-        self.verdict = match (self.violations.total() > 0, self.interrupted) {
-            (true, _) => "fail",
-            (false, true) => "interrupted",
-            (false, false) => "pass",
-        };
+        self.verdict = Verdict::of(self.violations.total() > 0, self.interrupted, false, false);
         self.windows = self.find_windows();
         self.seconds = elapsed.as_secs_f64();
         self.runs_per_second = self.runs as f64 / self.seconds.max(1e-9);
@@ -326,17 +338,17 @@ impl ExploreReport {
             for class in Finding::ALL {
                 let mut open: Option<Window> = None;
                 for row in &self.table {
-                    let Some(outcome) = row.outcomes.get(fault.name) else {
+                    let Some(outcome) = row.outcomes.get(&fault.name) else {
                         continue;
                     };
-                    let hit = outcome.split(['+', ' ']).any(|c| c == class.name());
+                    let hit = outcome.classes.contains(&class);
                     match (&mut open, hit) {
                         (Some(w), true) => w.last = row.index,
                         (None, true) => {
                             let before = row.index.checked_sub(1);
                             open = Some(Window {
                                 fault: fault.name,
-                                outcome: class.name(),
+                                outcome: class,
                                 first: row.index,
                                 last: row.index,
                                 opened_by: before.and_then(|b| {
@@ -357,6 +369,18 @@ impl ExploreReport {
         windows
     }
 
+    /// Whether this exploration meets `expect`: no finding and finished
+    /// for `Pass`; each listed pair found for `Finds` (others may show too).
+    pub fn meets(&self, expect: &ExploreExpectation) -> bool {
+        match expect {
+            ExploreExpectation::Pass => !self.failed() && !self.interrupted,
+            ExploreExpectation::Finds(pairs) => {
+                let found = self.found();
+                pairs.iter().all(|p| found.contains(p))
+            }
+        }
+    }
+
     /// Whether a violation was found.
     pub fn failed(&self) -> bool {
         self.violations.total() > 0
@@ -365,11 +389,8 @@ impl ExploreReport {
     /// The (fault, class) pairs found, each once, faults and classes in
     /// report order.
     pub fn found(&self) -> Vec<(Fault, Finding)> {
-        let mut pairs: Vec<(Fault, Finding)> = self
-            .findings
-            .iter()
-            .filter_map(|f| Some((Fault::from_name(f.fault)?, Finding::from_name(f.outcome)?)))
-            .collect();
+        let mut pairs: Vec<(Fault, Finding)> =
+            self.findings.iter().map(|f| (f.fault, f.outcome)).collect();
         pairs.sort();
         pairs.dedup();
         pairs
@@ -410,21 +431,20 @@ impl ExploreReport {
             .max()
             .unwrap_or(7)
             .clamp(7, 72);
-        let faults: Vec<&str> = self.faults.iter().map(|f| f.name).collect();
+        let faults: Vec<Fault> = self.faults.iter().map(|f| f.name).collect();
         let _ = write!(out, "{:>4}  {:<width$}", "#", "syscall");
         for f in &faults {
-            let _ = write!(out, "  {f:<11}");
+            let _ = write!(out, "  {:<11}", f.name());
         }
         out.push('\n');
         for row in &self.table {
             let text: String = row.syscall.chars().take(width).collect();
             let _ = write!(out, "{:>4}  {text:<width$}", row.index);
             for f in &faults {
-                let cell = row.outcomes.get(*f).map_or("-", String::as_str);
-                let cell = if cell.contains(['_', '+']) || ["torn", "lost"].contains(&cell) {
-                    cell.to_uppercase()
-                } else {
-                    cell.to_string()
+                let cell = match row.outcomes.get(f) {
+                    None => "-".to_string(),
+                    Some(o) if o.violated() => o.to_string().to_uppercase(),
+                    Some(o) => o.to_string(),
                 };
                 let _ = write!(out, "  {cell:<11}");
             }
@@ -451,7 +471,7 @@ impl ExploreReport {
             let _ = write!(
                 out,
                 "window: {} under {} from #{} {} to #{} {}",
-                w.outcome.to_uppercase(),
+                w.outcome.name().to_uppercase(),
                 w.fault,
                 w.first,
                 text(w.first),
@@ -469,7 +489,7 @@ impl ExploreReport {
             let _ = writeln!(
                 out,
                 "  {} [{} tier] at #{} {} under {}: {}",
-                f.outcome.to_uppercase(),
+                f.outcome.name().to_uppercase(),
                 f.tier,
                 f.point,
                 f.syscall,

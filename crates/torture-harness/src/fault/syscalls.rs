@@ -5,7 +5,7 @@
 //! register mapping (`RawRegs`, `arg`, `set_ret`...), nothing else: the tracer and the explorer only speak of
 //! [`Syscall`], [`Class`] and argument indexes.
 
-use super::Fault;
+use crate::vocab::Fault;
 
 /// What a syscall does to the file system, for deciding which faults apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

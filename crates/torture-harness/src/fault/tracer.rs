@@ -26,9 +26,9 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::Fault;
 use super::syscalls::{self as sc, Class, Count, Operand, RawRegs, Syscall};
 use crate::platform::SignalTarget;
+use crate::vocab::Fault;
 
 /// Which syscalls are fault points.
 #[derive(Debug, Clone)]

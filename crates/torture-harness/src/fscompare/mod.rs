@@ -219,7 +219,7 @@ fn run_all(
             let mut run = run_one(cfg, work.path(), *strategy)?;
             if let Some(why) = broken(&mounted.root) {
                 let why = format!("{} {why} during the run of {}", spec.name, strategy.name());
-                run.verdict = crate::report::Verdict::Error;
+                run.verdict = crate::vocab::Verdict::Error;
                 run.harness_error = Some(why.clone());
                 report.add_run(&spec.name, *strategy, &run);
                 return Ok(Some(why));

@@ -13,6 +13,7 @@ use super::mount::FsSpec;
 use super::{CompareConfig, Machine};
 use crate::report::{Report, Violations};
 use crate::strategy::Strategy;
+use crate::vocab::Verdict;
 
 /// The schema name of `report.json`.
 pub const SCHEMA: &str = "torture/fscompare/v1";
@@ -58,8 +59,8 @@ pub struct Row {
     pub strategy: String,
     /// The verdict it must get under SIGKILL torture.
     pub expected: String,
-    /// The verdict it got: `pass` or `fail`.
-    pub verdict: String,
+    /// The verdict it got.
+    pub verdict: Verdict,
     /// The violation classes seen, `+`-joined (`pass` if none).
     pub observed: String,
     /// Whether it got what it must.
@@ -160,8 +161,7 @@ impl FsCompareReport {
     pub fn add_run(&mut self, fs: &str, strategy: &dyn Strategy, r: &Report) {
         let expected = strategy.expected();
         // A run the harness could not carry out meets nothing, whatever it saw.
-        let met =
-            r.verdict != crate::report::Verdict::Error && crate::scenario::meets(&expected, r);
+        let met = r.verdict != Verdict::Error && r.meets(&expected);
         self.all_met &= met;
         let observed = r.violated();
         let observed = if observed.is_empty() {
@@ -177,7 +177,7 @@ impl FsCompareReport {
             fs: fs.to_string(),
             strategy: strategy.name().to_string(),
             expected: expected.to_string(),
-            verdict: r.verdict.name().into(),
+            verdict: r.verdict,
             observed,
             met,
             violations: r.violations,

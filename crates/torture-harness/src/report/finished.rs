@@ -5,8 +5,9 @@
 //! like in its format. `met` and `observed` mean the same in every format
 //! and on stdout.
 
-use super::{RunResult, Verdict};
-use crate::fault::{ExploreExpectation, ExploreReport};
+use super::RunResult;
+use crate::fault::ExploreReport;
+use crate::vocab::{ExploreExpectation, Verdict};
 
 /// One finished exploration, as the exporters see it: `torture explore`, or
 /// a scenario with `mode = "explore"`.
@@ -27,8 +28,8 @@ impl ExploreResult {
     /// found nothing and finished).
     pub fn met(&self) -> bool {
         match &self.expected {
-            Some(e) => e.met_by(&self.report),
-            None => ExploreExpectation::Pass.met_by(&self.report),
+            Some(e) => self.report.meets(e),
+            None => self.report.meets(&ExploreExpectation::Pass),
         }
     }
 

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{Report, StopReason, Verdict};
-use crate::verifier::ViolationKind;
+use super::{Report, StopReason};
+use crate::vocab::{Verdict, ViolationKind};
 
 /// How many evidence lines of each class the summary prints.
 const EVIDENCE_LINES: usize = 3;
@@ -213,7 +213,7 @@ fn us(v: u64) -> String {
 mod tests {
     use super::*;
     use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
-    use crate::verifier::{Evidence, Verifier, ViolationKind};
+    use crate::verifier::{Evidence, Verifier};
 
     #[test]
     fn evidence_beyond_the_summary_says_how_to_get_it() {

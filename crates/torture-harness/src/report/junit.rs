@@ -16,11 +16,9 @@
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::{ExploreResult, Exporter, Finished, RunResult, Verdict};
+use super::{ExploreResult, Exporter, Finished, RunResult};
 use crate::fault::report::FindingRecord;
-use crate::fault::{ExploreExpectation, Fault, Finding};
-use crate::strategy::Expectation;
-use crate::verifier::ViolationKind;
+use crate::vocab::{Expectation, ExploreExpectation, Fault, Finding, Verdict, ViolationKind};
 
 /// The JUnit exporter.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,12 +49,7 @@ fn failure(message: String, kind: &str, description: String) -> TestCaseStatus {
 fn explore_suite(e: &ExploreResult) -> TestSuite {
     let mut suite = TestSuite::new(e.name.as_str());
     suite.set_time(std::time::Duration::from_secs_f64(e.report.seconds));
-    for fault in e
-        .report
-        .faults
-        .iter()
-        .filter_map(|f| Fault::from_name(f.name))
-    {
+    for fault in e.report.faults.iter().map(|f| f.name) {
         suite.add_test_case(fault_case(e, fault));
     }
     let status = if e.report.interrupted {
@@ -80,7 +73,7 @@ fn fault_case(e: &ExploreResult, fault: Fault) -> TestCase {
         .report
         .findings
         .iter()
-        .filter(|f| f.fault == fault.name())
+        .filter(|f| f.fault == fault)
         .collect();
     let found: Vec<Finding> = e
         .report
@@ -124,7 +117,7 @@ fn counts(findings: &[&FindingRecord], found: &[Finding], fault: Fault) -> Strin
         .map(|class| {
             let mut points: Vec<usize> = findings
                 .iter()
-                .filter(|f| f.outcome == class.name())
+                .filter(|f| f.outcome == *class)
                 .map(|f| f.point)
                 .collect();
             points.dedup();

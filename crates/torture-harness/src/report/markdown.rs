@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::{ExploreResult, Exporter, Finished, RunResult};
-use crate::fault::Fault;
+use crate::vocab::Fault;
 
 /// How many findings of an exploration the summary lists.
 const SHOWN_FINDINGS: usize = 5;
@@ -111,7 +111,7 @@ fn explore_table(s: &mut String, explorations: &[&ExploreResult]) {
 
 /// The faults explored, or `all`.
 fn faults(e: &ExploreResult) -> String {
-    let names: Vec<&str> = e.report.faults.iter().map(|f| f.name).collect();
+    let names: Vec<&str> = e.report.faults.iter().map(|f| f.name.name()).collect();
     if names.len() == Fault::ALL.len() {
         "all".into()
     } else {

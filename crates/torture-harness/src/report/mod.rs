@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::{OutputError, OutputTarget};
 use crate::runner::{RunConfig, RunLength, Workload};
-use crate::verifier::{Evidence, Verifier, ViolationKind};
+use crate::verifier::{Evidence, Verifier};
+use crate::vocab::{Expectation, Tier, Verdict, ViolationKind};
 
 mod finished;
 mod human;
@@ -26,43 +27,6 @@ pub use markdown::MarkdownExporter;
 
 /// The schema of [`Report`].
 pub const REPORT_SCHEMA: &str = "torture/report/v1";
-
-/// The fault tier of SIGKILL runs, named in every verdict.
-pub const PROCESS_CRASH_TIER: &str = "process crash";
-
-/// What a run proved.
-///
-/// Precedence, highest first: a violation is `Fail` however the run ended
-/// (the evidence stands); then `Interrupted`; then `Error` (the harness
-/// failed); then `Inconclusive` (too little evidence); only then `Pass`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// No violation was seen, on enough evidence.
-    Pass,
-    /// At least one violation was seen.
-    Fail,
-    /// No violation, but the run gathered too little evidence to call it a
-    /// pass (see [`Basis::shortfall`]).
-    Inconclusive,
-    /// SIGINT or SIGTERM cut the run short before any violation.
-    Interrupted,
-    /// The harness itself failed before any violation.
-    Error,
-}
-
-impl Verdict {
-    /// The word used in JSON and Markdown reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::Interrupted => "interrupted",
-            Verdict::Error => "error",
-        }
-    }
-}
 
 /// What a verdict rests on: the evidence the run gathered, the minimums it
 /// was held to, and what fell short of them.
@@ -313,7 +277,11 @@ pub struct Report {
     pub schema: String,
     /// `pass` or `fail`.
     pub verdict: Verdict,
-    /// The fault tier the verdict holds for.
+    /// The fault tier the verdict holds for, spelled as every report
+    /// spells it (`process-crash`).
+    pub tier: Tier,
+    /// The same tier in words (`process crash`): the field's older
+    /// spelling, kept until the schema's next version.
     pub fault_tier: String,
     /// Why the run ended.
     pub stopped: StopReason,
@@ -370,6 +338,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether this run meets `expect`: a pass for `Pass`; every listed
+    /// class present for `Fails` (other classes may appear too).
+    pub fn meets(&self, expect: &Expectation) -> bool {
+        match expect {
+            Expectation::Pass => self.verdict == Verdict::Pass,
+            Expectation::Fails(kinds) => kinds.iter().all(|&k| self.violations.get(k) > 0),
+        }
+    }
+
     /// Assembles the report of a finished run.
     pub fn new(cfg: &RunConfig, dir: &Path, out: Outcome, verifier: Verifier) -> Self {
         let count = |k| verifier.count(k);
@@ -389,7 +366,8 @@ impl Report {
         Report {
             schema: REPORT_SCHEMA.into(),
             verdict,
-            fault_tier: PROCESS_CRASH_TIER.into(),
+            tier: Tier::ProcessCrash,
+            fault_tier: Tier::ProcessCrash.words().into(),
             stopped: out.stop,
             config: ConfigReport {
                 strategy: cfg.workload.name().into(),
@@ -592,7 +570,7 @@ pub struct RunResult {
     /// The scenario file, if any.
     pub file: Option<String>,
     /// The scenario's expectation, if any.
-    pub expected: Option<crate::strategy::Expectation>,
+    pub expected: Option<crate::vocab::Expectation>,
     /// The report.
     pub report: Report,
 }
@@ -601,7 +579,7 @@ impl RunResult {
     /// Whether the run met its expectation (a plain run: whether it passed).
     pub fn met(&self) -> bool {
         match &self.expected {
-            Some(e) => crate::scenario::meets(e, &self.report),
+            Some(e) => self.report.meets(e),
             None => self.report.verdict == Verdict::Pass,
         }
     }

@@ -87,7 +87,7 @@ impl Artifacts {
 
     /// Writes everything, if the run failed.
     pub fn finish(&self, run_dir: &Path, report: &Report) -> Result<(), OutputError> {
-        if report.verdict == crate::report::Verdict::Pass {
+        if report.verdict == crate::vocab::Verdict::Pass {
             return Ok(());
         }
         self.out.create()?;

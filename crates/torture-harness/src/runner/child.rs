@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::protocol::{Message, Seq};
+use super::protocol::Message;
 use crate::platform;
 use crate::state::Document;
 use crate::strategy::{self, Strategy};
+use crate::vocab::Seq;
 
 /// How often a reader reports its count of valid reads.
 const READ_REPORT_EVERY: Duration = Duration::from_millis(100);

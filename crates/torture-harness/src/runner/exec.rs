@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::process::ChildProcess;
-use super::protocol::Seq;
+use crate::vocab::{OpId, Seq};
 
 /// How many bytes of a command's output are kept as evidence.
 const TAIL_BYTES: u64 = 2048;
@@ -41,21 +41,6 @@ pub struct ExecSpec {
     pub state: String,
     /// Extra environment (for example the scenario's directory).
     pub env: Vec<(String, String)>,
-}
-
-/// The id of operation `seq` of writer `slot`.
-pub fn op_id(slot: usize, seq: Seq) -> String {
-    format!("w{slot}-{seq}")
-}
-
-/// Parses an id made by [`op_id`].
-pub fn parse_op_id(id: &str) -> Option<(usize, Seq)> {
-    let (slot, seq) = id.strip_prefix('w')?.split_once('-')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(slot) || !digits(seq) {
-        return None;
-    }
-    Some((slot.parse().ok()?, seq.parse().ok()?))
 }
 
 /// Which of the program's commands.
@@ -184,7 +169,7 @@ impl ExecSpec {
             cmd.env(super::reaper::RUN_VAR, tag);
         }
         if let Which::Op(slot, seq) = which {
-            cmd.env("TORTURE_OP", op_id(slot, seq))
+            cmd.env("TORTURE_OP", OpId::new(slot, seq).to_string())
                 .env("TORTURE_WRITER", slot.to_string());
         }
         Ok(cmd)
@@ -332,15 +317,5 @@ mod tests {
         assert_eq!(field(spec("/etc/passwd", "true", None, "s")), Some("exec"));
         // A path the shell expands is the shell's business.
         assert_eq!(field(spec("/no/$X", "true", None, "s")), None);
-    }
-
-    #[test]
-    fn op_ids_round_trip_and_reject_junk() {
-        assert_eq!(parse_op_id(&op_id(3, 17)), Some((3, 17)));
-        for junk in [
-            "", "w", "w3", "w-1", "x3-1", "w3-", "w3-1a", "w3-1-2", "header",
-        ] {
-            assert_eq!(parse_op_id(junk), None, "{junk}");
-        }
     }
 }

@@ -482,7 +482,7 @@ impl PreparedRun<'_> {
         let result = supervisor::run(config, &dir.path, schedule, Arc::clone(&watchdog));
         let failed = result
             .as_ref()
-            .is_ok_and(|r| r.verdict == crate::report::Verdict::Fail);
+            .is_ok_and(|r| r.verdict == crate::vocab::Verdict::Fail);
         // A temporary directory is evidence when the run failed: keep it
         // then, with its manifest complete, for `torture clean`.
         if dir.temp.is_none() || failed {

@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-/// Operation sequence number within one writer slot.
-pub type Seq = u64;
+use crate::vocab::Seq;
 
 /// A message from a child.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +40,11 @@ impl Message {
             Message::Ack(s, d) => format!("A {s} {}", d.as_micros()),
             Message::Fail(s, e) => format!("F {s} {}", one_line(e)),
             Message::Torn(s, why, b) => {
-                format!("T {s} {}\t{}", crate::verifier::hex(b), one_line(why))
+                format!("T {s} {}\t{}", crate::hex::encode(b), one_line(why))
             }
             Message::Reads(n) => format!("R {n}"),
             Message::TornRead(why, b) => {
-                format!("X {}\t{}", crate::verifier::hex(b), one_line(why))
+                format!("X {}\t{}", crate::hex::encode(b), one_line(why))
             }
             Message::Killed(s, ord, at) => format!("K {s} {ord} {}", one_line(at)),
             Message::Missed(s) => format!("M {s}"),
@@ -63,7 +62,7 @@ impl Message {
         };
         let hex_and = |rest: &str| -> Option<(Vec<u8>, String)> {
             let (h, why) = rest.split_once('\t')?;
-            Some((crate::verifier::unhex(h)?, why.to_string()))
+            Some((crate::hex::decode(h)?, why.to_string()))
         };
         match tag {
             "B" => Some(Message::Begin(rest.parse().ok()?)),

@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use super::protocol::Seq;
 use crate::seed;
+use crate::vocab::Seq;
 
 /// Where inside an operation a kill lands: after `fraction` of a duration
 /// picked from the recent operations' durations at `quantile`. Picking the

@@ -5,7 +5,8 @@ use std::path::Path;
 use crashsafe::Result;
 use crashsafe::cas::CasStore;
 
-use super::{Compute, Expectation, Strategy};
+use super::{Compute, Strategy};
+use crate::vocab::Expectation;
 
 /// Versioned files claimed with `link(2)`.
 pub struct CasExcl;

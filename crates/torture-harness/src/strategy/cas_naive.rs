@@ -10,8 +10,8 @@ use std::path::Path;
 use crashsafe::atomic::{Durability, stage};
 use crashsafe::{Error, Result};
 
-use super::{Compute, Expectation, Strategy};
-use crate::verifier::ViolationKind;
+use super::{Compute, Strategy};
+use crate::vocab::{Expectation, ViolationKind};
 
 /// Version check just before the rename.
 pub struct CasNaive;

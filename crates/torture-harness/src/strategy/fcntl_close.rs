@@ -12,9 +12,9 @@ use crashsafe::atomic::write_file_atomic;
 use crashsafe::lock::lock_path;
 use crashsafe::{IoContext, Result, Step};
 
-use super::{Compute, Expectation, Strategy};
+use super::{Compute, Strategy};
 use crate::platform;
-use crate::verifier::ViolationKind;
+use crate::vocab::{Expectation, ViolationKind};
 
 /// fcntl lock lost by closing another descriptor.
 pub struct FcntlClose;

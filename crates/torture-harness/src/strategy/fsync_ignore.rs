@@ -13,9 +13,10 @@ use crashsafe::atomic::{create_temp, split};
 use crashsafe::lock::StateLock;
 use crashsafe::{IoContext, Result, Step};
 
-use super::{Compute, Expectation, Strategy};
-use crate::fault::{Fault, Finding};
+use super::{Compute, Strategy};
+
 use crate::platform;
+use crate::vocab::{Expectation, Fault, Finding};
 
 /// Lock + temp + fsync whose error is dropped + rename.
 pub struct FsyncIgnore;

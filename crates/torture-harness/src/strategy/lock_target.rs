@@ -12,8 +12,8 @@ use std::path::Path;
 use crashsafe::atomic::{retry_eintr, write_file_atomic};
 use crashsafe::{IoContext, Result, Step};
 
-use super::{Compute, Expectation, Strategy};
-use crate::verifier::ViolationKind;
+use super::{Compute, Strategy};
+use crate::vocab::{Expectation, ViolationKind};
 
 /// Lock on the file that gets renamed over.
 pub struct LockTarget;

@@ -7,10 +7,8 @@
 
 use std::path::Path;
 
+use crate::vocab::{Expectation, Fault, Finding};
 use crashsafe::Result;
-
-use crate::fault::{Fault, Finding};
-use crate::verifier::ViolationKind;
 
 mod cas_excl;
 mod cas_naive;
@@ -26,27 +24,6 @@ mod sqlite;
 
 /// The computation of an update: current bytes (`None` if absent) to new bytes.
 pub type Compute<'a> = dyn FnMut(Option<&[u8]>) -> Result<Vec<u8>> + 'a;
-
-/// The verdict a strategy must get under a given fault tier.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expectation {
-    /// No violation.
-    Pass,
-    /// At least these violation classes.
-    Fails(Vec<ViolationKind>),
-}
-
-impl std::fmt::Display for Expectation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Expectation::Pass => f.write_str("pass"),
-            Expectation::Fails(kinds) => {
-                let names: Vec<_> = kinds.iter().map(|k| k.name()).collect();
-                f.write_str(&names.join("+"))
-            }
-        }
-    }
-}
 
 /// A way of updating and reading a state file.
 pub trait Strategy: Send + Sync {

@@ -13,9 +13,8 @@ use std::path::Path;
 use crashsafe::lock::{LockMode, StateLock};
 use crashsafe::{IoContext, Result, Step};
 
-use super::{Compute, Expectation, Strategy};
-use crate::fault::{Fault, Finding};
-use crate::verifier::ViolationKind;
+use super::{Compute, Strategy};
+use crate::vocab::{Expectation, Fault, Finding, ViolationKind};
 
 /// The size of each write, as an unbuffered serializer would issue them
 /// (serde_json's are smaller still: one per token).

@@ -11,7 +11,8 @@ use crashsafe::Result;
 use crashsafe::atomic::{Durability, write_atomic_with};
 use crashsafe::lock::StateLock;
 
-use super::{Compute, Expectation, Strategy};
+use super::{Compute, Strategy};
+use crate::vocab::Expectation;
 
 /// Lock + rename, no fsync.
 pub struct NoFsync;

@@ -8,8 +8,8 @@ use std::path::Path;
 use crashsafe::Result;
 use crashsafe::atomic::write_file_atomic;
 
-use super::{Compute, Expectation, Strategy};
-use crate::verifier::ViolationKind;
+use super::{Compute, Strategy};
+use crate::vocab::{Expectation, ViolationKind};
 
 /// Atomic write, no lock.
 pub struct NoLock;

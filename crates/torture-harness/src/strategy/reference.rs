@@ -4,7 +4,8 @@ use std::path::Path;
 
 use crashsafe::Result;
 
-use super::{Compute, Expectation, Strategy};
+use super::{Compute, Strategy};
+use crate::vocab::Expectation;
 
 /// Lock + atomic write + directory fsync.
 pub struct Reference;

@@ -25,8 +25,8 @@ use std::time::Duration;
 use crashsafe::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use super::{Compute, Expectation, Strategy};
-use crate::fault::{Fault, Finding};
+use super::{Compute, Strategy};
+use crate::vocab::{Expectation, Fault, Finding};
 
 /// How long a writer waits for the database lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -18,13 +18,14 @@ use crate::runner::schedule::KillAt;
 use crate::runner::{BASELINE_FILE, RunError, RunLength, STATE_FILE};
 use crate::state::Document;
 use crate::strategy::Strategy;
-use crate::verifier::{CheckPoint, ViolationKind};
+use crate::verifier::CheckPoint;
 
 use super::Supervisor;
 use super::driver::Driver;
 use super::events::{Child, ChildId, forward};
 use super::final_phase::FinalPhase;
 use super::slot::{AllowedExit, Running};
+use crate::vocab::ViolationKind;
 
 /// Drives a built-in strategy.
 pub(super) struct BuiltinDriver {

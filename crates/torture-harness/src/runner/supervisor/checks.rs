@@ -8,8 +8,8 @@ use std::time::Instant;
 use crate::report::StopReason;
 use crate::runner::RunError;
 use crate::runner::exec::{Which, tail};
-use crate::runner::protocol::Seq;
-use crate::verifier::{CheckOutput, CheckPoint, SeqSet, ViolationKind};
+
+use crate::verifier::{CheckOutput, CheckPoint, SeqSet};
 
 use super::Supervisor;
 use super::builtin::BuiltinDriver;
@@ -17,6 +17,7 @@ use super::events::Child;
 use super::exec::ExecDriver;
 use super::exec::describe_status;
 use super::slot::Running;
+use crate::vocab::{Seq, ViolationKind};
 
 /// A check of an outside program's state, running in the background.
 pub(super) struct RunningCheck {

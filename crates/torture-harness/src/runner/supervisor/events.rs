@@ -6,15 +6,17 @@ use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use crate::report::StopReason;
-use crate::runner::exec::op_id;
+
 use crate::runner::process::ChildProcess;
 use crate::runner::protocol::Message;
-use crate::verifier::{Evidence, ViolationKind};
+use crate::verifier::Evidence;
 
 use super::Supervisor;
 use super::clock::Clock;
 use super::driver::Driver;
 use super::slot::OpEnd;
+use crate::vocab::OpId;
+use crate::vocab::ViolationKind;
 
 /// Which of the run's children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +113,7 @@ impl<D: Driver> Supervisor<'_, D> {
             Message::Fail(seq, error) => self.end_op(slot, seq, at, OpEnd::Failed(error)),
             Message::Torn(seq, why, bytes) => {
                 self.end_op(slot, seq, at, OpEnd::Failed("read a torn state".into()));
-                let op = op_id(slot, seq);
+                let op = OpId::new(slot, seq).to_string();
                 let ev = self.evidence(
                     ViolationKind::Torn,
                     format!("writer {slot} reading for {op}"),

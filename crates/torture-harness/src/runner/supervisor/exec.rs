@@ -16,13 +16,13 @@ use nix::sys::signal::Signal;
 use crate::fault::precise::{self, OpReport, Plan};
 use crate::owned::{Kind, ScratchDir};
 use crate::report::StopReason;
-use crate::runner::exec::{ExecSpec, Which, op_id, tail};
+use crate::runner::exec::{ExecSpec, Which, tail};
 use crate::runner::process::{ChildProcess, Watchdog, wait_exited};
-use crate::runner::protocol::Seq;
+
 use crate::runner::reaper::{self, Reaper};
 use crate::runner::schedule::KillAt;
 use crate::runner::{RunError, RunLength, STOP_GRACE};
-use crate::verifier::{Evidence, ViolationKind};
+use crate::verifier::Evidence;
 
 use super::Supervisor;
 use super::checks::{FinalCheck, RunningCheck};
@@ -30,6 +30,8 @@ use super::driver::Driver;
 use super::events::{Child, ChildId, Event};
 use super::final_phase::FinalPhase;
 use super::slot::{OpEnd, Running};
+use crate::vocab::OpId;
+use crate::vocab::{Seq, ViolationKind};
 
 /// The stack of a thread that waits for one process to exit.
 pub(super) const WATCHER_STACK: usize = 64 * 1024;
@@ -507,7 +509,7 @@ impl Supervisor<'_, ExecDriver> {
             return;
         }
         if was_killed {
-            self.request_exec_check(format!("check after the kill of {}", op_id(slot, seq)));
+            self.request_exec_check(format!("check after the kill of {}", OpId::new(slot, seq)));
         }
         if self.writers[slot].next_seq < self.writers[slot].end_seq && self.stopping.is_none() {
             self.respawn(|s| s.spawn_op(slot));

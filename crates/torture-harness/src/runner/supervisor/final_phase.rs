@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use crate::report::StopReason;
-use crate::runner::protocol::Seq;
-use crate::verifier::{Evidence, ViolationKind};
+
+use crate::verifier::Evidence;
 
 use super::Supervisor;
 use super::driver::Driver;
+use crate::vocab::{Seq, ViolationKind};
 
 /// The liveness step after the writers stopped: one more ordinary
 /// operation, then the final check.

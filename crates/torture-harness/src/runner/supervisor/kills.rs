@@ -6,10 +6,9 @@ use std::time::Instant;
 
 use nix::sys::signal::Signal;
 
-use crate::runner::protocol::Seq;
-
 use super::Supervisor;
 use super::driver::Driver;
+use crate::vocab::Seq;
 
 impl<D: Driver> Supervisor<'_, D> {
     /// The tracer of `--kill-at syscall` killed operation `seq` of `slot`.

@@ -47,12 +47,13 @@ use nix::sys::signal::Signal;
 use super::artifacts::Artifacts;
 use super::coverage::CoverageTracker;
 use super::process::Watchdog;
-use super::protocol::Seq;
+
 use super::schedule::{KillAt, RecentDurations};
 use super::{KillSchedule, RunConfig, RunError, RunLength, STOP_GRACE, Workload};
 use crate::report::{Outcome, Report, StopReason};
-use crate::verifier::{Evidence, SeqSet, SlotLedger, Verifier, ViolationKind, hex};
+use crate::verifier::{Evidence, SeqSet, SlotLedger, Verifier};
 
+use crate::vocab::{Seq, ViolationKind};
 use builtin::BuiltinDriver;
 use clock::{Clock, SystemClock};
 use driver::Driver;
@@ -361,7 +362,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
             writer: None,
             at_ms: self.elapsed_ms(),
             detail,
-            bytes_hex: Some(hex(bytes)),
+            bytes_hex: Some(crate::hex::encode(bytes)),
             seed: self.cfg.seed,
         }
     }

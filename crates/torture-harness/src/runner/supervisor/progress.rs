@@ -2,10 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::verifier::ViolationKind;
-
 use super::Supervisor;
 use super::driver::Driver;
+use crate::vocab::ViolationKind;
 
 /// How often the progress line is redrawn.
 pub(super) const PROGRESS_EVERY: Duration = Duration::from_millis(250);

@@ -10,14 +10,16 @@ use nix::sys::signal::Signal;
 
 use crate::runner::RunLength;
 use crate::runner::artifacts::OpRecord;
-use crate::runner::exec::op_id;
+
 use crate::runner::process::ChildProcess;
-use crate::runner::protocol::Seq;
+
 use crate::runner::schedule::KillAt;
 
 use super::Supervisor;
 use super::driver::Driver;
 use super::final_phase::{FinalOpEnd, FinalPhase};
+use crate::vocab::OpId;
+use crate::vocab::Seq;
 
 /// The duration assumed for an operation before any was measured.
 pub(super) const INITIAL_OP_ESTIMATE: Duration = Duration::from_millis(1);
@@ -178,7 +180,7 @@ impl<D: Driver> Supervisor<'_, D> {
             OpEnd::Failed(error) => {
                 self.ledgers[slot].failed += 1;
                 self.out.failed += 1;
-                self.remember_error(format!("{}: {error}", op_id(slot, s)));
+                self.remember_error(format!("{}: {error}", OpId::new(slot, s)));
                 "failed"
             }
             OpEnd::Indeterminate => {
@@ -190,7 +192,7 @@ impl<D: Driver> Supervisor<'_, D> {
         if let Some(a) = self.artifacts.as_mut() {
             let ms = |t: Instant| t.saturating_duration_since(self.start).as_millis() as u64;
             a.record(OpRecord {
-                id: op_id(slot, s),
+                id: OpId::new(slot, s).to_string(),
                 writer: slot,
                 start_ms: ms(began),
                 end_ms: ms(at),
@@ -212,7 +214,7 @@ impl<D: Driver> Supervisor<'_, D> {
             }
             OpEnd::Failed(e) => {
                 ledger.failed += 1;
-                FinalOpEnd::Failed(format!("{}: {e}", op_id(0, seq)))
+                FinalOpEnd::Failed(format!("{}: {e}", OpId::new(0, seq)))
             }
             OpEnd::Indeterminate => {
                 ledger.indeterminate += 1;
@@ -233,7 +235,7 @@ impl<D: Driver> Supervisor<'_, D> {
         let cut = w.in_flight.map(|f| f.0);
         if let Some(seq) = cut {
             if killed.is_none() && self.stopping.is_none() {
-                self.remember_error(format!("{}: writer died in flight", op_id(slot, seq)));
+                self.remember_error(format!("{}: writer died in flight", OpId::new(slot, seq)));
             }
             self.end_op(slot, seq, self.clock.now(), OpEnd::Indeterminate);
         }
@@ -249,7 +251,7 @@ impl<D: Driver> Supervisor<'_, D> {
             return;
         }
         let seen_by = match cut {
-            Some(seq) => format!("check after the death of {}", op_id(slot, seq)),
+            Some(seq) => format!("check after the death of {}", OpId::new(slot, seq)),
             None => format!("check after the death of writer {slot}"),
         };
         D::request_check(self, seen_by);

@@ -13,18 +13,19 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::report::StopReason;
-use crate::runner::exec::op_id;
-use crate::runner::protocol::{Message, Seq};
+
+use crate::runner::protocol::Message;
 use crate::runner::{
     KillAt, KillPoint, KillSchedule, Minimums, RunConfig, RunError, RunLength, Workload,
 };
-use crate::verifier::ViolationKind;
 
 use super::Supervisor;
 use super::clock::{Clock, FakeClock};
 use super::driver::Driver;
 use super::events::{Child, ChildId, Event};
 use super::slot::{Process, Running};
+use crate::vocab::OpId;
+use crate::vocab::{Seq, ViolationKind};
 
 /// What the fake driver was asked to do.
 #[derive(Default)]
@@ -232,7 +233,7 @@ fn a_kill_in_flight_makes_the_op_indeterminate_and_asks_for_a_check() {
     let log = rig.log.borrow();
     assert_eq!(
         log.checks,
-        [format!("check after the death of {}", op_id(0, 1))]
+        [format!("check after the death of {}", OpId::new(0, 1))]
     );
     assert_eq!(log.spawned, [0, 0], "the slot is respawned");
     assert_eq!(rig.sup.writers[0].next_seq, 2);

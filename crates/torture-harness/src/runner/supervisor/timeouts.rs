@@ -6,12 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::Signal;
 
 use crate::report::StopReason;
-use crate::runner::exec::op_id;
-use crate::verifier::{Evidence, ViolationKind};
+
+use crate::verifier::Evidence;
 
 use super::Supervisor;
 use super::driver::Driver;
 use super::final_phase::FinalPhase;
+use crate::vocab::OpId;
+use crate::vocab::ViolationKind;
 
 impl<D: Driver> Supervisor<'_, D> {
     /// Kills operations that ran past `--op-timeout`, and ends the run with a
@@ -36,7 +38,7 @@ impl<D: Driver> Supervisor<'_, D> {
                 self.out.timeouts += 1;
                 self.remember_error(format!(
                     "{}: timed out after {limit:?} and was killed",
-                    op_id(slot, seq)
+                    OpId::new(slot, seq)
                 ));
             }
         }
@@ -114,7 +116,7 @@ impl<D: Driver> Supervisor<'_, D> {
             if !out.is_empty() {
                 detail += &format!(
                     "; {} printed: {out}",
-                    op_id(slot, w.in_flight.map_or(0, |f| f.0))
+                    OpId::new(slot, w.in_flight.map_or(0, |f| f.0))
                 );
             }
         }
