@@ -540,7 +540,7 @@ pub fn main() -> i32 {
         Some(Command::Op { args }) => child::op_main(&args),
         Some(Command::Traced { args }) => fault::precise::main(&args),
         Some(Command::Child { args }) => child::main(&args),
-        Some(Command::Watchdog) => runner::process::watchdog_main(),
+        Some(Command::Watchdog) => torture_harness::process::watchdog_main(),
     }
 }
 
@@ -694,7 +694,7 @@ fn fscompare(args: FsCompareArgs) -> i32 {
     }
     let seed = args.seed.unwrap_or_else(torture_harness::seed::fresh);
     let command: Vec<String> = std::env::args()
-        .map(|a| torture_harness::report::shell_quote(&a))
+        .map(|a| torture_harness::shell::quote(&a))
         .collect();
     let config = fscompare::CompareConfig {
         filesystems,

@@ -356,9 +356,9 @@ fn the_watchdog_removes_and_unmounts_only_its_own() {
     if let Some(m) = &mount {
         std::fs::write(m.0.join("precious"), b"mine").unwrap();
     }
-    let watchdog = torture_harness::runner::process::Watchdog::start(&util::bin()).unwrap();
+    let watchdog = torture_harness::process::Watchdog::start(&util::bin()).unwrap();
     for dir in [&victim, &forged, &evil, &ours, &t.path().to_path_buf()] {
-        watchdog.watch_dir(dir);
+        torture_harness::owned::DirWatch::watch_dir(&watchdog, dir);
     }
     if let Some(m) = &mount {
         watchdog.watch_mount(&m.0);

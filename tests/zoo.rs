@@ -100,7 +100,10 @@ fn torture_with(strategy: &str, extra: &[&str]) -> serde_json::Value {
         }
     }
     assert_eq!(r["fault_tier"], "process crash");
-    assert_eq!(r["tier"], "process-crash", "the spelling every report shares");
+    assert_eq!(
+        r["tier"], "process-crash",
+        "the spelling every report shares"
+    );
     assert!(run.stdout().contains("process crash"), "{ctx}");
     r
 }

@@ -28,9 +28,8 @@ use super::syscalls::Class;
 use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError, TraceOptions};
 
 use crate::owned::{Kind, ScratchDir};
-use crate::report::shell_quote;
+use crate::process::Watchdog;
 use crate::runner::exec::{Which, tail};
-use crate::runner::process::Watchdog;
 use crate::runner::{RunError, STATE_FILE, Workload, child};
 use crate::state::Document;
 use crate::strategy::Strategy;
@@ -203,7 +202,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     let watchdog = Watchdog::start(&cfg.program).map_err(harness("cannot start the watchdog"))?;
     let watchdog = Arc::new(watchdog);
     let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref(), Some(&watchdog))?;
-    let scratch = ScratchDir::in_tmp(Kind::Explore, Some(&watchdog))
+    let scratch = ScratchDir::in_tmp(Kind::Explore, Some(watchdog.clone()))
         .map_err(|e| ExploreError::Harness(format!("cannot create a scratch directory: {e}")))?;
     let mut first = Explorer::new(cfg, &run_dir.path, scratch.path().join("first"))?;
     first.prepare()?;
@@ -721,7 +720,7 @@ pub fn replay_command(cfg: &ExploreConfig, faults: &[Fault], point: Option<usize
     let mut args: Vec<String> = vec!["torture".into(), "explore".into()];
     let mut push = |flag: &str, value: String| {
         args.push(flag.into());
-        args.push(shell_quote(&value));
+        args.push(crate::shell::quote(&value));
     };
     match &cfg.workload {
         Workload::Builtin(s) => {
@@ -740,7 +739,7 @@ pub fn replay_command(cfg: &ExploreConfig, faults: &[Fault], point: Option<usize
                 push("--state", spec.state.clone());
             }
             for (k, v) in &spec.env {
-                env += &format!("{k}={} ", shell_quote(v));
+                env += &format!("{k}={} ", crate::shell::quote(v));
             }
         }
     }

@@ -29,7 +29,7 @@ pub use mount::FsSpec;
 pub use report::FsCompareReport;
 
 use crate::owned::{Kind, ScratchDir};
-use crate::runner::process::Watchdog;
+use crate::process::Watchdog;
 use crate::runner::{KillAt, RunConfig, RunLength, Workload};
 use crate::strategy::Strategy;
 
@@ -101,7 +101,7 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let watchdog = Watchdog::start(&cfg.program)
         .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
-    let scratch = ScratchDir::create(Kind::Fscompare, &cfg.scratch, Some(&watchdog))
+    let scratch = ScratchDir::create(Kind::Fscompare, &cfg.scratch, Some(watchdog.clone()))
         .map_err(|e| err(format!("--scratch {}: {e}", cfg.scratch.display())))?;
     if cfg.progress {
         eprintln!("torture: seed {}", cfg.seed);
@@ -206,7 +206,7 @@ fn run_all(
         let mounted =
             mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(CompareError)?;
         // Dropped before `mounted`: the work happens in a directory of our own.
-        let work = ScratchDir::create(Kind::Fscompare, &mounted.root, Some(watchdog))
+        let work = ScratchDir::create(Kind::Fscompare, &mounted.root, Some(watchdog.clone()))
             .map_err(|e| CompareError(format!("{}: {e}", spec.name)))?;
         let fsync = fsync_cost(work.path())
             .map_err(|e| CompareError(format!("{}: cannot measure fsync: {e}", spec.name)))?;

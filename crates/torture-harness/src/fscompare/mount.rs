@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use crate::runner::process::Watchdog;
+use crate::process::Watchdog;
 
 /// A file system to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,12 +269,6 @@ impl Drop for Mounted {
             let _ = std::fs::remove_file(&image);
         }
     }
-}
-
-/// Unmounts `path` (lazily): the watchdog's last resort.
-pub fn force_unmount(path: &Path) {
-    let path = path.to_string_lossy().to_string();
-    let _ = run("umount", &["-l", &path]);
 }
 
 #[cfg(test)]

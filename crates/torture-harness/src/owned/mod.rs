@@ -27,7 +27,7 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 pub use manifest::{Entry, EntryType, Kind, MANIFEST_FILE, Manifest};
-pub use scratch::ScratchDir;
+pub use scratch::{DirWatch, ScratchDir};
 use tree::Found;
 
 /// Why `torture` leaves a directory alone.

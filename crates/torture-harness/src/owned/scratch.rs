@@ -1,7 +1,7 @@
 //! Temporary directories: `torture-KIND-XXXXXX` under `$TMPDIR` (or a
 //! parent the caller names), mode 0700, with a manifest from birth, and
-//! registered with the [`Watchdog`] so that a SIGKILL of `torture` does not
-//! leave them behind.
+//! registered with a [`DirWatch`] (the process watchdog) so that a SIGKILL
+//! of `torture` does not leave them behind.
 //!
 //! Dropping a [`ScratchDir`] removes it whole (never following a link nor
 //! entering a file system mounted in it) and unregisters it;
@@ -11,18 +11,28 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::manifest::{Kind, Manifest};
-use crate::runner::process::Watchdog;
+
+/// What removes a registered directory if `torture` dies before it does:
+/// the process watchdog (`crate::process::Watchdog`), which implements it.
+/// A trait, so that this module, below the process layer, does not depend
+/// on it.
+pub trait DirWatch: Send + Sync {
+    /// Registers a directory to remove if the supervisor dies.
+    fn watch_dir(&self, path: &Path);
+    /// Unregisters a directory that was removed, or is kept.
+    fn forget_dir(&self, path: &Path);
+}
 
 /// A temporary directory of `torture`'s own.
 pub struct ScratchDir {
     path: PathBuf,
-    watchdog: Option<Arc<Watchdog>>,
+    watchdog: Option<Arc<dyn DirWatch>>,
     kept: bool,
 }
 
 impl ScratchDir {
     /// Makes a fresh directory of `kind` in `$TMPDIR`.
-    pub fn in_tmp(kind: Kind, watchdog: Option<&Arc<Watchdog>>) -> Result<ScratchDir, String> {
+    pub fn in_tmp(kind: Kind, watchdog: Option<Arc<dyn DirWatch>>) -> Result<ScratchDir, String> {
         let tmp = std::env::temp_dir();
         crate::paths::check("TMPDIR", &tmp)?;
         Self::create(kind, &tmp, watchdog)
@@ -34,7 +44,7 @@ impl ScratchDir {
     pub fn create(
         kind: Kind,
         parent: &Path,
-        watchdog: Option<&Arc<Watchdog>>,
+        watchdog: Option<Arc<dyn DirWatch>>,
     ) -> Result<ScratchDir, String> {
         crate::paths::check("directory", parent)?;
         // Absolute, so the watchdog finds it whatever its working directory.
@@ -50,7 +60,7 @@ impl ScratchDir {
             .keep();
         let dir = ScratchDir {
             path,
-            watchdog: watchdog.cloned(),
+            watchdog,
             kept: false,
         };
         if let Some(w) = &dir.watchdog {

@@ -496,7 +496,7 @@ pub fn replay_command(cfg: &RunConfig) -> String {
     let mut args: Vec<String> = vec!["torture".into()];
     let mut push = |flag: &str, value: String| {
         args.push(flag.into());
-        args.push(shell_quote(&value));
+        args.push(crate::shell::quote(&value));
     };
     match &cfg.workload {
         Workload::Builtin(s) => push("--strategy", s.name().into()),
@@ -510,7 +510,7 @@ pub fn replay_command(cfg: &RunConfig) -> String {
                 push("--state", spec.state.clone());
             }
             for (k, v) in &spec.env {
-                env += &format!("{k}={} ", shell_quote(v));
+                env += &format!("{k}={} ", crate::shell::quote(v));
             }
         }
     }
@@ -547,18 +547,6 @@ pub fn replay_command(cfg: &RunConfig) -> String {
     }
     push("--seed", cfg.seed.to_string());
     env + &args.join(" ")
-}
-
-/// Quotes `s` for a POSIX shell when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// One finished run under random kills, as the exporters see it: a plain

@@ -4,7 +4,7 @@
 //! process group, with `TORTURE_DIR` and `TORTURE_STATE` set, and for an
 //! operation `TORTURE_OP` (a unique id of letters, digits and `-`) and
 //! `TORTURE_WRITER` (the writer slot). The supervisor also tags each command
-//! with `TORTURE_RUN` (see [`super::reaper`]), by which it finds the
+//! with `TORTURE_RUN` (see [`crate::process::reaper`]), by which it finds the
 //! processes a command leaves behind.
 //!
 //! - `exec` must add `TORTURE_OP` to the state; exit 0 acknowledges it, any
@@ -22,7 +22,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::process::ChildProcess;
+use crate::process::ChildProcess;
 use crate::vocab::{OpId, Seq};
 
 /// How many bytes of a command's output are kept as evidence.
@@ -166,7 +166,7 @@ impl ExecSpec {
             .stdout(out)
             .stderr(err);
         if let Some(tag) = tag {
-            cmd.env(super::reaper::RUN_VAR, tag);
+            cmd.env(crate::process::reaper::RUN_VAR, tag);
         }
         if let Which::Op(slot, seq) = which {
             cmd.env("TORTURE_OP", OpId::new(slot, seq).to_string())

@@ -13,19 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::owned::{self, ScratchDir};
+use crate::process::Watchdog;
 use crate::strategy::Strategy;
-use process::Watchdog;
 
 pub mod artifacts;
 pub mod child;
 pub mod coverage;
 pub mod exec;
-pub mod process;
 pub mod protocol;
-pub mod reaper;
 pub mod schedule;
 mod supervisor;
-pub mod watchdog;
 
 pub use schedule::{KillAt, KillPoint, KillSchedule, SeededSchedule};
 
@@ -323,7 +320,8 @@ pub(crate) fn prepare_dir(
     watchdog: Option<&Arc<Watchdog>>,
 ) -> Result<RunDir, RunError> {
     let Some(dir) = dir else {
-        let temp = ScratchDir::in_tmp(owned::Kind::Run, watchdog).map_err(RunError::Harness)?;
+        let temp = ScratchDir::in_tmp(owned::Kind::Run, watchdog.map(|w| w.clone() as _))
+            .map_err(RunError::Harness)?;
         return Ok(RunDir {
             path: temp.path().to_path_buf(),
             temp: Some(temp),

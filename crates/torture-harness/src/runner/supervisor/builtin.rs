@@ -11,9 +11,9 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::fault::precise::{self, Plan};
+use crate::process::ChildProcess;
 use crate::report::StopReason;
 use crate::runner::child::{ChildSpec, Role, SUBCOMMAND};
-use crate::runner::process::ChildProcess;
 use crate::runner::schedule::KillAt;
 use crate::runner::{BASELINE_FILE, RunError, RunLength, STATE_FILE};
 use crate::state::Document;

@@ -12,9 +12,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::process::ChildProcess;
 use crate::report::StopReason;
 use crate::runner::RunError;
-use crate::runner::process::ChildProcess;
 
 use super::Supervisor;
 use super::events::ChildId;

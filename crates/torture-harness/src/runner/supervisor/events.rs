@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::report::StopReason;
 
-use crate::runner::process::ChildProcess;
+use crate::process::ChildProcess;
 use crate::runner::protocol::Message;
 use crate::verifier::Evidence;
 

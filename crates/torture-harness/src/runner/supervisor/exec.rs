@@ -15,11 +15,11 @@ use nix::sys::signal::Signal;
 
 use crate::fault::precise::{self, OpReport, Plan};
 use crate::owned::{Kind, ScratchDir};
+use crate::process::{ChildProcess, Watchdog, wait_exited};
 use crate::report::StopReason;
 use crate::runner::exec::{ExecSpec, Which, tail};
-use crate::runner::process::{ChildProcess, Watchdog, wait_exited};
 
-use crate::runner::reaper::{self, Reaper};
+use crate::process::reaper::{self, Reaper};
 use crate::runner::schedule::KillAt;
 use crate::runner::{RunError, RunLength, STOP_GRACE};
 use crate::verifier::Evidence;
@@ -86,7 +86,7 @@ impl ExecDriver {
         let harness = |what: &str, e: std::io::Error| RunError::Harness(format!("{what}: {e}"));
         let reaper = Reaper::start().map_err(|e| harness("cannot become a subreaper", e))?;
         watchdog.watch_run(reaper.tag());
-        let logs = ScratchDir::in_tmp(Kind::Logs, Some(&watchdog))
+        let logs = ScratchDir::in_tmp(Kind::Logs, Some(watchdog.clone()))
             .map_err(|e| RunError::Harness(format!("cannot create a log directory: {e}")))?;
         Ok(ExecDriver {
             spec: spec.clone(),

@@ -5,7 +5,7 @@
 //! commands, the moment each process exits (seen with `waitid(WNOWAIT)`, so
 //! the main thread still reaps it and no pid can be reused under a pending
 //! kill). The main thread owns all state, spawns and reaps children (it must
-//! be the main thread: see [`super::process`]), fires kill timers, enforces
+//! be the main thread: see [`crate::process`]), fires kill timers, enforces
 //! the op and stall timeouts, and runs checks.
 //!
 //! This file holds the loop and the stop ladder (ask, grace, SIGKILL); each
@@ -46,7 +46,7 @@ use nix::sys::signal::Signal;
 
 use super::artifacts::Artifacts;
 use super::coverage::CoverageTracker;
-use super::process::Watchdog;
+use crate::process::Watchdog;
 
 use super::schedule::{KillAt, RecentDurations};
 use super::{KillSchedule, RunConfig, RunError, RunLength, STOP_GRACE, Workload};

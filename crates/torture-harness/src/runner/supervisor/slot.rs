@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use crate::runner::RunLength;
 use crate::runner::artifacts::OpRecord;
 
-use crate::runner::process::ChildProcess;
+use crate::process::ChildProcess;
 
 use crate::runner::schedule::KillAt;
 

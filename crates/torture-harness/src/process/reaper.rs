@@ -17,14 +17,14 @@
 //!
 //! What is guaranteed:
 //! - A [`Reaper::sweep`] kills only processes it can prove are left over: a
-//!   child of this process that [`super::process`] did not spawn, whose
+//!   child of this process that [`super`] did not spawn, whose
 //!   environment names this run and a command that is over, together with
 //!   its subtree (and its process group when it leads one). A process of a
 //!   command still running is never touched.
 //! - Each killed process is counted once; a process already being killed
 //!   (its group's SIGKILL at the end of its command) is not counted.
 //! - Orphans' zombies are reaped by pid, never with `waitpid(-1)`: the
-//!   children [`super::process`] spawned are reaped by their owners.
+//!   children [`super`] spawned are reaped by their owners.
 //! - A sweep is bounded ([`MAX_PASSES`]), so a fork bomb cannot hang the
 //!   supervisor; what is left is found by the next sweep.
 //! - If `torture` itself dies, the watchdog calls [`kill_tagged`]: every
@@ -33,7 +33,7 @@
 //!
 //! The limits: a process that clears its environment (or rewrites
 //! `TORTURE_RUN`) is recognised only as a descendant of one that did not.
-//! A child this process spawns other than through [`super::process`] while
+//! A child this process spawns other than through [`super`] while
 //! a run is on looks like an orphan, and its zombie may be reaped by a
 //! sweep; the binary spawns nothing else during an outside program's run.
 //!
@@ -50,7 +50,6 @@ use nix::unistd::Pid;
 use rand::RngExt;
 use rand::distr::Alphanumeric;
 
-use super::process;
 use crate::platform::{self, SignalTarget};
 
 /// The environment variable that tags every command of an outside program.
@@ -208,7 +207,7 @@ impl Reaper {
         let table = ProcTable::scan();
         // Read after the scan: a child missing from it was not being spawned
         // when the scan saw it, so it is an orphan.
-        let spawned = process::spawned_children();
+        let spawned = super::spawned_children();
         let mut new = 0;
         for orphan in table.children(self.me) {
             let Some(p) = table.get(orphan).filter(|_| !spawned.contains(&orphan)) else {

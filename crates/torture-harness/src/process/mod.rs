@@ -7,9 +7,9 @@
 //!
 //! Grandchildren (what an outside program's shell starts) do not inherit the
 //! parent-death signal, so every group is also registered with the
-//! [`Watchdog`] (see [`super::watchdog`]), a small process that SIGKILLs the
+//! [`Watchdog`] (see [`watchdog`]), a small process that SIGKILLs the
 //! registered groups when the supervisor's end of its pipe closes, however
-//! the supervisor died. Given a run's token (see [`super::reaper`]) it also
+//! the supervisor died. Given a run's token (see [`reaper`]) it also
 //! kills every process tagged with it, which finds those that left their
 //! group.
 //!
@@ -27,8 +27,11 @@ use std::sync::{Mutex, RwLock};
 
 use nix::sys::signal::Signal;
 
-pub use super::watchdog::{WATCHDOG_SUBCOMMAND, Watchdog, watchdog_main};
+pub mod reaper;
+pub mod watchdog;
+
 use crate::platform::{self, SignalTarget};
+pub use watchdog::{WATCHDOG_SUBCOMMAND, Watchdog, watchdog_main};
 
 /// The children spawned here and not reaped yet.
 static SPAWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -40,7 +43,7 @@ static SPAWNED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 static SPAWNING: RwLock<()> = RwLock::new(());
 
 /// Spawns `cmd` and records the child until [`reaped`].
-pub(super) fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
+pub(crate) fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
     let _spawning = SPAWNING.read().unwrap_or_else(|e| e.into_inner());
     let child = cmd.spawn()?;
     lock(&SPAWNED).push(child.id() as i32);
@@ -48,7 +51,7 @@ pub(super) fn spawn_recorded(cmd: &mut Command) -> io::Result<Child> {
 }
 
 /// Reaps `child` and forgets it.
-pub(super) fn reaped(child: &mut Child) -> io::Result<ExitStatus> {
+pub(crate) fn reaped(child: &mut Child) -> io::Result<ExitStatus> {
     let status = child.wait();
     let pid = child.id() as i32;
     lock(&SPAWNED).retain(|&p| p != pid);

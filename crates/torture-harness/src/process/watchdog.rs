@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::process::{reaped, spawn_recorded};
 use super::reaper::{self, RunTag};
+use super::{reaped, spawn_recorded};
 use crate::platform::SignalTarget;
 
 /// The name of the watchdog's hidden subcommand.
@@ -202,17 +202,6 @@ impl Watchdog {
         self.send(&Record::Mount(Change::Remove, path.to_path_buf()));
     }
 
-    /// Registers a directory (made by torture) to remove if the supervisor
-    /// dies, after the mounts in it are gone.
-    pub fn watch_dir(&self, path: &Path) {
-        self.send(&Record::Dir(Change::Add, path.to_path_buf()));
-    }
-
-    /// Unregisters a directory that was removed, or is kept.
-    pub fn forget_dir(&self, path: &Path) {
-        self.send(&Record::Dir(Change::Remove, path.to_path_buf()));
-    }
-
     /// Has the watchdog kill every registered group and tagged process now
     /// (and forget the groups), while mounts and directories stay
     /// registered: the end of a run's commands, before its directory's
@@ -298,7 +287,7 @@ impl Registry {
             .collect();
         for mount in &self.mounts {
             if inside_any(mount, &dirs) {
-                crate::fscompare::mount::force_unmount(mount);
+                force_unmount(mount);
             }
         }
         for dir in dirs {
@@ -351,6 +340,25 @@ pub fn watchdog_main() -> i32 {
     }
     registry.release();
     0
+}
+
+/// Directories made by torture are removed if the supervisor dies, after
+/// the mounts in them are gone.
+impl crate::owned::DirWatch for Watchdog {
+    fn watch_dir(&self, path: &Path) {
+        self.send(&Record::Dir(Change::Add, path.to_path_buf()));
+    }
+
+    fn forget_dir(&self, path: &Path) {
+        self.send(&Record::Dir(Change::Remove, path.to_path_buf()));
+    }
+}
+
+/// Detaches the mount at `path` (`umount -l`): the watchdog's last resort
+/// for a mount inside a directory it removes. The file system goes once
+/// nothing uses it; the path is free at once.
+fn force_unmount(path: &Path) {
+    let _ = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH);
 }
 
 #[cfg(test)]
