@@ -23,6 +23,7 @@ pub mod exec;
 pub mod protocol;
 pub mod schedule;
 mod supervisor;
+pub mod traced;
 
 pub use schedule::{KillAt, KillPoint, KillSchedule, SeededSchedule};
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::fault::precise::{self, Plan};
 use crate::process::ChildProcess;
 use crate::report::StopReason;
 use crate::runner::child::{ChildSpec, Role, SUBCOMMAND};
 use crate::runner::schedule::KillAt;
+use crate::runner::traced::{self, Plan};
 use crate::runner::{BASELINE_FILE, RunError, RunLength, STATE_FILE};
 use crate::state::Document;
 use crate::strategy::Strategy;
@@ -160,7 +160,7 @@ impl Supervisor<'_, BuiltinDriver> {
             };
             let mut command = vec![self.cfg.program.clone().into_os_string()];
             command.append(&mut args);
-            args = precise::args(&plan, &self.dir, &command);
+            args = traced::args(&plan, &self.dir, &command);
         }
         let (process, stdout) =
             ChildProcess::spawn_piped(&self.cfg.program, &args).map_err(|e| {

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::fault::precise::{self, OpReport, Plan};
 use crate::owned::{Kind, ScratchDir};
 use crate::process::{ChildProcess, Watchdog, wait_exited};
 use crate::report::StopReason;
 use crate::runner::exec::{ExecSpec, Which, tail};
+use crate::runner::traced::{self, OpReport, Plan};
 
 use crate::process::reaper::{self, Reaper};
 use crate::runner::schedule::KillAt;
@@ -358,7 +358,7 @@ impl Supervisor<'_, ExecDriver> {
                                 report: report.clone(),
                             };
                             let mut argv = vec![program.clone().into_os_string()];
-                            argv.extend(precise::args(&plan, &dir, &spec.argv(which)));
+                            argv.extend(traced::args(&plan, &dir, &spec.argv(which)));
                             spec.command_argv(which, &dir, &output, &argv, Some(&tag))
                                 .and_then(ChildProcess::spawn_fast)
                         }
