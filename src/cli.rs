@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use torture_harness::config::{
+    self, ExecSpec, ExploreSettings, Naming, RunConfig, RunSettings, Workload, defaults,
+};
 use torture_harness::exit;
 use torture_harness::fault;
 use torture_harness::output::{self, OutputTarget};
@@ -17,9 +20,8 @@ use torture_harness::report::{
     ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
     RunResult, ScenariosJsonExporter, StopReason,
 };
-use torture_harness::runner::exec::ExecSpec;
-use torture_harness::runner::{self, RunConfig, RunLength, Workload, child};
-use torture_harness::scenario::{self, AnyScenario, ExploreScenario, defaults};
+use torture_harness::runner::{self, child};
+use torture_harness::scenario::{self, AnyScenario, ExploreScenario};
 use torture_harness::strategy::{self, Strategy};
 use torture_harness::vocab::{ExploreExpectation, Fault, Verdict, finding_list};
 
@@ -51,8 +53,8 @@ enum Command {
         partition: Option<(usize, usize)>,
         /// Land every scenario's kills this way (delay or syscall),
         /// whatever its file says.
-        #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
-        kill_at: Option<runner::KillAt>,
+        #[arg(long, value_name = "WHERE", value_parser = config::KillAt::parse)]
+        kill_at: Option<config::KillAt>,
         /// Run every scenario with this seed, whatever its file says.
         #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
         seed: Option<u64>,
@@ -213,11 +215,11 @@ struct RunArgs {
     /// or syscall (at the entry of a file-system syscall, by ptrace, spread
     /// over the operation's fault points) [default: delay for a strategy,
     /// syscall for --exec].
-    #[arg(long, value_name = "WHERE", value_parser = runner::KillAt::parse)]
-    kill_at: Option<runner::KillAt>,
-    /// How long to run (e.g. 10s, 500ms, 2m).
-    #[arg(long, value_name = "D", default_value = defaults::DURATION, value_parser = parse_duration, conflicts_with = "ops", allow_hyphen_values = true)]
-    duration: std::time::Duration,
+    #[arg(long, value_name = "WHERE", value_parser = config::KillAt::parse)]
+    kill_at: Option<config::KillAt>,
+    /// How long to run (e.g. 10s, 500ms, 2m) [default: 10s].
+    #[arg(long, value_name = "D", value_parser = parse_duration, conflicts_with = "ops", allow_hyphen_values = true)]
+    duration: Option<std::time::Duration>,
     /// Run exactly this many operations (split over the writers), instead of --duration.
     #[arg(long, value_name = "N", value_parser = parse_ops, allow_negative_numbers = true)]
     ops: Option<u64>,
@@ -235,11 +237,11 @@ struct RunArgs {
     outputs: Outputs,
     /// A pass needs at least this many acknowledged operations per writer,
     /// else the verdict is inconclusive (exit 3).
-    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_ACKED, value_parser = parse_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MIN_ACKED, value_parser = parse_count, allow_negative_numbers = true)]
     min_acked: u64,
     /// A pass needs at least this many kills landed inside an operation
     /// (when --kill-rate is above 0), else the verdict is inconclusive.
-    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS, value_parser = parse_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MIN_KILLS, value_parser = parse_count, allow_negative_numbers = true)]
     min_kills: u64,
     /// With --kill-at syscall: run until every fault point of the operation
     /// has had K kills land on it (bounded by --duration); fewer is
@@ -273,8 +275,8 @@ struct FsCompareArgs {
     #[arg(long, value_name = "N", value_parser = parse_ops)]
     ops: Option<u64>,
     /// Where kills land: delay or syscall (see the run's --kill-at).
-    #[arg(long, value_name = "WHERE", default_value = "delay", value_parser = runner::KillAt::parse)]
-    kill_at: runner::KillAt,
+    #[arg(long, value_name = "WHERE", default_value = "delay", value_parser = config::KillAt::parse)]
+    kill_at: config::KillAt,
     /// Writers per run.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_writers, allow_negative_numbers = true)]
     writers: usize,
@@ -286,7 +288,7 @@ struct FsCompareArgs {
     kill_rate: f64,
     /// A run's pass needs at least this many kills landed inside an
     /// operation, else it is inconclusive (and not as expected).
-    #[arg(long, value_name = "N", default_value_t = runner::DEFAULT_MIN_KILLS, value_parser = parse_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MIN_KILLS, value_parser = parse_count, allow_negative_numbers = true)]
     min_kills: u64,
     /// Seed of every run [default: fresh, printed].
     #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
@@ -435,9 +437,10 @@ fn parse_range(s: &str, min: u64, max: u64, unit: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// A count of processes: a whole number, then the configuration's check.
 fn parse_bounded(s: &str, min: usize) -> Result<usize, String> {
-    let n = parse_range(s, min as u64, defaults::MAX_CHILDREN as u64, " processes")?;
-    Ok(n as usize)
+    let n = parse_range(s, 0, u64::MAX, " processes")?;
+    config::check::processes(usize::try_from(n).unwrap_or(usize::MAX), min)
 }
 
 /// A count of 0 or more (`--min-acked`, `--min-kills`, `--warmup-ops`).
@@ -455,10 +458,10 @@ fn parse_point(s: &str) -> Result<usize, String> {
     parse_range(s, 0, usize::MAX as u64, "").map(|n| n as usize)
 }
 
-/// Padding bytes, at most [`runner::MAX_PAYLOAD`].
+/// Padding bytes, at most [`config::MAX_PAYLOAD`].
 fn parse_payload(s: &str) -> Result<usize, String> {
-    let max = runner::MAX_PAYLOAD as u64;
-    parse_range(s, 0, max, " bytes (256 MiB)").map(|n| n as usize)
+    let n = parse_range(s, 0, u64::MAX, " bytes")?;
+    config::check::payload(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// An image size in MiB: at least 16 (room for the runs), at most 1 TiB.
@@ -475,18 +478,12 @@ fn parse_readers(s: &str) -> Result<usize, String> {
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        Ok(_) => Err("must be between 0 and 1".into()),
-        Err(_) => Err("not a number".into()),
-    }
+    let p = s.parse::<f64>().map_err(|_| "not a number".to_string())?;
+    config::check::kill_rate(p)
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    match torture_harness::duration::parse(s)? {
-        d if d.is_zero() => Err("must be more than 0".into()),
-        d => Ok(d),
-    }
+    config::check::duration(torture_harness::duration::parse(s)?)
 }
 
 fn parse_partition(s: &str) -> Result<(usize, usize), String> {
@@ -576,47 +573,44 @@ fn program() -> Result<PathBuf, i32> {
         .map_err(|e| bad_input(format!("cannot find my own executable: {e}")))
 }
 
+/// What the options of a run say; [`RunSettings::build`] checks them.
+fn run_settings(args: RunArgs) -> RunSettings {
+    RunSettings {
+        workload: Some(args.workload.workload()),
+        writers: Some(args.writers),
+        readers: Some(args.readers),
+        kill_rate: args.kill_rate,
+        kill_at: args.kill_at,
+        duration: args.duration,
+        ops: args.ops,
+        payload: Some(args.payload),
+        seed: args.seed,
+        op_timeout: Some(args.op_timeout),
+        stall_timeout: Some(args.stall_timeout),
+        min_acked: Some(args.min_acked),
+        min_kills: Some(args.min_kills),
+        until_covered: args.until_covered,
+        dir: args.dir,
+        artifacts: args.artifacts,
+        baseline: args.baseline,
+        progress: false,
+        announce: true,
+    }
+}
+
 fn torture(args: RunArgs) -> i32 {
     let targets = match prepare_outputs(&args.outputs) {
         Ok(t) => t,
         Err(code) => return code,
     };
-    if args.baseline && args.workload.exec.is_some() {
-        return bad_input("--baseline needs a built-in strategy, not --exec");
-    }
     let program = match program() {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let seed = args.seed.unwrap_or_else(torture_harness::seed::fresh);
-    let workload = args.workload.workload();
-    let kill_rate = args
-        .kill_rate
-        .unwrap_or_else(|| workload.default_kill_rate());
-    let config = RunConfig {
-        kill_at: args.kill_at.unwrap_or_else(|| workload.default_kill_at()),
-        workload,
-        writers: args.writers,
-        readers: args.readers,
-        kill_rate,
-        length: args
-            .ops
-            .map_or(RunLength::Duration(args.duration), RunLength::Ops),
-        payload: args.payload,
-        seed,
-        dir: args.dir,
-        baseline: args.baseline,
-        progress: std::io::stderr().is_terminal(),
-        announce: true,
-        program,
-        op_timeout: args.op_timeout,
-        stall_timeout: args.stall_timeout,
-        artifacts: args.artifacts,
-        minimums: runner::Minimums {
-            acked_per_writer: args.min_acked,
-            kills: args.min_kills,
-        },
-        until_covered: args.until_covered,
+    let progress = std::io::stderr().is_terminal();
+    let config = match run_settings(args).build(program, Naming::Flags) {
+        Ok(c) => RunConfig { progress, ..c },
+        Err(e) => return bad_input(e),
     };
     let prepared = match runner::prepare(&config) {
         Ok(p) => p,
@@ -705,9 +699,9 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         writers: args.writers,
         readers: args.readers,
         kill_rate: args.kill_rate,
-        minimums: runner::Minimums {
+        minimums: config::Minimums {
             kills: args.min_kills,
-            ..runner::Minimums::default()
+            ..config::Minimums::default()
         },
         seed,
         scratch: args.scratch.unwrap_or_else(std::env::temp_dir),
@@ -754,7 +748,10 @@ fn explore(args: ExploreArgs) -> i32 {
         },
         None => None,
     };
-    let config = explore_config(args, scenario.as_ref(), program);
+    let config = match explore_settings(args, scenario.as_ref()).build(program, Naming::Flags) {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
     use nix::sys::signal::Signal;
     if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return bad_input(format!("cannot install signal handlers: {e}"));
@@ -787,54 +784,31 @@ fn explore(args: ExploreArgs) -> i32 {
 }
 
 /// The exploration the options ask for: each setting from its option, else
-/// from an explore-mode `--scenario` file, else the default.
-fn explore_config(
-    args: ExploreArgs,
-    scenario: Option<&AnyScenario>,
-    program: PathBuf,
-) -> fault::ExploreConfig {
-    use fault::explore as ex;
-    let file = match scenario {
-        Some(AnyScenario::Explore(s)) => Some(s),
-        _ => None,
-    };
-    fault::ExploreConfig {
-        workload: match scenario {
-            Some(s) => s.workload().clone(),
-            None => args.workload.workload(),
+/// from an explore-mode `--scenario` file (a run-mode one gives only its
+/// workload), else the default.
+fn explore_settings(args: ExploreArgs, scenario: Option<&AnyScenario>) -> ExploreSettings {
+    let base = match scenario {
+        Some(AnyScenario::Explore(s)) => s.settings.clone(),
+        Some(AnyScenario::Run(s)) => ExploreSettings {
+            workload: Some(s.run.workload.clone()),
+            ..ExploreSettings::default()
         },
-        faults: args
-            .faults
-            .or_else(|| file.map(|s| s.faults.clone()))
-            .unwrap_or_else(|| Fault::ALL.to_vec()),
-        warmup_ops: args
-            .warmup_ops
-            .or(file.map(|s| s.warmup_ops))
-            .unwrap_or(ex::DEFAULT_WARMUP_OPS),
+        None => ExploreSettings::default(),
+    };
+    let from_args = ExploreSettings {
+        workload: args.scenario.is_none().then(|| args.workload.workload()),
+        faults: args.faults,
+        warmup_ops: args.warmup_ops,
         all_syscalls: args.all_syscalls,
         only_point: args.point,
-        op_timeout: args
-            .op_timeout
-            .or(file.map(|s| s.op_timeout))
-            .unwrap_or(ex::DEFAULT_OP_TIMEOUT),
-        recovery_timeout: args
-            .recovery_timeout
-            .or(file.map(|s| s.recovery_timeout))
-            .unwrap_or(ex::DEFAULT_RECOVERY_TIMEOUT),
-        payload: args
-            .payload
-            .or(file.map(|s| s.payload))
-            .unwrap_or(ex::DEFAULT_PAYLOAD),
+        op_timeout: args.op_timeout,
+        recovery_timeout: args.recovery_timeout,
+        payload: args.payload,
         dir: args.dir,
         artifacts: args.artifacts,
-        program,
-        jobs: args.jobs.unwrap_or_else(default_jobs),
-    }
-}
-
-/// Faulted runs at once when `--jobs` is not given: one per CPU.
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+        jobs: args.jobs,
+    };
+    from_args.or(base)
 }
 
 /// Writes the requested report files and appends to the GitHub step summary.
@@ -953,7 +927,7 @@ fn run_scenarios(
     files: &[PathBuf],
     outputs: &Outputs,
     partition: Option<(usize, usize)>,
-    kill_at: Option<runner::KillAt>,
+    kill_at: Option<config::KillAt>,
     seed: Option<u64>,
 ) -> i32 {
     let targets = match prepare_outputs(outputs) {
@@ -1071,7 +1045,7 @@ fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResul
     if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
         return Err(bad_input(format!("cannot install signal handlers: {e}")));
     }
-    let config = sc.config(program.to_path_buf(), default_jobs());
+    let config = sc.config(program.to_path_buf(), config::default_jobs());
     let report =
         fault::explore(&config).map_err(|e| bad_input(format!("{}: {e}", sc.file.display())))?;
     let result = ExploreResult {
@@ -1117,4 +1091,173 @@ fn print_explore_mismatch(result: &ExploreResult) {
         println!("    replay: {}", f.replay);
     }
     println!("  replay: {}", result.report.replay);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use torture_harness::config::{ExploreConfig, KillAt};
+
+    fn words(line: &str) -> Vec<String> {
+        shlex::split(line).unwrap_or_else(|| panic!("not shell words: {line}"))
+    }
+
+    /// The run the replay line asks for, parsed as `torture` parses it.
+    fn parse_run(line: &str, program: &Path) -> RunConfig {
+        let cli = Cli::try_parse_from(words(line)).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(cli.command.is_none(), "{line}");
+        run_settings(cli.run)
+            .build(program.to_path_buf(), Naming::Flags)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn parse_explore(line: &str, program: &Path, jobs: usize) -> ExploreConfig {
+        let cli = Cli::try_parse_from(words(line)).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let Some(Command::Explore(args)) = cli.command else {
+            panic!("not an exploration: {line}")
+        };
+        let mut settings = explore_settings(*args, None);
+        settings.jobs = Some(jobs);
+        settings
+            .build(program.to_path_buf(), Naming::Flags)
+            .unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn exec(init: Option<&str>, state: &str) -> Workload {
+        Workload::Exec(ExecSpec {
+            exec: "python3 app.py add \"$TORTURE_OP\" 'it''s'".into(),
+            check: "python3 app.py list --sep=,".into(),
+            init: init.map(str::to_string),
+            state: state.into(),
+            env: Vec::new(),
+        })
+    }
+
+    /// Every run the replay line names comes back from it unchanged: the
+    /// line is made from the configuration, the parse is the command
+    /// line's own, and `--dir`, `--artifacts`, `--baseline` and the live
+    /// progress, which a replay leaves out, are at their defaults.
+    #[test]
+    fn run_replay_lines_parse_back_to_their_configuration() {
+        let program = Path::new("/usr/local/bin/torture");
+        let base = RunSettings {
+            seed: Some(7),
+            announce: true,
+            ..RunSettings::default()
+        };
+        let cases = [
+            base.clone(),
+            RunSettings {
+                workload: Some(Workload::Builtin(strategy::by_name("naive").unwrap())),
+                writers: Some(32),
+                readers: Some(0),
+                kill_rate: Some(0.1),
+                duration: Some(Duration::from_millis(1500)),
+                payload: Some(0),
+                seed: Some(u64::MAX),
+                ..base.clone()
+            },
+            RunSettings {
+                workload: Some(exec(Some("mkdir -p db && : > db/x"), "db.json")),
+                ops: Some(200),
+                kill_rate: Some(0.0),
+                kill_at: Some(KillAt::Delay),
+                op_timeout: Some(Duration::from_secs(90)),
+                stall_timeout: Some(Duration::from_millis(250)),
+                min_acked: Some(0),
+                min_kills: Some(3),
+                ..base.clone()
+            },
+            RunSettings {
+                workload: Some(exec(None, "state")),
+                kill_rate: Some(0.35),
+                until_covered: Some(2),
+                duration: Some(Duration::from_secs(3600)),
+                ..base.clone()
+            },
+            RunSettings {
+                kill_at: Some(KillAt::Syscall),
+                kill_rate: Some(1.0),
+                ..base
+            },
+        ];
+        for settings in cases {
+            let config = settings
+                .build(program.to_path_buf(), Naming::Flags)
+                .unwrap();
+            let line = config.replay();
+            assert_eq!(parse_run(&line, program), config, "{line}");
+        }
+    }
+
+    #[test]
+    fn explore_replay_lines_parse_back_to_their_configuration() {
+        let program = Path::new("/usr/local/bin/torture");
+        let cases = [
+            ExploreSettings::default(),
+            ExploreSettings {
+                workload: Some(Workload::Builtin(strategy::by_name("naive").unwrap())),
+                faults: Some(vec![Fault::Kill, Fault::ShortWrite]),
+                warmup_ops: Some(0),
+                payload: Some(4096),
+                op_timeout: Some(Duration::from_secs(2)),
+                recovery_timeout: Some(Duration::from_millis(1500)),
+                all_syscalls: true,
+                ..ExploreSettings::default()
+            },
+            ExploreSettings {
+                workload: Some(exec(Some("true"), "s.db")),
+                faults: Some(vec![Fault::Eio]),
+                ..ExploreSettings::default()
+            },
+        ];
+        for settings in cases {
+            let config = settings
+                .clone()
+                .build(program.to_path_buf(), Naming::Flags)
+                .unwrap();
+            let line = config.replay(&config.faults, config.only_point);
+            assert_eq!(parse_explore(&line, program, config.jobs), config, "{line}");
+            // The line of one point and fault explores just that.
+            let one = config.replay(&[Fault::Kill], Some(3));
+            let back = parse_explore(&one, program, config.jobs);
+            assert_eq!(
+                (back.faults, back.only_point),
+                (vec![Fault::Kill], Some(3)),
+                "{one}"
+            );
+        }
+    }
+
+    /// The options and the scenario keys are refused with the same words.
+    #[test]
+    fn options_and_keys_share_their_messages() {
+        let flag = RunSettings {
+            kill_rate: Some(1.5),
+            ..RunSettings::default()
+        };
+        let e = flag.build(PathBuf::new(), Naming::Flags).unwrap_err();
+        assert_eq!(e.to_string(), "--kill-rate: 1.5 is outside [0, 1]");
+        let e = RunSettings {
+            kill_rate: Some(1.5),
+            ..RunSettings::default()
+        }
+        .build(PathBuf::new(), Naming::Keys)
+        .unwrap_err();
+        assert_eq!(e.to_string(), "key `kill_rate`: 1.5 is outside [0, 1]");
+        assert_eq!(parse_rate("1.5").unwrap_err(), e.reason);
+        let ops = RunSettings {
+            ops: Some(5),
+            duration: Some(Duration::from_secs(1)),
+            ..RunSettings::default()
+        };
+        assert_eq!(
+            ops.build(PathBuf::new(), Naming::Flags)
+                .unwrap_err()
+                .to_string(),
+            "--ops: give it or --duration, not both"
+        );
+    }
 }

@@ -31,25 +31,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fault::ExploreConfig;
-use crate::runner::exec::ExecSpec;
-use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
-use crate::strategy::{self, Strategy};
+use crate::config::{
+    ExecSpec, ExploreConfig, ExploreSettings, KillAt, Naming, RunConfig, RunSettings, Workload,
+};
+use crate::strategy;
 use crate::vocab::{Expectation, ExploreExpectation, Fault, ViolationKind};
-
-/// Defaults shared by the command line and scenario files.
-pub mod defaults {
-    /// Writer processes.
-    pub const WRITERS: usize = 8;
-    /// Reader processes.
-    pub const READERS: usize = 1;
-    /// Run duration.
-    pub const DURATION: &str = "10s";
-    /// Padding bytes.
-    pub const PAYLOAD: usize = 4096;
-    /// The most writer or reader processes a run may start.
-    pub const MAX_CHILDREN: usize = 1024;
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,31 +104,11 @@ pub struct Scenario {
     pub name: String,
     /// What it is about.
     pub description: Option<String>,
-    /// What is tortured.
-    pub workload: Workload,
-    /// Writers.
-    pub writers: usize,
-    /// Readers.
-    pub readers: usize,
-    /// Kill probability.
-    pub kill_rate: f64,
-    /// Where kills land inside an operation (`kill_at`; default `delay` for
-    /// a strategy, `syscall` for an outside program).
-    pub kill_at: KillAt,
-    /// Length.
-    pub length: RunLength,
-    /// Padding bytes.
-    pub payload: usize,
+    /// The run, built and validated from the file's keys (its `program`
+    /// and `seed` are set by [`Scenario::config`] for each run).
+    pub run: RunConfig,
     /// A fixed seed, or `None` for a fresh one per run.
     pub seed: Option<u64>,
-    /// The op timeout.
-    pub op_timeout: Duration,
-    /// The stall timeout.
-    pub stall_timeout: Duration,
-    /// The evidence a pass needs (`min_acked`, `min_kills`).
-    pub minimums: Minimums,
-    /// `until_covered`: kills wanted at every fault point.
-    pub until_covered: Option<u64>,
     /// The verdict it must get.
     pub expect: Expectation,
 }
@@ -156,18 +122,12 @@ pub struct ExploreScenario {
     pub name: String,
     /// What it is about.
     pub description: Option<String>,
-    /// What is explored.
-    pub workload: Workload,
-    /// The faults to put at every point (`faults`, default all).
-    pub faults: Vec<Fault>,
-    /// Ordinary operations before the explored one.
-    pub warmup_ops: u64,
-    /// Padding bytes of a built-in strategy's document.
-    pub payload: usize,
-    /// A faulted operation running longer is killed.
-    pub op_timeout: Duration,
-    /// The operation after a faulted one must finish within this.
-    pub recovery_timeout: Duration,
+    /// What the file says, validated: the settings a command line may lay
+    /// its own over.
+    pub settings: ExploreSettings,
+    /// The exploration, built from the file's keys (its `program` and
+    /// `jobs` are set by [`ExploreScenario::config`]).
+    pub explore: ExploreConfig,
     /// What the exploration must find.
     pub expect: ExploreExpectation,
 }
@@ -176,24 +136,17 @@ impl ExploreScenario {
     /// The exploration of this scenario, `jobs` faulted runs at once.
     pub fn config(&self, program: PathBuf, jobs: usize) -> ExploreConfig {
         ExploreConfig {
-            workload: self.workload.clone(),
-            faults: self.faults.clone(),
-            warmup_ops: self.warmup_ops,
-            all_syscalls: false,
-            only_point: None,
-            op_timeout: self.op_timeout,
-            recovery_timeout: self.recovery_timeout,
-            payload: self.payload,
-            dir: None,
-            artifacts: None,
             program,
             jobs,
+            ..self.explore.clone()
         }
     }
 }
 
 /// A scenario of either mode, as `torture run` takes them.
 #[derive(Debug, Clone)]
+// A scenario set holds a handful of these, once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyScenario {
     /// `mode = "run"` (the default).
     Run(Scenario),
@@ -245,8 +198,8 @@ impl AnyScenario {
     /// What it tortures or explores.
     pub fn workload(&self) -> &Workload {
         match self {
-            AnyScenario::Run(s) => &s.workload,
-            AnyScenario::Explore(s) => &s.workload,
+            AnyScenario::Run(s) => &s.run.workload,
+            AnyScenario::Explore(s) => &s.explore.workload,
         }
     }
 }
@@ -289,21 +242,6 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
     }
 }
 
-impl std::fmt::Debug for Workload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Workload::Builtin(s) => f.write_str(s.name()),
-            Workload::Exec(spec) => write!(f, "exec {:?}", spec.exec),
-        }
-    }
-}
-
-impl std::fmt::Debug for dyn Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// A scenario file that cannot be used; the message names file, key, reason.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", file.display())]
@@ -328,59 +266,35 @@ impl Scenario {
     }
 
     fn from_raw(path: &Path, name: String, raw: ScenarioFile) -> Result<Self, String> {
-        let workload = workload(path, &raw)?;
-        let writers = count("writers", raw.writers.unwrap_or(defaults::WRITERS), 1)?;
-        let readers = count("readers", raw.readers.unwrap_or(defaults::READERS), 0)?;
-        let kill_rate = raw
-            .kill_rate
-            .unwrap_or_else(|| workload.default_kill_rate());
-        if !(0.0..=1.0).contains(&kill_rate) {
-            return Err(format!("key `kill_rate`: {kill_rate} is outside [0, 1]"));
-        }
-        let kill_at = match raw.kill_at.as_deref() {
-            None => workload.default_kill_at(),
-            Some(s) => KillAt::parse(s).map_err(|e| format!("key `kill_at`: {e}"))?,
+        let settings = RunSettings {
+            workload: Some(workload(path, &raw)?),
+            writers: raw.writers,
+            readers: raw.readers,
+            kill_rate: raw.kill_rate,
+            kill_at: match raw.kill_at.as_deref() {
+                None => None,
+                Some(s) => Some(KillAt::parse(s).map_err(|e| format!("key `kill_at`: {e}"))?),
+            },
+            duration: duration("duration", raw.duration.as_deref())?,
+            ops: raw.ops,
+            payload: raw.payload,
+            seed: Some(raw.seed.unwrap_or(0)),
+            op_timeout: duration("op_timeout", raw.op_timeout.as_deref())?,
+            stall_timeout: duration("stall_timeout", raw.stall_timeout.as_deref())?,
+            min_acked: raw.min_acked,
+            min_kills: raw.min_kills,
+            until_covered: raw.until_covered,
+            ..RunSettings::default()
         };
-        let length = match (raw.ops, raw.duration) {
-            (Some(_), Some(_)) => {
-                return Err("keys `ops` and `duration`: give one, not both".into());
-            }
-            (Some(0), None) => return Err("key `ops`: must be at least 1".into()),
-            (Some(n), None) => RunLength::Ops(n),
-            (None, d) => {
-                RunLength::Duration(parse_duration(d.as_deref().unwrap_or(defaults::DURATION))?)
-            }
-        };
+        let run = settings
+            .build(PathBuf::new(), Naming::Keys)
+            .map_err(|e| e.to_string())?;
         Ok(Scenario {
             file: path.to_path_buf(),
             name,
             description: raw.description,
-            workload,
-            writers,
-            readers,
-            kill_rate,
-            kill_at,
-            length,
-            payload: payload(raw.payload, defaults::PAYLOAD)?,
+            run,
             seed: raw.seed,
-            op_timeout: timeout(
-                "op_timeout",
-                raw.op_timeout.as_deref(),
-                crate::runner::DEFAULT_OP_TIMEOUT,
-            )?,
-            stall_timeout: timeout(
-                "stall_timeout",
-                raw.stall_timeout.as_deref(),
-                crate::runner::DEFAULT_STALL_TIMEOUT,
-            )?,
-            minimums: Minimums {
-                acked_per_writer: raw.min_acked.unwrap_or(crate::runner::DEFAULT_MIN_ACKED),
-                kills: raw.min_kills.unwrap_or(crate::runner::DEFAULT_MIN_KILLS),
-            },
-            until_covered: match raw.until_covered {
-                Some(0) => return Err("key `until_covered`: must be at least 1".into()),
-                k => k,
-            },
             expect: parse_expect(raw.expect)?,
         })
     }
@@ -388,52 +302,38 @@ impl Scenario {
     /// The run configuration of this scenario.
     pub fn config(&self, program: PathBuf, progress: bool) -> RunConfig {
         RunConfig {
-            workload: self.workload.clone(),
-            writers: self.writers,
-            readers: self.readers,
-            kill_rate: self.kill_rate,
-            kill_at: self.kill_at,
-            length: self.length,
-            payload: self.payload,
             seed: self.seed.unwrap_or_else(crate::seed::fresh),
-            dir: None,
-            baseline: false,
             progress,
-            announce: false,
             program,
-            op_timeout: self.op_timeout,
-            stall_timeout: self.stall_timeout,
-            artifacts: None,
-            minimums: self.minimums,
-            until_covered: self.until_covered,
+            ..self.run.clone()
         }
     }
 }
 
 impl ExploreScenario {
     fn from_raw(path: &Path, name: String, raw: ScenarioFile) -> Result<Self, String> {
-        use crate::fault::explore as ex;
         let workload = workload(path, &raw)?;
         let faults = parse_faults(raw.faults)?;
         let expect = parse_explore_expect(raw.expect, &faults)?;
+        let settings = ExploreSettings {
+            workload: Some(workload),
+            faults: Some(faults),
+            warmup_ops: raw.warmup_ops,
+            payload: raw.payload,
+            op_timeout: duration("op_timeout", raw.op_timeout.as_deref())?,
+            recovery_timeout: duration("recovery_timeout", raw.recovery_timeout.as_deref())?,
+            ..ExploreSettings::default()
+        };
+        let explore = settings
+            .clone()
+            .build(PathBuf::new(), Naming::Keys)
+            .map_err(|e| e.to_string())?;
         Ok(ExploreScenario {
             file: path.to_path_buf(),
             name,
             description: raw.description,
-            workload,
-            faults,
-            warmup_ops: raw.warmup_ops.unwrap_or(ex::DEFAULT_WARMUP_OPS),
-            payload: payload(raw.payload, ex::DEFAULT_PAYLOAD)?,
-            op_timeout: timeout(
-                "op_timeout",
-                raw.op_timeout.as_deref(),
-                ex::DEFAULT_OP_TIMEOUT,
-            )?,
-            recovery_timeout: timeout(
-                "recovery_timeout",
-                raw.recovery_timeout.as_deref(),
-                ex::DEFAULT_RECOVERY_TIMEOUT,
-            )?,
+            settings,
+            explore,
             expect,
         })
     }
@@ -518,7 +418,7 @@ fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
                 state: raw
                     .state
                     .clone()
-                    .unwrap_or_else(|| crate::runner::STATE_FILE.into()),
+                    .unwrap_or_else(|| crate::config::STATE_FILE.into()),
                 env: vec![("TORTURE_SCENARIO_DIR".into(), dir.display().to_string())],
             };
             match spec.problem() {
@@ -530,45 +430,11 @@ fn workload(path: &Path, raw: &ScenarioFile) -> Result<Workload, String> {
     }
 }
 
-fn timeout(key: &str, text: Option<&str>, default: Duration) -> Result<Duration, String> {
-    let Some(text) = text else { return Ok(default) };
-    match crate::duration::parse(text) {
-        Ok(d) if d.is_zero() => Err(format!("key `{key}`: must be more than 0")),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!("key `{key}`: {e}")),
-    }
-}
-
-/// `payload`, at most [`crate::runner::MAX_PAYLOAD`].
-fn payload(raw: Option<usize>, default: usize) -> Result<usize, String> {
-    match raw.unwrap_or(default) {
-        n if n > crate::runner::MAX_PAYLOAD => Err(format!(
-            "key `payload`: {n} is more than the limit of {} bytes (256 MiB)",
-            crate::runner::MAX_PAYLOAD
-        )),
-        n => Ok(n),
-    }
-}
-
-fn count(key: &str, n: usize, min: usize) -> Result<usize, String> {
-    if n < min {
-        return Err(format!("key `{key}`: must be at least {min}"));
-    }
-    if n > defaults::MAX_CHILDREN {
-        return Err(format!(
-            "key `{key}`: {n} is more than {}",
-            defaults::MAX_CHILDREN
-        ));
-    }
-    Ok(n)
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    match crate::duration::parse(text) {
-        Ok(d) if d.is_zero() => Err("key `duration`: must be more than 0".into()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!("key `duration`: {e}")),
-    }
+/// A duration key, parsed; its bounds are checked with the others when
+/// the settings are built.
+fn duration(key: &str, text: Option<&str>) -> Result<Option<Duration>, String> {
+    text.map(|t| crate::duration::parse(t).map_err(|e| format!("key `{key}`: {e}")))
+        .transpose()
 }
 
 fn parse_expect(spec: Words) -> Result<Expectation, String> {
@@ -648,9 +514,12 @@ mod tests {
     #[test]
     fn loads_a_full_scenario() {
         let s = load("strategy = \"naive\"\nwriters = 4\nkill_rate = 0.2\nduration = \"2s\"\nexpect = [\"torn\"]\n").unwrap();
-        assert_eq!(s.workload.name(), "naive");
-        assert_eq!((s.writers, s.kill_rate), (4, 0.2));
-        assert_eq!(s.length, RunLength::Duration(Duration::from_secs(2)));
+        assert_eq!(s.run.workload.name(), "naive");
+        assert_eq!((s.run.writers, s.run.kill_rate), (4, 0.2));
+        assert_eq!(
+            s.run.length,
+            crate::config::RunLength::Duration(Duration::from_secs(2))
+        );
         assert_eq!(s.expect, Expectation::Fails(vec![ViolationKind::Torn]));
     }
 
@@ -667,9 +536,9 @@ mod tests {
         let AnyScenario::Explore(s) = load_any(text).unwrap() else {
             panic!("an exploration")
         };
-        assert_eq!(s.faults, vec![Fault::Kill, Fault::Eio]);
+        assert_eq!(s.explore.faults, vec![Fault::Kill, Fault::Eio]);
         assert_eq!(
-            (s.warmup_ops, s.recovery_timeout),
+            (s.explore.warmup_ops, s.explore.recovery_timeout),
             (1, Duration::from_secs(1))
         );
         assert_eq!(s.expect.to_string(), "torn@kill,torn@eio");
@@ -677,13 +546,13 @@ mod tests {
         let AnyScenario::Explore(s) = load_any(listed).unwrap() else {
             panic!("an exploration")
         };
-        assert_eq!(s.faults, vec![Fault::Kill, Fault::Eio]);
+        assert_eq!(s.explore.faults, vec![Fault::Kill, Fault::Eio]);
         assert_eq!(s.expect, ExploreExpectation::Pass);
         let all = "mode = \"explore\"\nstrategy = \"reference\"\nexpect = \"pass\"\n";
         let AnyScenario::Explore(s) = load_any(all).unwrap() else {
             panic!("an exploration")
         };
-        assert_eq!(s.faults, Fault::ALL.to_vec());
+        assert_eq!(s.explore.faults, Fault::ALL.to_vec());
         assert!(matches!(
             load_any("strategy = \"naive\"\nexpect = [\"torn\"]\n").unwrap(),
             AnyScenario::Run(_)

@@ -27,80 +27,14 @@ use super::report::{ExploreReport, FaultedRun, Outcome, PointRow, RunEnd};
 use super::syscalls::Class;
 use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError, TraceOptions};
 
+use crate::config::{ExploreConfig, STATE_FILE, Workload};
 use crate::owned::{Kind, ScratchDir};
 use crate::process::Watchdog;
 use crate::runner::exec::{Which, tail};
-use crate::runner::{RunError, STATE_FILE, Workload, child};
+use crate::runner::{RunError, child};
 use crate::state::Document;
 use crate::strategy::Strategy;
 use crate::vocab::{Fault, Finding, OpId};
-
-/// The default of [`ExploreConfig::warmup_ops`].
-pub const DEFAULT_WARMUP_OPS: u64 = 2;
-/// The default of [`ExploreConfig::op_timeout`].
-pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(10);
-/// The default of [`ExploreConfig::recovery_timeout`].
-pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(3);
-/// The default padding of a built-in strategy's document: several writes'
-/// worth for the strategies that write in chunks.
-pub const DEFAULT_PAYLOAD: usize = 1024;
-
-/// Everything an exploration needs.
-#[derive(Clone)]
-pub struct ExploreConfig {
-    /// What is explored.
-    pub workload: Workload,
-    /// The faults to put at every point.
-    pub faults: Vec<Fault>,
-    /// Ordinary operations before the explored one.
-    pub warmup_ops: u64,
-    /// Every file-system syscall is a point, not only those in the run directory.
-    pub all_syscalls: bool,
-    /// Explore only the point with this ordinal (a replay).
-    pub only_point: Option<usize>,
-    /// A faulted operation running longer than this is killed.
-    pub op_timeout: Duration,
-    /// The operation after a faulted one must finish within this.
-    pub recovery_timeout: Duration,
-    /// Padding bytes of a built-in strategy's document.
-    pub payload: usize,
-    /// The run directory; `None` for a fresh temporary one.
-    pub dir: Option<PathBuf>,
-    /// Where to keep the directory and a replay script of each violating run.
-    pub artifacts: Option<PathBuf>,
-    /// The `torture` binary, for a built-in strategy's operations.
-    pub program: PathBuf,
-    /// Faulted runs carried out at once, each in its own directory.
-    pub jobs: usize,
-}
-
-impl ExploreConfig {
-    /// Checks what the command line cannot check alone, as
-    /// [`crate::runner::RunConfig::validate`] does for a run: nothing is
-    /// touched when this fails.
-    pub fn validate(&self) -> Result<(), ExploreError> {
-        use crate::runner::{check_duration, check_payload, check_spec};
-        if self.faults.is_empty() {
-            return Err(ExploreError::BadInput("--faults names no fault".into()));
-        }
-        check_payload(self.payload)?;
-        for (flag, d) in [
-            ("--op-timeout", self.op_timeout),
-            ("--recovery-timeout", self.recovery_timeout),
-        ] {
-            if d.is_zero() {
-                return Err(ExploreError::BadInput(format!(
-                    "{flag} must be more than 0"
-                )));
-            }
-            check_duration(flag, d)?;
-        }
-        if let Workload::Exec(spec) = &self.workload {
-            check_spec(spec)?;
-        }
-        Ok(())
-    }
-}
 
 /// Why an exploration could not be carried out (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +53,12 @@ impl From<RunError> for ExploreError {
             RunError::BadConfig(m) => ExploreError::BadInput(m),
             other => ExploreError::Harness(other.to_string()),
         }
+    }
+}
+
+impl From<crate::config::ConfigError> for ExploreError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        ExploreError::BadInput(e.to_string())
     }
 }
 
@@ -703,7 +643,7 @@ impl<'a> Explorer<'a> {
 
     /// The command line that reruns exactly `point` under `fault`.
     fn replay(&self, point: usize, fault: Fault) -> String {
-        replay_command(self.cfg, &[fault], Some(point))
+        self.cfg.replay(&[fault], Some(point))
     }
 }
 
@@ -711,61 +651,6 @@ impl<'a> Explorer<'a> {
 /// refused if someone else planted it.
 fn artifacts_dir(path: &Path) -> crate::output::OutputDir {
     crate::output::OutputDir::new("--artifacts", path)
-}
-
-/// The command line that reruns `cfg`'s exploration of `faults`, at `point`
-/// only or at every point.
-pub fn replay_command(cfg: &ExploreConfig, faults: &[Fault], point: Option<usize>) -> String {
-    let mut env = String::new();
-    let mut args: Vec<String> = vec!["torture".into(), "explore".into()];
-    let mut push = |flag: &str, value: String| {
-        args.push(flag.into());
-        args.push(crate::shell::quote(&value));
-    };
-    match &cfg.workload {
-        Workload::Builtin(s) => {
-            push("--strategy", s.name().into());
-            if cfg.payload != DEFAULT_PAYLOAD {
-                push("--payload", cfg.payload.to_string());
-            }
-        }
-        Workload::Exec(spec) => {
-            push("--exec", spec.exec.clone());
-            push("--check", spec.check.clone());
-            if let Some(init) = &spec.init {
-                push("--init", init.clone());
-            }
-            if spec.state != STATE_FILE {
-                push("--state", spec.state.clone());
-            }
-            for (k, v) in &spec.env {
-                env += &format!("{k}={} ", crate::shell::quote(v));
-            }
-        }
-    }
-    if faults != Fault::ALL {
-        let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
-        push("--faults", names.join(","));
-    }
-    if let Some(point) = point {
-        push("--point", point.to_string());
-    }
-    if cfg.warmup_ops != DEFAULT_WARMUP_OPS {
-        push("--warmup-ops", cfg.warmup_ops.to_string());
-    }
-    if cfg.op_timeout != DEFAULT_OP_TIMEOUT {
-        push("--op-timeout", crate::duration::format(cfg.op_timeout));
-    }
-    if cfg.recovery_timeout != DEFAULT_RECOVERY_TIMEOUT {
-        push(
-            "--recovery-timeout",
-            crate::duration::format(cfg.recovery_timeout),
-        );
-    }
-    if cfg.all_syscalls {
-        args.push("--all-syscalls".into());
-    }
-    env + &args.join(" ")
 }
 
 /// Files left behind by the faulted operation, lock files first: what

@@ -27,5 +27,5 @@ pub mod report;
 pub mod syscalls;
 pub mod tracer;
 
-pub use explore::{ExploreConfig, ExploreError, explore};
+pub use explore::{ExploreError, explore};
 pub use report::ExploreReport;

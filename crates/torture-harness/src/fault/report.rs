@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::explore::ExploreConfig;
 use super::tracer::Point;
+use crate::config::ExploreConfig;
 use crate::vocab::{ExploreExpectation, Fault, Finding, Tier, Verdict, finding_list};
 
 /// The schema name of the JSON report.
@@ -259,8 +259,8 @@ impl ExploreReport {
     /// An empty report for the recorded operation.
     pub fn new(cfg: &ExploreConfig, dir: &Path, recorded: &[Point]) -> Self {
         let exec = match &cfg.workload {
-            crate::runner::Workload::Exec(spec) => Some(spec.exec.clone()),
-            crate::runner::Workload::Builtin(_) => None,
+            crate::config::Workload::Exec(spec) => Some(spec.exec.clone()),
+            crate::config::Workload::Builtin(_) => None,
         };
         ExploreReport {
             schema: SCHEMA,
@@ -288,7 +288,7 @@ impl ExploreReport {
             seconds: 0.0,
             runs_per_second: 0.0,
             interrupted: false,
-            replay: super::explore::replay_command(cfg, &cfg.faults, cfg.only_point),
+            replay: cfg.replay(&cfg.faults, cfg.only_point),
             limits: "kill is the process-crash tier, the others the I/O-error tier; neither can show a missing fsync, which needs power loss",
         }
     }

@@ -30,7 +30,8 @@ pub use report::FsCompareReport;
 
 use crate::owned::{Kind, ScratchDir};
 use crate::process::Watchdog;
-use crate::runner::{KillAt, RunConfig, RunLength, Workload};
+
+use crate::config::{KillAt, Naming, RunSettings, Workload};
 use crate::strategy::Strategy;
 
 /// The default image size: room for every run, and above XFS's minimum.
@@ -56,7 +57,7 @@ pub struct CompareConfig {
     /// Kill probability per operation.
     pub kill_rate: f64,
     /// The evidence each run's pass needs.
-    pub minimums: crate::runner::Minimums,
+    pub minimums: crate::config::Minimums,
     /// The seed of every run.
     pub seed: u64,
     /// Where images and mount points are made.
@@ -251,28 +252,22 @@ fn run_one(
     strategy: &'static dyn Strategy,
 ) -> Result<crate::report::Report, CompareError> {
     let dir = work.join(format!("run-{}", strategy.name()));
-    let config = RunConfig {
-        workload: Workload::Builtin(strategy),
-        writers: cfg.writers,
-        readers: cfg.readers,
-        kill_rate: cfg.kill_rate,
-        kill_at: cfg.kill_at,
-        length: cfg
-            .ops
-            .map_or(RunLength::Duration(cfg.duration), RunLength::Ops),
-        payload: crate::scenario::defaults::PAYLOAD,
-        seed: cfg.seed,
+    let config = RunSettings {
+        workload: Some(Workload::Builtin(strategy)),
+        writers: Some(cfg.writers),
+        readers: Some(cfg.readers),
+        kill_rate: Some(cfg.kill_rate),
+        kill_at: Some(cfg.kill_at),
+        duration: cfg.ops.is_none().then_some(cfg.duration),
+        ops: cfg.ops,
+        seed: Some(cfg.seed),
+        min_acked: Some(cfg.minimums.acked_per_writer),
+        min_kills: Some(cfg.minimums.kills),
         dir: Some(dir),
-        baseline: false,
-        progress: false,
-        announce: false,
-        program: cfg.program.clone(),
-        op_timeout: crate::runner::DEFAULT_OP_TIMEOUT,
-        minimums: cfg.minimums,
-        until_covered: None,
-        stall_timeout: crate::runner::DEFAULT_STALL_TIMEOUT,
-        artifacts: None,
-    };
+        ..RunSettings::default()
+    }
+    .build(cfg.program.clone(), Naming::Flags)
+    .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), work.display())))?;
     crate::runner::run(&config)
         .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), work.display())))
 }

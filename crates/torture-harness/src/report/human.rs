@@ -212,7 +212,8 @@ fn us(v: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::{KillAt, Minimums, RunConfig, RunLength, Workload};
+
+    use crate::config::{KillAt, Minimums, RunConfig, RunLength, Workload};
     use crate::verifier::{Evidence, Verifier};
 
     #[test]
@@ -231,8 +232,8 @@ mod tests {
             progress: false,
             announce: false,
             program: "torture".into(),
-            op_timeout: crate::runner::DEFAULT_OP_TIMEOUT,
-            stall_timeout: crate::runner::DEFAULT_STALL_TIMEOUT,
+            op_timeout: crate::config::DEFAULT_OP_TIMEOUT,
+            stall_timeout: crate::config::DEFAULT_STALL_TIMEOUT,
             artifacts: None,
             minimums: Minimums::default(),
             until_covered: None,

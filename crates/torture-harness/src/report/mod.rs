@@ -12,7 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::output::{OutputError, OutputTarget};
-use crate::runner::{RunConfig, RunLength, Workload};
+
+use crate::config::{RunConfig, RunLength};
 use crate::verifier::{Evidence, Verifier};
 use crate::vocab::{Expectation, Tier, Verdict, ViolationKind};
 
@@ -414,7 +415,7 @@ impl Report {
             evidence: verifier.evidence().to_vec(),
             errors: out.errors,
             harness_error: out.harness_error,
-            replay: replay_command(cfg),
+            replay: cfg.replay(),
             dir_removed: false,
             dir_kept: false,
             basis,
@@ -487,66 +488,7 @@ fn basis(cfg: &RunConfig, out: &Outcome) -> Basis {
 }
 
 fn default_kill_at() -> String {
-    crate::runner::KillAt::Delay.name().into()
-}
-
-/// The command line that reruns `cfg` with the same seed.
-pub fn replay_command(cfg: &RunConfig) -> String {
-    let mut env = String::new();
-    let mut args: Vec<String> = vec!["torture".into()];
-    let mut push = |flag: &str, value: String| {
-        args.push(flag.into());
-        args.push(crate::shell::quote(&value));
-    };
-    match &cfg.workload {
-        Workload::Builtin(s) => push("--strategy", s.name().into()),
-        Workload::Exec(spec) => {
-            push("--exec", spec.exec.clone());
-            push("--check", spec.check.clone());
-            if let Some(init) = &spec.init {
-                push("--init", init.clone());
-            }
-            if spec.state != crate::runner::STATE_FILE {
-                push("--state", spec.state.clone());
-            }
-            for (k, v) in &spec.env {
-                env += &format!("{k}={} ", crate::shell::quote(v));
-            }
-        }
-    }
-    push("--writers", cfg.writers.to_string());
-    push("--readers", cfg.readers.to_string());
-    push("--kill-rate", cfg.kill_rate.to_string());
-    if cfg.kill_at != cfg.workload.default_kill_at() {
-        push("--kill-at", cfg.kill_at.name().into());
-    }
-    match cfg.length {
-        RunLength::Duration(d) => push("--duration", crate::duration::format(d)),
-        RunLength::Ops(n) => push("--ops", n.to_string()),
-    }
-    if matches!(cfg.workload, Workload::Builtin(_)) {
-        push("--payload", cfg.payload.to_string());
-    }
-    if cfg.op_timeout != crate::runner::DEFAULT_OP_TIMEOUT {
-        push("--op-timeout", crate::duration::format(cfg.op_timeout));
-    }
-    if cfg.stall_timeout != crate::runner::DEFAULT_STALL_TIMEOUT {
-        push(
-            "--stall-timeout",
-            crate::duration::format(cfg.stall_timeout),
-        );
-    }
-    if cfg.minimums.acked_per_writer != crate::runner::DEFAULT_MIN_ACKED {
-        push("--min-acked", cfg.minimums.acked_per_writer.to_string());
-    }
-    if cfg.minimums.kills != crate::runner::DEFAULT_MIN_KILLS {
-        push("--min-kills", cfg.minimums.kills.to_string());
-    }
-    if let Some(k) = cfg.until_covered {
-        push("--until-covered", k.to_string());
-    }
-    push("--seed", cfg.seed.to_string());
-    env + &args.join(" ")
+    crate::config::KillAt::Delay.name().into()
 }
 
 /// One finished run under random kills, as the exporters see it: a plain

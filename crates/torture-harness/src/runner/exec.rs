@@ -22,26 +22,12 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::config::ExecSpec;
 use crate::process::ChildProcess;
 use crate::vocab::{OpId, Seq};
 
 /// How many bytes of a command's output are kept as evidence.
 const TAIL_BYTES: u64 = 2048;
-
-/// An outside program under test.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecSpec {
-    /// Applies one operation.
-    pub exec: String,
-    /// Prints the op ids in the state.
-    pub check: String,
-    /// Runs once before the first operation.
-    pub init: Option<String>,
-    /// The state file's name inside the run directory.
-    pub state: String,
-    /// Extra environment (for example the scenario's directory).
-    pub env: Vec<(String, String)>,
-}
 
 /// Which of the program's commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,50 +40,7 @@ pub enum Which {
     Check,
 }
 
-/// What is wrong with an [`ExecSpec`]: the setting (`exec`, `check`,
-/// `init` or `state`, the same word as option and scenario key) and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecProblem {
-    /// The setting at fault.
-    pub field: &'static str,
-    /// Why, as a fragment that says what to do.
-    pub reason: String,
-}
-
 impl ExecSpec {
-    /// Checks what can be checked before anything runs: no command is
-    /// empty, the state is a plain file name, and a command that starts
-    /// with an absolute program path (after any `NAME=value` words) names
-    /// an executable file. A relative program is resolved by the shell in
-    /// the run directory, so it is left for the run to find.
-    pub fn problem(&self) -> Option<SpecProblem> {
-        let commands = [
-            ("exec", Some(&self.exec)),
-            ("check", Some(&self.check)),
-            ("init", self.init.as_ref()),
-        ];
-        for (field, script) in commands {
-            let Some(script) = script else { continue };
-            let problem = |reason: String| Some(SpecProblem { field, reason });
-            if script.trim().is_empty() {
-                return problem("is empty: give a command".into());
-            }
-            if let Some(why) = missing_program(script) {
-                return problem(why);
-            }
-        }
-        let state = &self.state;
-        if state.is_empty() || state.contains('/') || state == "." || state == ".." {
-            return Some(SpecProblem {
-                field: "state",
-                reason: format!(
-                    "{state:?} must be a plain file name (the state file in the run directory)"
-                ),
-            });
-        }
-        None
-    }
-
     /// The path of the state file in `dir`.
     pub fn state_path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.state)
@@ -191,40 +134,6 @@ fn plain_words(script: &str) -> Option<Vec<&str>> {
         && !first.contains('=')
         && words.iter().all(|w| w.bytes().all(plain));
     ok.then_some(words)
-}
-
-/// Why the program of `script` cannot run, when its first word (after any
-/// `NAME=value` assignments) is a plain absolute path that is not an
-/// executable file: the shell would fail on it for every operation.
-fn missing_program(script: &str) -> Option<String> {
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/._-+,:@%".contains(&b);
-    let first = script
-        .split([' ', '\t', '\n'])
-        .filter(|w| !w.is_empty())
-        .find(|w| !is_assignment(w))?;
-    if !first.starts_with('/') || !first.bytes().all(plain) {
-        return None;
-    }
-    let program = Path::new(first);
-    match std::fs::metadata(program) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(format!("{first}: no such program")),
-        Err(e) => Some(format!("{first}: {e}")),
-        Ok(m) if m.is_dir() => Some(format!("{first} is a directory, not a program")),
-        Ok(m) => {
-            use std::os::unix::fs::PermissionsExt;
-            (m.permissions().mode() & 0o111 == 0)
-                .then(|| format!("{first} is not executable (no x bit)"))
-        }
-    }
-}
-
-/// Whether a shell word is a `NAME=value` assignment before the command.
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    })
 }
 
 /// Where the stderr of a command whose stdout goes to `output` is kept.

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::{RunConfig, STATE_FILE, Workload};
 use crate::owned::{self, ScratchDir};
 use crate::process::Watchdog;
-use crate::strategy::Strategy;
 
 pub mod artifacts;
 pub mod child;
@@ -25,10 +25,7 @@ pub mod schedule;
 mod supervisor;
 pub mod traced;
 
-pub use schedule::{KillAt, KillPoint, KillSchedule, SeededSchedule};
-
-/// The name of the state file inside the run directory.
-pub const STATE_FILE: &str = "state";
+pub use schedule::{KillPoint, KillSchedule, SeededSchedule};
 
 /// The manifest that says a directory was created by `torture`, and what
 /// its run made in it (see [`crate::owned::manifest`]).
@@ -40,154 +37,9 @@ pub const BASELINE_FILE: &str = "baseline-state";
 /// How long children get to finish their operation after being asked to stop.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// The default of [`RunConfig::op_timeout`].
-pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The default of [`RunConfig::stall_timeout`].
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The default of [`Minimums::acked_per_writer`].
-pub const DEFAULT_MIN_ACKED: u64 = 1;
-
-/// The default of [`Minimums::kills`].
-pub const DEFAULT_MIN_KILLS: u64 = 20;
-
-/// The default kill rate of a built-in strategy.
-pub const BUILTIN_KILL_RATE: f64 = 0.05;
-/// The default kill rate of an outside program (`--exec`).
-pub const EXEC_KILL_RATE: f64 = 0.2;
-
-/// The largest `--payload` accepted: a document this size is already far
-/// beyond what a state file of this kind holds.
-pub const MAX_PAYLOAD: usize = 256 << 20;
-
-/// The evidence a run must gather before its lack of violations is called a
-/// pass; below it the verdict is inconclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Minimums {
-    /// Acknowledged operations every writer slot must reach.
-    pub acked_per_writer: u64,
-    /// Kills that must land inside an operation (only when the kill rate is
-    /// above 0: a run with kill rate 0 tests concurrency alone, and says so).
-    pub kills: u64,
-}
-
-impl Default for Minimums {
-    fn default() -> Self {
-        Minimums {
-            acked_per_writer: DEFAULT_MIN_ACKED,
-            kills: DEFAULT_MIN_KILLS,
-        }
-    }
-}
-
-/// When a run ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunLength {
-    /// After this much time.
-    Duration(Duration),
-    /// Exactly this many operations, split evenly over the writers.
-    Ops(u64),
-}
-
-/// What is tortured: a built-in strategy or an outside program.
-#[derive(Clone)]
-pub enum Workload {
-    /// A strategy of the zoo, driven by `torture`'s own writer processes.
-    Builtin(&'static dyn Strategy),
-    /// An outside program, driven through `--exec`, `--check`, `--init`.
-    Exec(exec::ExecSpec),
-}
-
-impl Workload {
-    /// Where kills land when nothing says: at a fault point for an outside
-    /// program (`harness/coverage-rates.sh` measured timed kills missing a
-    /// slow program's narrow window where kills at fault points, spread over
-    /// them, do not), after a delay for a built-in strategy (no tracer, so
-    /// the harness runs at full speed).
-    pub fn default_kill_at(&self) -> KillAt {
-        match self {
-            Workload::Builtin(_) => KillAt::Delay,
-            Workload::Exec(_) => KillAt::Syscall,
-        }
-    }
-
-    /// The kill probability per operation when nothing says: 0.05 for a
-    /// built-in strategy (thousands of operations a second), 0.2 for an
-    /// outside program, whose operations are slow (a process start or an
-    /// interpreter each), so that a run of the default length lands the
-    /// kills `--min-kills` asks for and a short one still cuts the narrow
-    /// windows (a lock file held across an update) more than once.
-    pub fn default_kill_rate(&self) -> f64 {
-        match self {
-            Workload::Builtin(_) => BUILTIN_KILL_RATE,
-            Workload::Exec(_) => EXEC_KILL_RATE,
-        }
-    }
-
-    /// The strategy's name, or `exec` for an outside program.
-    pub fn name(&self) -> &str {
-        match self {
-            Workload::Builtin(s) => s.name(),
-            Workload::Exec(_) => "exec",
-        }
-    }
-}
-
-/// Everything a run needs.
-#[derive(Clone)]
-pub struct RunConfig {
-    /// What is tortured.
-    pub workload: Workload,
-    /// Number of writer processes.
-    pub writers: usize,
-    /// Number of reader processes.
-    pub readers: usize,
-    /// Probability that an operation is cut by SIGKILL.
-    pub kill_rate: f64,
-    /// Where inside an operation a kill lands.
-    pub kill_at: KillAt,
-    /// When the run ends.
-    pub length: RunLength,
-    /// Padding bytes in the state document.
-    pub payload: usize,
-    /// The run's seed.
-    pub seed: u64,
-    /// The directory to run in; `None` for a fresh temporary one.
-    pub dir: Option<PathBuf>,
-    /// Measure an in-process loop of updates first, for comparison.
-    pub baseline: bool,
-    /// Print a live progress line on stderr.
-    pub progress: bool,
-    /// Print the seed and the run directory on stderr once the run starts.
-    pub announce: bool,
-    /// The program to re-execute as children (normally the `torture` binary).
-    pub program: PathBuf,
-    /// An operation running longer than this is killed and counted as a timeout.
-    pub op_timeout: Duration,
-    /// No acknowledgement for this long while operations are attempted is a stall.
-    pub stall_timeout: Duration,
-    /// Where to keep the run directory, ledger, evidence and replay script of
-    /// a failing run.
-    pub artifacts: Option<PathBuf>,
-    /// The evidence a pass needs.
-    pub minimums: Minimums,
-    /// `--until-covered K`: end the run once every fault point of the
-    /// operation has had K kills land on it (with `--kill-at syscall`).
-    pub until_covered: Option<u64>,
-}
-
-impl std::fmt::Debug for RunConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunConfig")
-            .field("workload", &self.workload.name())
-            .field("writers", &self.writers)
-            .field("readers", &self.readers)
-            .field("kill_rate", &self.kill_rate)
-            .field("kill_at", &self.kill_at)
-            .field("length", &self.length)
-            .field("seed", &self.seed)
-            .finish_non_exhaustive()
+impl From<crate::config::ConfigError> for RunError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        RunError::BadConfig(e.to_string())
     }
 }
 
@@ -200,85 +52,6 @@ pub enum RunError {
     /// The harness itself failed.
     #[error("{0}")]
     Harness(String),
-}
-
-impl RunConfig {
-    /// Checks the values that the command line cannot check alone.
-    pub fn validate(&self) -> Result<(), RunError> {
-        let bad = |m: String| Err(RunError::BadConfig(m));
-        let most = crate::scenario::defaults::MAX_CHILDREN;
-        if self.writers == 0 {
-            return bad("--writers must be at least 1".into());
-        }
-        if self.writers > most || self.readers > most {
-            return bad(format!(
-                "--writers {} and --readers {}: at most {most} processes each",
-                self.writers, self.readers
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.kill_rate) || self.kill_rate.is_nan() {
-            return bad(format!("--kill-rate {} is outside [0, 1]", self.kill_rate));
-        }
-        check_payload(self.payload)?;
-        if self.until_covered.is_some() && self.kill_at != KillAt::Syscall {
-            return bad("--until-covered needs --kill-at syscall (kills at fault points)".into());
-        }
-        if self.until_covered.is_some() && self.kill_rate == 0.0 {
-            return bad("--until-covered needs a --kill-rate above 0".into());
-        }
-        crate::paths::check_each(&[
-            ("--dir", self.dir.as_deref()),
-            ("--artifacts", self.artifacts.as_deref()),
-        ])
-        .map_err(RunError::BadConfig)?;
-        if self.op_timeout.is_zero() || self.stall_timeout.is_zero() {
-            return bad("--op-timeout and --stall-timeout must be more than 0".into());
-        }
-        for (flag, d) in [
-            ("--op-timeout", self.op_timeout),
-            ("--stall-timeout", self.stall_timeout),
-        ] {
-            check_duration(flag, d)?;
-        }
-        if let Workload::Exec(spec) = &self.workload {
-            check_spec(spec)?;
-        }
-        match self.length {
-            RunLength::Duration(d) if d.is_zero() => bad("--duration must be more than 0".into()),
-            RunLength::Duration(d) => check_duration("--duration", d),
-            RunLength::Ops(0) => bad("--ops must be at least 1".into()),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Refuses a duration above [`crate::duration::MAX`], naming its option.
-pub(crate) fn check_duration(flag: &str, d: Duration) -> Result<(), RunError> {
-    if d > crate::duration::MAX {
-        return Err(RunError::BadConfig(format!(
-            "{flag} {} is more than 30 days, the longest duration taken",
-            crate::duration::format(d)
-        )));
-    }
-    Ok(())
-}
-
-/// Refuses a payload above [`MAX_PAYLOAD`], naming its option.
-pub(crate) fn check_payload(payload: usize) -> Result<(), RunError> {
-    if payload > MAX_PAYLOAD {
-        return Err(RunError::BadConfig(format!(
-            "--payload {payload} is more than the limit of {MAX_PAYLOAD} bytes (256 MiB)"
-        )));
-    }
-    Ok(())
-}
-
-/// Refuses an outside program that cannot run, naming its option.
-pub(crate) fn check_spec(spec: &exec::ExecSpec) -> Result<(), RunError> {
-    match spec.problem() {
-        Some(p) => Err(RunError::BadConfig(format!("--{} {}", p.field, p.reason))),
-        None => Ok(()),
-    }
 }
 
 /// A run directory, and whether we must remove it afterwards.

@@ -23,36 +23,6 @@ pub struct KillPoint {
     pub fraction: f64,
 }
 
-/// Where a kill lands inside an operation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum KillAt {
-    /// After a delay: a fraction of a recent operation's duration.
-    #[default]
-    Delay,
-    /// At the entry of a file-system syscall: the fraction of a recent
-    /// operation's count of fault points (each writer runs under ptrace).
-    Syscall,
-}
-
-impl KillAt {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            KillAt::Delay => "delay",
-            KillAt::Syscall => "syscall",
-        }
-    }
-
-    /// Parses a name given by [`KillAt::name`].
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "delay" => Ok(KillAt::Delay),
-            "syscall" => Ok(KillAt::Syscall),
-            _ => Err("must be delay or syscall".into()),
-        }
-    }
-}
-
 /// Decides, for each operation that begins, whether and when to kill it.
 pub trait KillSchedule: Send {
     /// Where to kill operation `seq` of writer `slot`, or `None` to let it be.

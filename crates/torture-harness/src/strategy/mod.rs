@@ -59,9 +59,20 @@ static ZOO: &[&dyn Strategy] = &[
     &sqlite::Sqlite,
 ];
 
+impl std::fmt::Debug for dyn Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Every strategy, in the order `torture list` prints them.
 pub fn all() -> &'static [&'static dyn Strategy] {
     ZOO
+}
+
+/// The correct discipline, the default of every command.
+pub fn reference() -> &'static dyn Strategy {
+    &reference::Reference
 }
 
 /// The strategy called `name`.

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use crate::config::KillAt;
 use crate::process::ChildProcess;
 use crate::report::StopReason;
 use crate::runner::child::{ChildSpec, Role, SUBCOMMAND};
-use crate::runner::schedule::KillAt;
 use crate::runner::traced::{self, Plan};
-use crate::runner::{BASELINE_FILE, RunError, RunLength, STATE_FILE};
+use crate::runner::{BASELINE_FILE, RunError};
 use crate::state::Document;
 use crate::strategy::Strategy;
 use crate::verifier::CheckPoint;
@@ -25,6 +25,7 @@ use super::driver::Driver;
 use super::events::{Child, ChildId, forward};
 use super::final_phase::FinalPhase;
 use super::slot::{AllowedExit, Running};
+use crate::config::{RunLength, STATE_FILE};
 use crate::vocab::ViolationKind;
 
 /// Drives a built-in strategy.

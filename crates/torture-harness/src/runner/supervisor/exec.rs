@@ -16,12 +16,12 @@ use nix::sys::signal::Signal;
 use crate::owned::{Kind, ScratchDir};
 use crate::process::{ChildProcess, Watchdog, wait_exited};
 use crate::report::StopReason;
-use crate::runner::exec::{ExecSpec, Which, tail};
+use crate::runner::exec::{Which, tail};
 use crate::runner::traced::{self, OpReport, Plan};
 
+use crate::config::KillAt;
 use crate::process::reaper::{self, Reaper};
-use crate::runner::schedule::KillAt;
-use crate::runner::{RunError, RunLength, STOP_GRACE};
+use crate::runner::{RunError, STOP_GRACE};
 use crate::verifier::Evidence;
 
 use super::Supervisor;
@@ -30,6 +30,7 @@ use super::driver::Driver;
 use super::events::{Child, ChildId, Event};
 use super::final_phase::FinalPhase;
 use super::slot::{OpEnd, Running};
+use crate::config::{ExecSpec, RunLength};
 use crate::vocab::OpId;
 use crate::vocab::{Seq, ViolationKind};
 

@@ -48,11 +48,12 @@ use super::artifacts::Artifacts;
 use super::coverage::CoverageTracker;
 use crate::process::Watchdog;
 
-use super::schedule::{KillAt, RecentDurations};
-use super::{KillSchedule, RunConfig, RunError, RunLength, STOP_GRACE, Workload};
+use super::schedule::RecentDurations;
+use super::{KillSchedule, RunError, STOP_GRACE};
 use crate::report::{Outcome, Report, StopReason};
 use crate::verifier::{Evidence, SeqSet, SlotLedger, Verifier};
 
+use crate::config::{KillAt, RunConfig, RunLength, Workload};
 use crate::vocab::{Seq, ViolationKind};
 use builtin::BuiltinDriver;
 use clock::{Clock, SystemClock};

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::runner::RunLength;
+use crate::config::RunLength;
 use crate::runner::artifacts::OpRecord;
 
 use crate::process::ChildProcess;
 
-use crate::runner::schedule::KillAt;
+use crate::config::KillAt;
 
 use super::Supervisor;
 use super::driver::Driver;

@@ -15,15 +15,14 @@ use nix::sys::signal::Signal;
 use crate::report::StopReason;
 
 use crate::runner::protocol::Message;
-use crate::runner::{
-    KillAt, KillPoint, KillSchedule, Minimums, RunConfig, RunError, RunLength, Workload,
-};
+use crate::runner::{KillPoint, KillSchedule, RunError};
 
 use super::Supervisor;
 use super::clock::{Clock, FakeClock};
 use super::driver::Driver;
 use super::events::{Child, ChildId, Event};
 use super::slot::{Process, Running};
+use crate::config::{KillAt, Minimums, RunConfig, RunLength, Workload};
 use crate::vocab::OpId;
 use crate::vocab::{Seq, ViolationKind};
 

@@ -1,0 +1,196 @@
+//! The configuration of an exploration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::check::{self, Naming, Setting};
+use super::{ConfigError, Line, Workload};
+use crate::vocab::Fault;
+
+/// The default of [`ExploreConfig::warmup_ops`].
+pub const DEFAULT_WARMUP_OPS: u64 = 2;
+/// The default of [`ExploreConfig::op_timeout`].
+pub const EXPLORE_OP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default of [`ExploreConfig::recovery_timeout`].
+pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// The default padding of a built-in strategy's document: several writes'
+/// worth for the strategies that write in chunks.
+pub const EXPLORE_PAYLOAD: usize = 1024;
+
+/// Everything an exploration needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExploreConfig {
+    /// What is explored.
+    pub workload: Workload,
+    /// The faults to put at every point.
+    pub faults: Vec<Fault>,
+    /// Ordinary operations before the explored one.
+    pub warmup_ops: u64,
+    /// Every file-system syscall is a point, not only those in the run directory.
+    pub all_syscalls: bool,
+    /// Explore only the point with this ordinal (a replay).
+    pub only_point: Option<usize>,
+    /// A faulted operation running longer than this is killed.
+    pub op_timeout: Duration,
+    /// The operation after a faulted one must finish within this.
+    pub recovery_timeout: Duration,
+    /// Padding bytes of a built-in strategy's document.
+    pub payload: usize,
+    /// The run directory; `None` for a fresh temporary one.
+    pub dir: Option<PathBuf>,
+    /// Where to keep the directory and a replay script of each violating run.
+    pub artifacts: Option<PathBuf>,
+    /// The `torture` binary, for a built-in strategy's operations.
+    pub program: PathBuf,
+    /// Faulted runs carried out at once, each in its own directory.
+    pub jobs: usize,
+}
+
+impl ExploreConfig {
+    /// Checks every setting, naming them as command-line options.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_as(Naming::Flags)
+    }
+
+    /// Checks every setting, naming them as `naming` does; nothing is
+    /// touched when this fails. [`ExploreSettings::build`] calls it.
+    pub fn validate_as(&self, naming: Naming) -> Result<(), ConfigError> {
+        let err = |setting, reason: String| Err(ConfigError::new(setting, naming, reason));
+        let at = |setting, r: Result<(), String>| check::named(r, setting, naming);
+        if self.faults.is_empty() {
+            return err("faults", "names no fault (give a list, or \"all\")".into());
+        }
+        at("payload", check::payload(self.payload).map(drop))?;
+        at("op_timeout", check::duration(self.op_timeout).map(drop))?;
+        at(
+            "recovery_timeout",
+            check::duration(self.recovery_timeout).map(drop),
+        )?;
+        if self.jobs == 0 {
+            return err("jobs", "must be at least 1".into());
+        }
+        for (setting, path) in [("dir", &self.dir), ("artifacts", &self.artifacts)] {
+            if let Some(path) = path {
+                crate::paths::check(&Setting(setting).named(naming), path)
+                    .or_else(|why| err(setting, why))?;
+            }
+        }
+        if let Workload::Exec(spec) = &self.workload
+            && let Some(p) = spec.problem()
+        {
+            return err(p.field, p.reason);
+        }
+        Ok(())
+    }
+
+    /// The command line that reruns this exploration: of `faults`, at
+    /// `point` only or at every point. Like [`super::RunConfig::replay`],
+    /// it leaves out where (`--dir`, `--artifacts`, `--jobs`) and defaults.
+    pub fn replay(&self, faults: &[Fault], point: Option<usize>) -> String {
+        let mut line = Line::new(&["torture", "explore"]);
+        line.workload(&self.workload);
+        if matches!(self.workload, Workload::Builtin(_)) && self.payload != EXPLORE_PAYLOAD {
+            line.push("--payload", self.payload.to_string());
+        }
+        if faults != Fault::ALL {
+            let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+            line.push("--faults", names.join(","));
+        }
+        if let Some(point) = point {
+            line.push("--point", point.to_string());
+        }
+        if self.warmup_ops != DEFAULT_WARMUP_OPS {
+            line.push("--warmup-ops", self.warmup_ops.to_string());
+        }
+        if self.op_timeout != EXPLORE_OP_TIMEOUT {
+            line.push("--op-timeout", crate::duration::format(self.op_timeout));
+        }
+        if self.recovery_timeout != DEFAULT_RECOVERY_TIMEOUT {
+            line.push(
+                "--recovery-timeout",
+                crate::duration::format(self.recovery_timeout),
+            );
+        }
+        if self.all_syscalls {
+            line.flag("--all-syscalls");
+        }
+        line.finish()
+    }
+}
+
+/// What a source says about an exploration: every setting optional.
+/// [`ExploreSettings::or`] lays one source over another (the command line
+/// over a scenario file); [`ExploreSettings::build`] fills in the defaults
+/// and validates once.
+#[derive(Debug, Clone, Default)]
+pub struct ExploreSettings {
+    /// What is explored [default: the `reference` strategy].
+    pub workload: Option<Workload>,
+    /// The faults [default: all].
+    pub faults: Option<Vec<Fault>>,
+    /// [default: [`DEFAULT_WARMUP_OPS`]].
+    pub warmup_ops: Option<u64>,
+    /// Every file-system syscall is a point.
+    pub all_syscalls: bool,
+    /// Explore only this point.
+    pub only_point: Option<usize>,
+    /// [default: [`EXPLORE_OP_TIMEOUT`]].
+    pub op_timeout: Option<Duration>,
+    /// [default: [`DEFAULT_RECOVERY_TIMEOUT`]].
+    pub recovery_timeout: Option<Duration>,
+    /// [default: [`EXPLORE_PAYLOAD`]].
+    pub payload: Option<usize>,
+    /// The run directory [default: a fresh temporary one].
+    pub dir: Option<PathBuf>,
+    /// Where to keep the evidence of each violating run.
+    pub artifacts: Option<PathBuf>,
+    /// Faulted runs at once [default: one per CPU].
+    pub jobs: Option<usize>,
+}
+
+impl ExploreSettings {
+    /// These settings, with `base`'s where these say nothing.
+    pub fn or(self, base: ExploreSettings) -> ExploreSettings {
+        ExploreSettings {
+            workload: self.workload.or(base.workload),
+            faults: self.faults.or(base.faults),
+            warmup_ops: self.warmup_ops.or(base.warmup_ops),
+            all_syscalls: self.all_syscalls || base.all_syscalls,
+            only_point: self.only_point.or(base.only_point),
+            op_timeout: self.op_timeout.or(base.op_timeout),
+            recovery_timeout: self.recovery_timeout.or(base.recovery_timeout),
+            payload: self.payload.or(base.payload),
+            dir: self.dir.or(base.dir),
+            artifacts: self.artifacts.or(base.artifacts),
+            jobs: self.jobs.or(base.jobs),
+        }
+    }
+
+    /// The exploration: defaults filled in, every setting checked, errors
+    /// naming the setting as `naming` does.
+    pub fn build(self, program: PathBuf, naming: Naming) -> Result<ExploreConfig, ConfigError> {
+        let config = ExploreConfig {
+            workload: self
+                .workload
+                .unwrap_or_else(|| Workload::Builtin(crate::strategy::reference())),
+            faults: self.faults.unwrap_or_else(|| Fault::ALL.to_vec()),
+            warmup_ops: self.warmup_ops.unwrap_or(DEFAULT_WARMUP_OPS),
+            all_syscalls: self.all_syscalls,
+            only_point: self.only_point,
+            op_timeout: self.op_timeout.unwrap_or(EXPLORE_OP_TIMEOUT),
+            recovery_timeout: self.recovery_timeout.unwrap_or(DEFAULT_RECOVERY_TIMEOUT),
+            payload: self.payload.unwrap_or(EXPLORE_PAYLOAD),
+            dir: self.dir,
+            artifacts: self.artifacts,
+            program,
+            jobs: self.jobs.unwrap_or_else(default_jobs),
+        };
+        config.validate_as(naming)?;
+        Ok(config)
+    }
+}
+
+/// Faulted runs at once when nothing says: one per CPU.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
