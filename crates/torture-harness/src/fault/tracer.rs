@@ -222,19 +222,18 @@ fn prepare(cmd: &mut Command, points: bool) {
     // was allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            // nix's wrappers are single syscalls, and an Errno becomes an
+            // io::Error without allocating.
+            ptrace::traceme()?;
             if !points {
                 return Ok(());
             }
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            nix::sys::prctl::set_no_new_privs()?;
             let prog = libc::sock_fprog {
                 len: filter.len() as u16,
                 filter: filter.as_ptr() as *mut libc::sock_filter,
             };
+            // nix has no seccomp wrapper.
             let rc = libc::syscall(
                 libc::SYS_seccomp,
                 SECCOMP_SET_MODE_FILTER,
@@ -687,19 +686,15 @@ fn resolve(tid: i32, regs: &RawRegs, op: Operand) -> PathBuf {
 /// Reads `len` bytes of the tracee's memory at `addr`; fewer if a page is
 /// not mapped.
 pub fn read_memory(tid: i32, addr: u64, len: usize) -> Vec<u8> {
+    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
     let mut buf = vec![0u8; len];
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: len,
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: len,
-    };
-    // SAFETY: `local` points into `buf`, which outlives the call; the remote
-    // range is only read by the kernel, which checks it.
-    let n = unsafe { libc::process_vm_readv(tid, &local, 1, &remote, 1, 0) };
-    buf.truncate(n.max(0) as usize);
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len,
+    }];
+    let local = &mut [io::IoSliceMut::new(&mut buf)];
+    let n = process_vm_readv(Pid::from_raw(tid), local, &remote).unwrap_or(0);
+    buf.truncate(n);
     buf
 }
 
