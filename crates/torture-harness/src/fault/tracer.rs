@@ -11,6 +11,17 @@
 //! `ptrace` binds a tracee to the *thread* that attached it, so one tracer
 //! thread does everything, and it waits with `__WNOTHREAD` so that tracers
 //! on other threads keep their own tracees.
+//!
+//! The seccomp filter is twenty lines of hand-written BPF rather than a
+//! crate's: `seccompiler` (Firecracker's) can return `TRACE` for a set of
+//! syscalls and `ALLOW` otherwise, but its filters kill the process on any
+//! other audit architecture (a 32-bit `int 0x80` call on x86_64), where
+//! this one lets such a call run, untraced; and a crate would be one more
+//! dependency for one straight-line program. The price is BPF's 8-bit
+//! jump offsets: each test jumps over the rest of the table to the `TRACE`,
+//! so one filter covers at most 255 syscalls. Building a filter checks
+//! that (an error, never a silently wrapped jump), and a `const` assertion
+//! fails the build if the table itself ever outgrows it.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -184,13 +195,37 @@ const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
 const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 
+/// The most syscalls one filter can test: the first test's jump over the
+/// others to the `TRACE` must fit in BPF's 8-bit `jt`.
+const MAX_TRACED: usize = u8::MAX as usize;
+
+const _: () = assert!(
+    sc::TABLE.len() <= MAX_TRACED,
+    "the syscall table outgrew one seccomp filter: its jumps are 8-bit"
+);
+
+/// A syscall table too long for one seccomp filter.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} syscalls do not fit one seccomp filter (at most {MAX_TRACED}: BPF jumps are 8-bit): split the table into several filters"
+)]
+struct FilterTooLong(usize);
+
 fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
 /// A seccomp program that returns `TRACE` for the table's syscalls on this
 /// architecture and `ALLOW` for everything else.
-fn seccomp_filter() -> Vec<libc::sock_filter> {
+fn seccomp_filter() -> Result<Vec<libc::sock_filter>, FilterTooLong> {
+    let nrs: Vec<u32> = sc::TABLE.iter().map(|s| s.nr as u32).collect();
+    trace_filter(sc::AUDIT_ARCH, &nrs)
+}
+
+/// A seccomp program that returns `TRACE` for the syscalls `nrs` of the
+/// audit architecture `arch`, and `ALLOW` for everything else (other
+/// architectures included).
+fn trace_filter(arch: u32, nrs: &[u32]) -> Result<Vec<libc::sock_filter>, FilterTooLong> {
     // BPF_LD | BPF_W | BPF_ABS, BPF_JMP | BPF_JEQ | BPF_K, BPF_RET | BPF_K.
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
@@ -198,26 +233,27 @@ fn seccomp_filter() -> Vec<libc::sock_filter> {
     // struct seccomp_data { int nr; __u32 arch; ... }
     const NR_OFFSET: u32 = 0;
     const ARCH_OFFSET: u32 = 4;
-    let n = sc::TABLE.len();
+    let n = nrs.len();
     let mut prog = vec![
         bpf(LD_W_ABS, 0, 0, ARCH_OFFSET),
-        bpf(JEQ_K, 1, 0, sc::AUDIT_ARCH),
+        bpf(JEQ_K, 1, 0, arch),
         bpf(RET_K, 0, 0, SECCOMP_RET_ALLOW),
         bpf(LD_W_ABS, 0, 0, NR_OFFSET),
     ];
-    for (i, s) in sc::TABLE.iter().enumerate() {
+    for (i, &nr) in nrs.iter().enumerate() {
         // Jump over the remaining tests and the ALLOW to the TRACE.
-        prog.push(bpf(JEQ_K, (n - i) as u8, 0, s.nr as u32));
+        let to_trace = u8::try_from(n - i).map_err(|_| FilterTooLong(n))?;
+        prog.push(bpf(JEQ_K, to_trace, 0, nr));
     }
     prog.push(bpf(RET_K, 0, 0, SECCOMP_RET_ALLOW));
     prog.push(bpf(RET_K, 0, 0, SECCOMP_RET_TRACE));
-    prog
+    Ok(prog)
 }
 
 /// Makes `cmd` stop for tracing at its exec, with the seccomp filter
 /// installed if `points`.
-fn prepare(cmd: &mut Command, points: bool) {
-    let filter = seccomp_filter();
+fn prepare(cmd: &mut Command, points: bool) -> Result<(), TraceError> {
+    let filter = seccomp_filter().map_err(io::Error::other)?;
     // SAFETY: only async-signal-safe calls between fork and exec; the filter
     // was allocated before the fork.
     unsafe {
@@ -246,6 +282,7 @@ fn prepare(cmd: &mut Command, points: bool) {
             Ok(())
         })
     };
+    Ok(())
 }
 
 /// Runs `cmd` under ptrace to its end (or its timeout), recording the
@@ -258,7 +295,7 @@ pub fn trace(
     options: TraceOptions,
     started: &dyn Fn(i32),
 ) -> Result<Trace, TraceError> {
-    prepare(&mut cmd, options.points);
+    prepare(&mut cmd, options.points)?;
     if options.own_group {
         cmd.process_group(0);
     }
@@ -759,5 +796,43 @@ fn shorten(tid: i32, point: &Point, regs: &mut RawRegs) {
             sc::set_arg(regs, 2, len.min(half));
         }
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where each syscall test of `prog` jumps when it matches.
+    fn match_targets(prog: &[libc::sock_filter]) -> Vec<usize> {
+        (4..prog.len() - 2)
+            .map(|at| at + 1 + usize::from(prog[at].jt))
+            .collect()
+    }
+
+    #[test]
+    fn a_table_past_255_syscalls_is_refused_not_wrapped() {
+        let nrs: Vec<u32> = (0..300).collect();
+        let err = trace_filter(sc::AUDIT_ARCH, &nrs).unwrap_err();
+        assert_eq!(err.0, 300);
+        assert!(err.to_string().contains("at most 255"), "{err}");
+        assert!(trace_filter(sc::AUDIT_ARCH, &nrs[..256]).is_err());
+        let widest = trace_filter(sc::AUDIT_ARCH, &nrs[..255]).unwrap();
+        let trace = widest.len() - 1;
+        assert!(match_targets(&widest).iter().all(|&t| t == trace));
+    }
+
+    #[test]
+    fn the_real_filter_traces_the_table_and_is_well_within_reach() {
+        assert!(sc::TABLE.len() * 2 <= MAX_TRACED, "{}", sc::TABLE.len());
+        let prog = seccomp_filter().unwrap();
+        assert_eq!(prog.len(), sc::TABLE.len() + 6);
+        let (allow, trace) = (prog.len() - 2, prog.len() - 1);
+        assert_eq!(prog[allow].k, SECCOMP_RET_ALLOW);
+        assert_eq!(prog[trace].k, SECCOMP_RET_TRACE);
+        assert!(match_targets(&prog).iter().all(|&t| t == trace));
+        let tested: Vec<u64> = prog[4..allow].iter().map(|i| u64::from(i.k)).collect();
+        let table: Vec<u64> = sc::TABLE.iter().map(|s| s.nr).collect();
+        assert_eq!(tested, table);
     }
 }
