@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod copy;
 pub mod duration;
 pub mod exit;
 pub mod fault;
