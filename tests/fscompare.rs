@@ -15,8 +15,7 @@ use util::{TestDir, read_json, wait_for};
 
 /// Why this machine cannot mount, if it cannot.
 fn cannot_mount() -> Option<&'static str> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Some("not root");
     }
     if !Path::new("/dev/loop-control").exists() {

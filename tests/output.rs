@@ -17,8 +17,7 @@ use util::{Run, TestDir, read_json};
 
 macro_rules! needs_root {
     () => {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             eprintln!("skipped: needs root (device nodes, other users' links)");
             return;
         }

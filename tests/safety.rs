@@ -26,8 +26,7 @@ const PASSING: &[&str] = &[
 const CHECK_IDS: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
 
 fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 fn with(args: &[&str], more: &[&str]) -> Vec<String> {

@@ -19,8 +19,7 @@ impl ReadOnlyDir {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().ok()?;
         let p = dir.path();
-        // SAFETY: geteuid cannot fail.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = nix::unistd::geteuid().is_root();
         if !root {
             std::fs::write(p.join("state.json"), b"old").ok()?;
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o555)).ok()?;

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod copy;
 pub mod duration;
 pub mod exit;
 pub mod fault;

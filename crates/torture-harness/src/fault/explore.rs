@@ -23,11 +23,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crashsafe::atomic::Durability;
+use crashsafe::{IoContext, Step};
+
 use super::report::{ExploreReport, FaultedRun, Outcome, PointRow, RunEnd};
 use super::syscalls::Class;
 use super::tracer::{self, End, Injection, Point, Scope, Trace, TraceError, TraceOptions};
-
 use crate::config::{ExploreConfig, STATE_FILE, Workload};
+use crate::copy::copy_tree;
 use crate::owned::{Kind, ScratchDir};
 use crate::process::Watchdog;
 use crate::runner::exec::{Which, tail};
@@ -71,7 +74,7 @@ impl From<TraceError> for ExploreError {
     }
 }
 
-fn harness(what: &str) -> impl Fn(std::io::Error) -> ExploreError + '_ {
+fn harness<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> ExploreError + '_ {
     move |e| ExploreError::Harness(format!("{what}: {e}"))
 }
 
@@ -147,7 +150,8 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     let mut first = Explorer::new(cfg, &run_dir.path, scratch.path().join("first"))?;
     first.prepare()?;
     let snapshot = scratch.path().join("snapshot");
-    copy_dir(&first.dir, &snapshot).map_err(harness("cannot snapshot the run directory"))?;
+    copy_tree(&first.dir, &snapshot, Durability::None)
+        .map_err(harness("cannot snapshot the run directory"))?;
     let recorded = first.record()?;
     let clean_names = names(&first.dir);
     // The program is done with the run directory: what is in it now is its.
@@ -610,7 +614,8 @@ impl<'a> Explorer<'a> {
         }
         let kept = self.scratch.join("after-fault");
         let _ = fs::remove_dir_all(&kept);
-        copy_dir(&self.dir, &kept).map_err(harness("cannot copy the run directory"))
+        copy_tree(&self.dir, &kept, Durability::None)
+            .map_err(harness("cannot copy the run directory"))
     }
 
     fn keep_artifacts(&self, point: &Point, fault: Fault) -> Result<(), ExploreError> {
@@ -624,13 +629,14 @@ impl<'a> Explorer<'a> {
         } else {
             self.dir.clone()
         };
-        let io = |e: std::io::Error| {
+        let io = |e: &dyn std::fmt::Display| {
             ExploreError::Harness(format!("cannot keep artifacts in {}: {e}", here.display()))
         };
         let harness = |e: crate::output::OutputError| ExploreError::Harness(e.to_string());
         artifacts_dir(root).create().map_err(harness)?;
-        fs::create_dir_all(&here).map_err(io)?;
-        copy_dir(&source, &here.join("dir")).map_err(io)?;
+        fs::create_dir_all(&here).map_err(|e| io(&e))?;
+        // Durable, as every file of the artifacts directory is.
+        copy_tree(&source, &here.join("dir"), Durability::Full).map_err(|e| io(&e))?;
         let script = format!(
             "#!/bin/sh\n# Reruns exactly this fault point and fault.\n{}\n",
             self.replay(point.ordinal, fault)
@@ -728,52 +734,17 @@ fn names(dir: &Path) -> BTreeSet<String> {
     out
 }
 
-/// Copies `src` into a new directory `dst`, keeping modes, symlinks and
-/// hard links (two names of one inode stay two names of one inode).
-pub(crate) fn copy_dir(src: &Path, dst: &Path) -> std::io::Result<()> {
-    let mut inodes: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
-    copy_into(src, dst, &mut inodes)
-}
-
-fn copy_into(
-    src: &Path,
-    dst: &Path,
-    inodes: &mut BTreeMap<(u64, u64), PathBuf>,
-) -> std::io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    fs::create_dir_all(dst)?;
-    fs::set_permissions(dst, fs::metadata(src)?.permissions())?;
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let (from, to) = (entry.path(), dst.join(entry.file_name()));
-        let meta = fs::symlink_metadata(&from)?;
-        if meta.is_dir() {
-            copy_into(&from, &to, inodes)?;
-        } else if meta.file_type().is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
-        } else if let Some(first) = inodes.get(&(meta.dev(), meta.ino())) {
-            fs::hard_link(first, &to)?;
-        } else {
-            fs::copy(&from, &to)?;
-            if meta.nlink() > 1 {
-                inodes.insert((meta.dev(), meta.ino()), to);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Makes `dir` hold exactly what `snapshot` holds; `dir` itself stays.
-fn restore(snapshot: &Path, dir: &Path) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let p = entry?.path();
-        if fs::symlink_metadata(&p)?.is_dir() {
-            fs::remove_dir_all(&p)?;
+fn restore(snapshot: &Path, dir: &Path) -> crashsafe::Result<()> {
+    for entry in fs::read_dir(dir).at(Step::ListDir, dir)? {
+        let p = entry.at(Step::ListDir, dir)?.path();
+        if fs::symlink_metadata(&p).at(Step::Remove, &p)?.is_dir() {
+            fs::remove_dir_all(&p).at(Step::Remove, &p)?;
         } else {
-            fs::remove_file(&p)?;
+            fs::remove_file(&p).at(Step::Remove, &p)?;
         }
     }
-    copy_into(snapshot, dir, &mut BTreeMap::new())
+    copy_tree(snapshot, dir, Durability::None)
 }
 
 #[cfg(test)]
@@ -790,7 +761,7 @@ mod tests {
         fs::hard_link(dir.join("a"), dir.join("b")).unwrap();
         fs::write(dir.join("ro"), b"x").unwrap();
         fs::set_permissions(dir.join("ro"), fs::Permissions::from_mode(0o444)).unwrap();
-        copy_dir(&dir, &snap).unwrap();
+        copy_tree(&dir, &snap, Durability::None).unwrap();
         fs::write(dir.join("junk"), b"later").unwrap();
         fs::remove_file(dir.join("a")).unwrap();
         restore(&snap, &dir).unwrap();

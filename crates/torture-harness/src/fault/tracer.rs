@@ -11,6 +11,17 @@
 //! `ptrace` binds a tracee to the *thread* that attached it, so one tracer
 //! thread does everything, and it waits with `__WNOTHREAD` so that tracers
 //! on other threads keep their own tracees.
+//!
+//! The seccomp filter is twenty lines of hand-written BPF rather than a
+//! crate's: `seccompiler` (Firecracker's) can return `TRACE` for a set of
+//! syscalls and `ALLOW` otherwise, but its filters kill the process on any
+//! other audit architecture (a 32-bit `int 0x80` call on x86_64), where
+//! this one lets such a call run, untraced; and a crate would be one more
+//! dependency for one straight-line program. The price is BPF's 8-bit
+//! jump offsets: each test jumps over the rest of the table to the `TRACE`,
+//! so one filter covers at most 255 syscalls. Building a filter checks
+//! that (an error, never a silently wrapped jump), and a `const` assertion
+//! fails the build if the table itself ever outgrows it.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -184,13 +195,37 @@ const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
 const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 
+/// The most syscalls one filter can test: the first test's jump over the
+/// others to the `TRACE` must fit in BPF's 8-bit `jt`.
+const MAX_TRACED: usize = u8::MAX as usize;
+
+const _: () = assert!(
+    sc::TABLE.len() <= MAX_TRACED,
+    "the syscall table outgrew one seccomp filter: its jumps are 8-bit"
+);
+
+/// A syscall table too long for one seccomp filter.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0} syscalls do not fit one seccomp filter (at most {MAX_TRACED}: BPF jumps are 8-bit): split the table into several filters"
+)]
+struct FilterTooLong(usize);
+
 fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
 /// A seccomp program that returns `TRACE` for the table's syscalls on this
 /// architecture and `ALLOW` for everything else.
-fn seccomp_filter() -> Vec<libc::sock_filter> {
+fn seccomp_filter() -> Result<Vec<libc::sock_filter>, FilterTooLong> {
+    let nrs: Vec<u32> = sc::TABLE.iter().map(|s| s.nr as u32).collect();
+    trace_filter(sc::AUDIT_ARCH, &nrs)
+}
+
+/// A seccomp program that returns `TRACE` for the syscalls `nrs` of the
+/// audit architecture `arch`, and `ALLOW` for everything else (other
+/// architectures included).
+fn trace_filter(arch: u32, nrs: &[u32]) -> Result<Vec<libc::sock_filter>, FilterTooLong> {
     // BPF_LD | BPF_W | BPF_ABS, BPF_JMP | BPF_JEQ | BPF_K, BPF_RET | BPF_K.
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
@@ -198,43 +233,43 @@ fn seccomp_filter() -> Vec<libc::sock_filter> {
     // struct seccomp_data { int nr; __u32 arch; ... }
     const NR_OFFSET: u32 = 0;
     const ARCH_OFFSET: u32 = 4;
-    let n = sc::TABLE.len();
+    let n = nrs.len();
     let mut prog = vec![
         bpf(LD_W_ABS, 0, 0, ARCH_OFFSET),
-        bpf(JEQ_K, 1, 0, sc::AUDIT_ARCH),
+        bpf(JEQ_K, 1, 0, arch),
         bpf(RET_K, 0, 0, SECCOMP_RET_ALLOW),
         bpf(LD_W_ABS, 0, 0, NR_OFFSET),
     ];
-    for (i, s) in sc::TABLE.iter().enumerate() {
+    for (i, &nr) in nrs.iter().enumerate() {
         // Jump over the remaining tests and the ALLOW to the TRACE.
-        prog.push(bpf(JEQ_K, (n - i) as u8, 0, s.nr as u32));
+        let to_trace = u8::try_from(n - i).map_err(|_| FilterTooLong(n))?;
+        prog.push(bpf(JEQ_K, to_trace, 0, nr));
     }
     prog.push(bpf(RET_K, 0, 0, SECCOMP_RET_ALLOW));
     prog.push(bpf(RET_K, 0, 0, SECCOMP_RET_TRACE));
-    prog
+    Ok(prog)
 }
 
 /// Makes `cmd` stop for tracing at its exec, with the seccomp filter
 /// installed if `points`.
-fn prepare(cmd: &mut Command, points: bool) {
-    let filter = seccomp_filter();
+fn prepare(cmd: &mut Command, points: bool) -> Result<(), TraceError> {
+    let filter = seccomp_filter().map_err(io::Error::other)?;
     // SAFETY: only async-signal-safe calls between fork and exec; the filter
     // was allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            // nix's wrappers are single syscalls, and an Errno becomes an
+            // io::Error without allocating.
+            ptrace::traceme()?;
             if !points {
                 return Ok(());
             }
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            nix::sys::prctl::set_no_new_privs()?;
             let prog = libc::sock_fprog {
                 len: filter.len() as u16,
                 filter: filter.as_ptr() as *mut libc::sock_filter,
             };
+            // nix has no seccomp wrapper.
             let rc = libc::syscall(
                 libc::SYS_seccomp,
                 SECCOMP_SET_MODE_FILTER,
@@ -247,6 +282,7 @@ fn prepare(cmd: &mut Command, points: bool) {
             Ok(())
         })
     };
+    Ok(())
 }
 
 /// Runs `cmd` under ptrace to its end (or its timeout), recording the
@@ -259,7 +295,7 @@ pub fn trace(
     options: TraceOptions,
     started: &dyn Fn(i32),
 ) -> Result<Trace, TraceError> {
-    prepare(&mut cmd, options.points);
+    prepare(&mut cmd, options.points)?;
     if options.own_group {
         cmd.process_group(0);
     }
@@ -687,19 +723,15 @@ fn resolve(tid: i32, regs: &RawRegs, op: Operand) -> PathBuf {
 /// Reads `len` bytes of the tracee's memory at `addr`; fewer if a page is
 /// not mapped.
 pub fn read_memory(tid: i32, addr: u64, len: usize) -> Vec<u8> {
+    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
     let mut buf = vec![0u8; len];
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: len,
-    };
-    let remote = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: len,
-    };
-    // SAFETY: `local` points into `buf`, which outlives the call; the remote
-    // range is only read by the kernel, which checks it.
-    let n = unsafe { libc::process_vm_readv(tid, &local, 1, &remote, 1, 0) };
-    buf.truncate(n.max(0) as usize);
+    let remote = [RemoteIoVec {
+        base: addr as usize,
+        len,
+    }];
+    let local = &mut [io::IoSliceMut::new(&mut buf)];
+    let n = process_vm_readv(Pid::from_raw(tid), local, &remote).unwrap_or(0);
+    buf.truncate(n);
     buf
 }
 
@@ -764,5 +796,43 @@ fn shorten(tid: i32, point: &Point, regs: &mut RawRegs) {
             sc::set_arg(regs, 2, len.min(half));
         }
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where each syscall test of `prog` jumps when it matches.
+    fn match_targets(prog: &[libc::sock_filter]) -> Vec<usize> {
+        (4..prog.len() - 2)
+            .map(|at| at + 1 + usize::from(prog[at].jt))
+            .collect()
+    }
+
+    #[test]
+    fn a_table_past_255_syscalls_is_refused_not_wrapped() {
+        let nrs: Vec<u32> = (0..300).collect();
+        let err = trace_filter(sc::AUDIT_ARCH, &nrs).unwrap_err();
+        assert_eq!(err.0, 300);
+        assert!(err.to_string().contains("at most 255"), "{err}");
+        assert!(trace_filter(sc::AUDIT_ARCH, &nrs[..256]).is_err());
+        let widest = trace_filter(sc::AUDIT_ARCH, &nrs[..255]).unwrap();
+        let trace = widest.len() - 1;
+        assert!(match_targets(&widest).iter().all(|&t| t == trace));
+    }
+
+    #[test]
+    fn the_real_filter_traces_the_table_and_is_well_within_reach() {
+        assert!(sc::TABLE.len() * 2 <= MAX_TRACED, "{}", sc::TABLE.len());
+        let prog = seccomp_filter().unwrap();
+        assert_eq!(prog.len(), sc::TABLE.len() + 6);
+        let (allow, trace) = (prog.len() - 2, prog.len() - 1);
+        assert_eq!(prog[allow].k, SECCOMP_RET_ALLOW);
+        assert_eq!(prog[trace].k, SECCOMP_RET_TRACE);
+        assert!(match_targets(&prog).iter().all(|&t| t == trace));
+        let tested: Vec<u64> = prog[4..allow].iter().map(|i| u64::from(i.k)).collect();
+        let table: Vec<u64> = sc::TABLE.iter().map(|s| s.nr).collect();
+        assert_eq!(tested, table);
     }
 }

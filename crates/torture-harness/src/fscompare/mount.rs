@@ -115,8 +115,7 @@ pub fn preflight(specs: &[FsSpec]) -> Result<(), String> {
     let Some(first) = specs.iter().find(|s| s.needs_mount()) else {
         return Ok(());
     };
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Err(format!(
             "making a {} file system needs root (mount, loop devices): run as root, {dir_hint}",
             first.name

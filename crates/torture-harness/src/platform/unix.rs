@@ -46,13 +46,12 @@ pub fn fcntl_lock(file: &File, wait: bool) -> io::Result<bool> {
 ///
 /// Meant to run in a freshly forked child (it is async-signal-safe).
 pub fn die_with_parent(expected_parent: i32) -> io::Result<()> {
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number; no pointers.
-    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: getppid cannot fail.
-    if unsafe { libc::getppid() } != expected_parent {
+    // Both nix calls are single syscalls, and an Errno becomes an io::Error
+    // without allocating: fine between fork and exec.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    if nix::unistd::getppid().as_raw() != expected_parent {
+        // nix has no `_exit`, and std's `exit` runs atexit handlers, which
+        // is not async-signal-safe.
         // SAFETY: _exit is async-signal-safe and never returns.
         unsafe { libc::_exit(111) };
     }

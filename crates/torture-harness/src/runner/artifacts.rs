@@ -14,13 +14,13 @@
 //! shared directory such as `/tmp`, and refused if someone else planted it
 //! there (see [`crate::output`]).
 
-use std::fs;
 use std::path::Path;
 
-use crashsafe::atomic::write_file_atomic;
+use crashsafe::atomic::Durability;
 use serde::Serialize;
 
 use super::RunError;
+use crate::copy::copy_tree;
 use crate::output::{OutputDir, OutputError};
 use crate::report::Report;
 
@@ -80,7 +80,8 @@ impl Artifacts {
         if !self.first_copied {
             self.first_copied = true;
             if self.out.create().is_ok() {
-                let _ = copy_tree(run_dir, &self.dir().join("first-violation"));
+                let first = self.dir().join("first-violation");
+                let _ = copy_tree(run_dir, &first, Durability::Full);
             }
         }
     }
@@ -92,7 +93,7 @@ impl Artifacts {
         }
         self.out.create()?;
         let final_dir = self.dir().join("final");
-        copy_tree(run_dir, &final_dir).map_err(|source| OutputError::Write {
+        copy_tree(run_dir, &final_dir, Durability::Full).map_err(|source| OutputError::Write {
             flag: FLAG,
             path: final_dir,
             source: Box::new(source),
@@ -121,26 +122,4 @@ impl Artifacts {
     pub fn dir(&self) -> &Path {
         self.out.path()
     }
-}
-
-/// Copies the regular files and directories under `src` into `dst`.
-fn copy_tree(src: &Path, dst: &Path) -> crashsafe::Result<()> {
-    use crashsafe::{IoContext, Step};
-    fs::create_dir_all(dst).at(Step::CreateTemp, dst)?;
-    for entry in fs::read_dir(src).at(Step::ListDir, src)?.flatten() {
-        let from = entry.path();
-        let to = dst.join(entry.file_name());
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            copy_tree(&from, &to)?;
-        } else if kind.is_file() {
-            // The file may vanish or change while we copy: best effort.
-            if let Ok(bytes) = fs::read(&from) {
-                write_file_atomic(&to, &bytes, 0o644)?;
-            }
-        }
-    }
-    Ok(())
 }
