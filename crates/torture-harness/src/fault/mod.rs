@@ -22,6 +22,7 @@
 //! both. Power loss is a later tier.
 
 pub mod explore;
+pub mod power;
 pub mod precise;
 pub mod report;
 pub mod syscalls;

@@ -1,0 +1,7 @@
+//! The power-loss tier (`torture explore --faults power`): the crash states
+//! a persistence model allows, built from the recorded syscalls of the
+//! workload, as ALICE (OSDI'14) does.
+//!
+//! - [`log`]: the logical operations and the directory images they apply to.
+
+pub mod log;
