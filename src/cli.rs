@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use torture_harness::exit;
+use torture_harness::export::{
+    ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, RunResult,
+    ScenariosJsonExporter,
+};
 use torture_harness::fault;
 use torture_harness::output::{self, OutputTarget};
-use torture_harness::report::{
-    ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
-    RunResult, ScenariosJsonExporter, StopReason,
-};
+use torture_harness::report::{Report, StopReason};
 use torture_harness::runner::exec::ExecSpec;
 use torture_harness::runner::{self, RunConfig, RunLength, Workload, child};
 use torture_harness::scenario::{self, AnyScenario, ExploreScenario, defaults};
