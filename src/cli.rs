@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 
 use torture_harness::exit;
 use torture_harness::export::{
-    ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, RunResult,
-    ScenariosJsonExporter,
+    self, CompareResult, ExploreResult, Exporter, Finished, JsonExporter, JunitExporter,
+    MarkdownExporter, RunResult, ScenariosJsonExporter,
 };
 use torture_harness::fault;
 use torture_harness::output::{self, OutputTarget};
@@ -299,7 +299,8 @@ struct FsCompareArgs {
     /// least what the file system's mkfs takes: XFS wants 300).
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_image_mib, allow_negative_numbers = true)]
     image_mib: u64,
-    /// Where to write report.json, report.md, report.html and the charts.
+    /// Where to write report.json, report.md, report.html and the charts:
+    /// new, empty, or made by an earlier fscompare.
     #[arg(long, value_name = "DIR", required = true, value_parser = PathArg)]
     out: PathBuf,
 }
@@ -726,9 +727,31 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return bad_input(e),
     };
-    print!("{}", report.markdown());
+    let code = compare_code(&report);
+    let broken = report.broken.clone();
+    let results = [Finished::Compare(CompareResult::new(report))];
+    if let Err(e) = export::write_out_dir(&results, &fscompare::out_dir(&config.out)) {
+        return bad_input(e);
+    }
+    print!(
+        "{}",
+        String::from_utf8_lossy(&MarkdownExporter.render(&results))
+    );
     println!("\nreport: {}", config.out.join("report.html").display());
-    match (report.interrupted, report.all_met) {
+    match broken {
+        Some(why) => bad_input(format!(
+            "{why}: no verdict (the report in {} marks the run as error)",
+            config.out.display()
+        )),
+        None => code,
+    }
+}
+
+fn compare_code(report: &torture_harness::fscompare::FsCompareReport) -> i32 {
+    match (
+        report.broken.is_some() || report.interrupted,
+        report.all_met,
+    ) {
         (true, _) => exit::BAD_INPUT,
         (false, true) => exit::PASS,
         (false, false) => exit::VIOLATION,

@@ -3,23 +3,25 @@
 //!
 //! This module sits at the top of the harness: it takes the finished
 //! results of every command ([`Finished`]: a run's [`crate::report`], an
-//! exploration's [`crate::fault`] report) and renders them, so that
-//! `torture`, `torture run` and `torture explore` write JSON, JUnit and the
-//! step summary the same way. Nothing else in the harness imports it.
+//! exploration's [`crate::fault`] report, a comparison's
+//! [`crate::fscompare`] report) and renders them, so that `torture`,
+//! `torture run`, `torture explore` and `torture fscompare` write JSON,
+//! JUnit and the step summary the same way. Nothing else in the harness
+//! imports it.
 //!
 //! Every output is written through [`crate::output`]: to stdout, in place
 //! to a FIFO or device, else with the crate's own atomic write.
 
 use serde::Serialize;
 
-use crate::output::{OutputError, OutputTarget};
+use crate::output::{OutputDir, OutputError, OutputTarget};
 use crate::report::Report;
 use crate::vocab::Verdict;
 
 mod finished;
 mod junit;
 mod markdown;
-pub use finished::{ExploreResult, Finished};
+pub use finished::{CompareResult, ExploreResult, Finished};
 pub use junit::JunitExporter;
 pub use markdown::MarkdownExporter;
 
@@ -81,22 +83,26 @@ pub trait Exporter {
 }
 
 /// The JSON report of the first result given: a run's
-/// `torture/report/v1`, or an exploration's `torture/explore/v1`.
+/// `torture/report/v1`, an exploration's `torture/explore/v1`, or a
+/// comparison's `torture/fscompare/v1`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonExporter;
 
 impl Exporter for JsonExporter {
     fn render(&self, results: &[Finished]) -> Vec<u8> {
         match &results[0] {
-            Finished::Run(run) => {
-                let mut bytes =
-                    serde_json::to_vec_pretty(&run.report).expect("a report always serializes");
-                bytes.push(b'\n');
-                bytes
-            }
+            Finished::Run(run) => pretty_json(&run.report),
             Finished::Explore(e) => e.report.to_json(),
+            Finished::Compare(c) => pretty_json(&c.report),
         }
     }
+}
+
+/// `value` as indented JSON, with a final newline.
+fn pretty_json(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("a report always serializes");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// The JSON of a scenario set (`torture/scenarios/v1`): a run's report
@@ -123,14 +129,18 @@ struct ScenarioEntry<'a> {
     report: Option<&'a Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
     explore: Option<&'a crate::fault::ExploreReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fscompare: Option<&'a crate::fscompare::FsCompareReport>,
 }
 
 impl<'a> ScenarioEntry<'a> {
     fn new(result: &'a Finished) -> Self {
-        let (report, explore) = match result {
-            Finished::Run(r) => (Some(&r.report), None),
-            Finished::Explore(e) => (None, Some(&e.report)),
-        };
+        let (mut report, mut explore, mut fscompare) = (None, None, None);
+        match result {
+            Finished::Run(r) => report = Some(&r.report),
+            Finished::Explore(e) => explore = Some(&e.report),
+            Finished::Compare(c) => fscompare = Some(&c.report),
+        }
         ScenarioEntry {
             file: result.file(),
             name: result.name(),
@@ -140,6 +150,7 @@ impl<'a> ScenarioEntry<'a> {
             met: result.met(),
             report,
             explore,
+            fscompare,
         }
     }
 }
@@ -151,8 +162,26 @@ impl Exporter for ScenariosJsonExporter {
             all_met: results.iter().all(Finished::met),
             scenarios: results.iter().map(ScenarioEntry::new).collect(),
         };
-        let mut bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
-        bytes.push(b'\n');
-        bytes
+        pretty_json(&doc)
     }
 }
+
+/// Writes an output directory (`fscompare --out`): `report.json` and
+/// `report.md` as [`JsonExporter`] and [`MarkdownExporter`] render
+/// `results`, then the files only a comparison has (its HTML page and
+/// charts), each through [`crate::output`].
+pub fn write_out_dir(results: &[Finished], out: &OutputDir) -> Result<(), OutputError> {
+    JsonExporter.write(results, &out.file("report.json"))?;
+    MarkdownExporter.write(results, &out.file("report.md"))?;
+    for result in results {
+        if let Finished::Compare(c) = result {
+            for (name, text) in c.report.renderings() {
+                out.file(name).write(text.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,10 +3,12 @@
 //! For each file system (a loop image made with its mkfs and mounted, a
 //! tmpfs, or a directory already mounted), each strategy runs as an ordinary
 //! torture run with the same parameters and seed; the fsync cost of the file
-//! system is measured on its own. The results go to `report.json`,
-//! `report.md`, a self-contained `report.html` and the charts as `.svg`,
-//! all written atomically. The output directory is checked before anything
-//! is mounted: new, empty, or one `torture` made (see
+//! system is measured on its own. The result is a [`FsCompareReport`],
+//! which the exporters write like every other command's (`report.json` and
+//! `report.md` in `--out`, `--json`, `--junit`, the step summary), beside
+//! its own renderings, a self-contained `report.html` and the charts as
+//! `.svg`. The output directory is checked and made before anything is
+//! mounted: new, empty, or one `torture` made (see
 //! [`crate::output::OutputDir::reusable`]), never someone else's reports.
 //! Mounts and images are removed on every way out, and by the watchdog if
 //! `torture` itself is killed.
@@ -78,14 +80,16 @@ pub struct CompareConfig {
 #[error("{0}")]
 pub struct CompareError(pub String);
 
-/// Runs the comparison and writes the report files; returns the report.
+/// Runs the comparison and returns its report; the caller writes it (into
+/// `cfg.out`, made here before anything is mounted, and wherever else it
+/// was asked for).
 ///
 /// Nothing is made before the input is checked: the file systems can be
 /// made, and the scratch directory exists with room for every image. A
 /// file system that turns read-only or fails a write during a run ends the
-/// comparison with an error (the report, written all the same, marks that
-/// run as `error`): its verdicts would be the broken disk's, not the
-/// strategies'.
+/// comparison without a verdict: the report says why in
+/// [`FsCompareReport::broken`] and marks that run as `error`, since its
+/// verdicts would be the broken disk's, not the strategies'.
 pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     let err = |m: String| CompareError(m);
     crate::paths::check_each(&[
@@ -112,15 +116,8 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     report.seconds = started.elapsed().as_secs_f64();
     drop(scratch);
     watchdog.stop();
-    let broken = result?;
-    report.write_all(&out).map_err(|e| err(e.to_string()))?;
-    match broken {
-        Some(why) => Err(err(format!(
-            "{why}: no verdict (the report in {} marks the run as error)",
-            cfg.out.display()
-        ))),
-        None => Ok(report),
-    }
+    report.broken = result?;
+    Ok(report)
 }
 
 /// `--out`: new, empty, or a directory `torture` made, which it may write
