@@ -62,7 +62,7 @@ enum Command {
     /// per point and fault, and check the state after each.
     Explore(Box<ExploreArgs>),
     /// Run the zoo on several file systems (loop images, tmpfs, or mounted
-    /// directories) and write a comparison report.
+    /// directories) and write a comparison report (--out, --json, --junit).
     Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
     List,
@@ -303,6 +303,15 @@ struct FsCompareArgs {
     /// new, empty, or made by an earlier fscompare.
     #[arg(long, value_name = "DIR", required = true, value_parser = PathArg)]
     out: PathBuf,
+    /// Also write the JSON report (schema torture/fscompare/v1, as
+    /// report.json) to this file, or to stdout with `-`.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    json: Option<PathBuf>,
+    /// Write JUnit XML to this file (or stdout with `-`): one suite per file
+    /// system, one test case per strategy, failing when the strategy did
+    /// not get its expected verdict.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    junit: Option<PathBuf>,
 }
 
 /// A parsed `--faults` list (an alias, so that clap takes it as one value).
@@ -649,6 +658,14 @@ fn torture(args: RunArgs) -> i32 {
 
 fn fscompare(args: FsCompareArgs) -> i32 {
     use torture_harness::fscompare::{self, FsSpec};
+    let outputs = Outputs {
+        json: args.json.clone(),
+        junit: args.junit.clone(),
+    };
+    let targets = match prepare_outputs(&outputs) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     // `compare` checks it again; here it comes before anything is printed.
     if let Err(e) = fscompare::out_dir(&args.out).check() {
         return bad_input(e);
@@ -738,6 +755,9 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         String::from_utf8_lossy(&MarkdownExporter.render(&results))
     );
     println!("\nreport: {}", config.out.join("report.html").display());
+    if let Err(e) = write_outputs(&targets, &results, &JsonExporter) {
+        return bad_input(e);
+    }
     match broken {
         Some(why) => bad_input(format!(
             "{why}: no verdict (the report in {} marks the run as error)",

@@ -590,6 +590,12 @@ fn fscompare_rows() -> Vec<Row> {
             "--out",
         ),
         cli(&["fscompare", "--out", "o", "extra"], "extra"),
+        cli(&["fscompare", "--out", "o", "--json", ""], "--json"),
+        cli(
+            &["fscompare", "--out", "o", "--junit", "a\u{1}b"],
+            "--junit",
+        ),
+        cli(&["fscompare", "--out", "o", "--junit", "full"], "--junit"),
     ]
 }
 

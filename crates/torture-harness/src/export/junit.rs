@@ -296,9 +296,14 @@ fn compare_status(c: &CompareResult, fs: &str, strategy: &str) -> TestCaseStatus
 /// What a run counted, then the command that replays the comparison.
 fn row_text(row: &Row, command: &str) -> String {
     let v = &row.violations;
+    // Spelled as the JSON spells it (`completed`, `state_destroyed`).
+    let stopped = serde_json::to_value(row.stopped)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     format!(
         "{} on {}: verdict {}, observed {}, expected {}\n\
-         acked {}, kills {} (missed {}), stopped {:?}\n\
+         acked {}, kills {} (missed {}), stopped {stopped}\n\
          torn {}, torn_reads {}, lost {}, phantom {}, duplicate {}, stall {}\n\
          replay the comparison: {command}\n",
         row.strategy,
@@ -309,7 +314,6 @@ fn row_text(row: &Row, command: &str) -> String {
         row.acked,
         row.kills,
         row.kills_missed,
-        row.stopped,
         v.torn,
         v.torn_reads,
         v.lost,

@@ -63,8 +63,8 @@ impl RunResult {
     }
 }
 
-/// Writes a set of finished runs and explorations in some format: the one
-/// way reports are written.
+/// Writes a set of finished runs, explorations and comparisons in some
+/// format: the one way reports are written.
 pub trait Exporter {
     /// The bytes of the file.
     fn render(&self, results: &[Finished]) -> Vec<u8>;
