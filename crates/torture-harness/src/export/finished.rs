@@ -134,7 +134,8 @@ impl Finished {
         }
     }
 
-    /// The expectation in words (`pass` when none was given).
+    /// The expectation in words (`pass` when none was given; for a
+    /// comparison, `expected verdicts`).
     pub fn expected(&self) -> String {
         match self {
             Finished::Run(r) => r.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
