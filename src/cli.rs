@@ -13,17 +13,18 @@ use clap::{Args, Parser, Subcommand};
 use torture_harness::config::{
     self, ExecSpec, ExploreSettings, Naming, RunConfig, RunSettings, Workload, defaults,
 };
-use torture_harness::exit;
+use torture_harness::export::{
+    self, CompareResult, ExploreResult, Exporter, Finished, JsonExporter, JunitExporter,
+    MarkdownExporter, RunResult, ScenariosJsonExporter,
+};
 use torture_harness::fault;
 use torture_harness::output::{self, OutputTarget};
-use torture_harness::report::{
-    ExploreResult, Exporter, Finished, JsonExporter, JunitExporter, MarkdownExporter, Report,
-    RunResult, ScenariosJsonExporter, StopReason,
-};
+use torture_harness::report::{Report, StopReason};
 use torture_harness::runner::{self, child};
 use torture_harness::scenario::{self, AnyScenario, ExploreScenario};
 use torture_harness::strategy::{self, Strategy};
 use torture_harness::vocab::{ExploreExpectation, Fault, Verdict, finding_list};
+use torture_harness::{Error, exit};
 
 /// Crash-consistency torture for code that keeps state in files.
 ///
@@ -63,7 +64,7 @@ enum Command {
     /// per point and fault, and check the state after each.
     Explore(Box<ExploreArgs>),
     /// Run the zoo on several file systems (loop images, tmpfs, or mounted
-    /// directories) and write a comparison report.
+    /// directories) and write a comparison report (--out, --json, --junit).
     Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
     List,
@@ -300,9 +301,19 @@ struct FsCompareArgs {
     /// least what the file system's mkfs takes: XFS wants 300).
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_image_mib, allow_negative_numbers = true)]
     image_mib: u64,
-    /// Where to write report.json, report.md, report.html and the charts.
+    /// Where to write report.json, report.md, report.html and the charts:
+    /// new, empty, or made by an earlier fscompare.
     #[arg(long, value_name = "DIR", required = true, value_parser = PathArg)]
     out: PathBuf,
+    /// Also write the JSON report (schema torture/fscompare/v1, as
+    /// report.json) to this file, or to stdout with `-`.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    json: Option<PathBuf>,
+    /// Write JUnit XML to this file (or stdout with `-`): one suite per file
+    /// system, one test case per strategy, failing when the strategy did
+    /// not get its expected verdict.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    junit: Option<PathBuf>,
 }
 
 /// A parsed `--faults` list (an alias, so that clap takes it as one value).
@@ -519,9 +530,9 @@ pub fn main() -> i32 {
     // Temporary directories are made there, and a path with a control
     // character makes no sense.
     if !internal && let Err(e) = torture_harness::paths::check("TMPDIR", &std::env::temp_dir()) {
-        return bad_input(e);
+        return finish(Err(Error::bad_input(e)));
     }
-    match cli.command {
+    let outcome = match cli.command {
         None => torture(cli.run),
         Some(Command::Run {
             scenarios,
@@ -534,10 +545,25 @@ pub fn main() -> i32 {
         Some(Command::Fscompare(args)) => fscompare(args),
         Some(Command::List) => list(),
         Some(Command::Clean { dry_run }) => clean(dry_run),
-        Some(Command::Op { args }) => child::op_main(&args),
-        Some(Command::Traced { args }) => fault::precise::main(&args),
-        Some(Command::Child { args }) => child::main(&args),
-        Some(Command::Watchdog) => torture_harness::process::watchdog_main(),
+        // The internal commands speak to the supervisor, not to a user.
+        Some(Command::Op { args }) => return child::op_main(&args),
+        Some(Command::Traced { args }) => return fault::precise::main(&args),
+        Some(Command::Child { args }) => return child::main(&args),
+        Some(Command::Watchdog) => return torture_harness::process::watchdog_main(),
+    };
+    finish(outcome)
+}
+
+/// The one mapping from what a command ended with to its exit code (see
+/// [`exit`]): a verdict by its precedence, an error by its kind, said on
+/// one line of stderr.
+fn finish(outcome: Result<Verdict, Error>) -> i32 {
+    match outcome {
+        Ok(verdict) => exit::of_verdict(verdict),
+        Err(e) => {
+            eprintln!("torture: {e}");
+            exit::of_error(&e)
+        }
     }
 }
 
@@ -563,14 +589,33 @@ fn clap_error(e: clap::Error) -> i32 {
     exit::BAD_INPUT
 }
 
-fn bad_input(message: impl std::fmt::Display) -> i32 {
-    eprintln!("torture: {message}");
-    exit::BAD_INPUT
+fn program() -> Result<PathBuf, Error> {
+    torture_harness::platform::self_exe()
+        .map_err(|e| Error::harness(format!("cannot find my own executable: {e}")))
 }
 
-fn program() -> Result<PathBuf, i32> {
-    torture_harness::platform::self_exe()
-        .map_err(|e| bad_input(format!("cannot find my own executable: {e}")))
+/// Asks for SIGINT and SIGTERM to stop the command at its next step.
+fn stop_on_signals() -> Result<(), Error> {
+    use nix::sys::signal::Signal;
+    torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM])
+        .map_err(|e| Error::harness(format!("cannot install signal handlers: {e}")))
+}
+
+/// Writes the reports of what was done; a failure to write them is a
+/// harness failure, which a violation still outranks.
+fn write_reports(
+    targets: &Targets,
+    results: &[Finished],
+    json: &dyn Exporter,
+    verdict: Verdict,
+) -> Verdict {
+    match write_outputs(targets, results, json) {
+        Ok(()) => verdict,
+        Err(e) => {
+            eprintln!("torture: cannot write the report: {e}");
+            verdict.worst(Verdict::Error)
+        }
+    }
 }
 
 /// What the options of a run say; [`RunSettings::build`] checks them.
@@ -598,57 +643,44 @@ fn run_settings(args: RunArgs) -> RunSettings {
     }
 }
 
-fn torture(args: RunArgs) -> i32 {
-    let targets = match prepare_outputs(&args.outputs) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let program = match program() {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+fn torture(args: RunArgs) -> Result<Verdict, Error> {
+    let targets = prepare_outputs(&args.outputs)?;
+    let program = program()?;
     let progress = std::io::stderr().is_terminal();
-    let config = match run_settings(args).build(program, Naming::Flags) {
-        Ok(c) => RunConfig { progress, ..c },
-        Err(e) => return bad_input(e),
+    let config = RunConfig {
+        progress,
+        ..run_settings(args).build(program, Naming::Flags)?
     };
-    let prepared = match runner::prepare(&config) {
-        Ok(p) => p,
-        Err(e) => return bad_input(e),
-    };
-    let report = match prepared.execute() {
-        Ok(r) => r,
-        Err(e) => return bad_input(e),
-    };
+    let report = runner::prepare(&config)?.execute()?;
     print!("{}", torture_harness::report::summary(&report));
     if let Some(a) = &config.artifacts
         && report.verdict == Verdict::Fail
     {
         println!("artifacts: {}", a.display());
     }
-    let code = verdict_code(&report);
+    let verdict = report.verdict;
+    say_why(&report);
     let runs = [Finished::Run(RunResult {
         name: config.workload.name().to_string(),
         file: None,
         expected: None,
         report,
     })];
-    match write_outputs(&targets, &runs, &JsonExporter) {
-        Ok(()) => code,
-        Err(e) => bad_input(e),
-    }
+    Ok(write_reports(&targets, &runs, &JsonExporter, verdict))
 }
 
-fn fscompare(args: FsCompareArgs) -> i32 {
+fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
     use torture_harness::fscompare::{self, FsSpec};
-    // `compare` checks it again; here it comes before anything is printed.
-    if let Err(e) = fscompare::out_dir(&args.out).check() {
-        return bad_input(e);
-    }
-    let program = match program() {
-        Ok(p) => p,
-        Err(code) => return code,
+    let outputs = Outputs {
+        json: args.json.clone(),
+        junit: args.junit.clone(),
     };
+    let targets = prepare_outputs(&outputs)?;
+    // `compare` checks it again; here it comes before anything is printed.
+    fscompare::out_dir(&args.out)
+        .check()
+        .map_err(Error::bad_input)?;
+    let program = program()?;
     let names = match &args.fs {
         Some(list) => list.as_str(),
         None if args.dirs.is_empty() => "tmpfs,ext4,xfs,btrfs",
@@ -658,17 +690,19 @@ fn fscompare(args: FsCompareArgs) -> i32 {
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match FsSpec::parse(name) {
             Ok(spec) => filesystems.push(spec),
-            Err(e) => return bad_input(format!("--fs: {e}")),
+            Err(e) => return Err(Error::bad_input(format!("--fs: {e}"))),
         }
     }
     for dir in &args.dirs {
         match FsSpec::parse_dir(dir) {
             Ok(spec) => filesystems.push(spec),
-            Err(e) => return bad_input(e),
+            Err(e) => return Err(Error::bad_input(e)),
         }
     }
     if filesystems.is_empty() {
-        return bad_input("no file system to compare: give --fs or --dir");
+        return Err(Error::bad_input(
+            "no file system to compare: give --fs or --dir",
+        ));
     }
     let strategies: Vec<&'static dyn Strategy> = match &args.strategies {
         None => strategy::all().to_vec(),
@@ -677,14 +711,14 @@ fn fscompare(args: FsCompareArgs) -> i32 {
             for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 match parse_strategy(name) {
                     Ok(s) => chosen.push(s),
-                    Err(e) => return bad_input(format!("--strategies: {name}: {e}")),
+                    Err(e) => return Err(Error::bad_input(format!("--strategies: {name}: {e}"))),
                 }
             }
             chosen
         }
     };
     if strategies.is_empty() {
-        return bad_input("--strategies names no strategy");
+        return Err(Error::bad_input("--strategies names no strategy"));
     }
     let seed = args.seed.unwrap_or_else(torture_harness::seed::fresh);
     let command: Vec<String> = std::env::args()
@@ -711,76 +745,68 @@ fn fscompare(args: FsCompareArgs) -> i32 {
         command: command.join(" "),
         progress: true,
     };
-    use nix::sys::signal::Signal;
-    if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
-        return bad_input(format!("cannot install signal handlers: {e}"));
+    stop_on_signals()?;
+    let report = fscompare::compare(&config)?;
+    let verdict = report.verdict();
+    let broken = report.broken.clone();
+    let results = [Finished::Compare(CompareResult::new(report))];
+    let mut verdict = verdict;
+    if let Err(e) = export::write_out_dir(&results, &fscompare::out_dir(&config.out)) {
+        eprintln!("torture: cannot write the report: {e}");
+        verdict = verdict.worst(Verdict::Error);
     }
-    let report = match fscompare::compare(&config) {
-        Ok(r) => r,
-        Err(e) => return bad_input(e),
-    };
-    print!("{}", report.markdown());
+    print!(
+        "{}",
+        String::from_utf8_lossy(&MarkdownExporter.render(&results))
+    );
     println!("\nreport: {}", config.out.join("report.html").display());
-    match (report.interrupted, report.all_met) {
-        (true, _) => exit::BAD_INPUT,
-        (false, true) => exit::PASS,
-        (false, false) => exit::VIOLATION,
+    let verdict = write_reports(&targets, &results, &JsonExporter, verdict);
+    if let Some(why) = broken {
+        eprintln!(
+            "torture: {why}: no verdict (the report in {} marks the run as error)",
+            config.out.display()
+        );
     }
+    if verdict == Verdict::Interrupted {
+        eprintln!("torture: interrupted: the comparison is partial");
+    }
+    Ok(verdict)
 }
 
-fn explore(args: ExploreArgs) -> i32 {
+fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
     let outputs = Outputs {
         json: args.json.clone(),
         junit: args.junit.clone(),
     };
-    let targets = match prepare_outputs(&outputs) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let program = match program() {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let targets = prepare_outputs(&outputs)?;
+    let program = program()?;
     let scenario = match &args.scenario {
-        Some(file) => match AnyScenario::load(file) {
-            Ok(s) => Some(s),
-            Err(e) => return bad_input(e),
-        },
+        Some(file) => Some(AnyScenario::load(file).map_err(Error::bad_input)?),
         None => None,
     };
-    let config = match explore_settings(args, scenario.as_ref()).build(program, Naming::Flags) {
-        Ok(c) => c,
-        Err(e) => return bad_input(e),
-    };
-    use nix::sys::signal::Signal;
-    if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
-        return bad_input(format!("cannot install signal handlers: {e}"));
-    }
-    let report = match fault::explore(&config) {
-        Ok(r) => r,
-        Err(e) => return bad_input(e),
-    };
+    let config = explore_settings(args, scenario.as_ref()).build(program, Naming::Flags)?;
+    stop_on_signals()?;
+    let report = fault::explore(&config)?;
     print!("{}", report.summary());
     if let Some(a) = &config.artifacts
         && report.failed()
     {
         println!("artifacts: {}", a.display());
     }
-    let code = match (report.failed(), report.interrupted) {
-        (true, _) => exit::VIOLATION,
-        (false, true) => exit::BAD_INPUT,
-        (false, false) => exit::PASS,
-    };
+    let verdict = report.verdict;
+    if verdict == Verdict::Interrupted {
+        eprintln!(
+            "torture: interrupted: no violation at the points explored, but no verdict either"
+        );
+    }
     let result = ExploreResult {
         name: scenario.map_or_else(|| format!("explore-{}", report.target), |s| s.name().into()),
         file: None,
         expected: None,
         report,
     };
-    match write_outputs(&targets, &[Finished::Explore(result)], &JsonExporter) {
-        Ok(()) => code,
-        Err(e) => bad_input(e),
-    }
+    let results = [Finished::Explore(result)];
+    Ok(write_reports(&targets, &results, &JsonExporter, verdict))
 }
 
 /// The exploration the options ask for: each setting from its option, else
@@ -832,51 +858,40 @@ fn write_outputs(
 /// Checks every output before anything runs; with a report on stdout, the
 /// human summary goes to stderr from now on, so that stdout holds the
 /// report alone.
-fn prepare_outputs(outputs: &Outputs) -> Result<Targets, i32> {
+fn prepare_outputs(outputs: &Outputs) -> Result<Targets, Error> {
     let targets = outputs.targets();
-    output::check_all(targets.all()).map_err(bad_input)?;
+    output::check_all(targets.all()).map_err(Error::bad_input)?;
     if targets.all().any(OutputTarget::is_stdout) {
         output::divert_human_output()
-            .map_err(|e| bad_input(format!("cannot keep stdout for the report: {e}")))?;
+            .map_err(|e| Error::harness(format!("cannot keep stdout for the report: {e}")))?;
     }
     Ok(targets)
 }
 
-fn verdict_code(report: &Report) -> i32 {
+/// Says on stderr why a run's verdict is not a pass or a fail.
+fn say_why(report: &Report) {
     match report.verdict {
-        Verdict::Fail => exit::VIOLATION,
-        Verdict::Interrupted => {
-            eprintln!(
-                "torture: interrupted: no violation in the partial run, but no verdict either"
-            );
-            exit::BAD_INPUT
-        }
-        Verdict::Error => {
-            eprintln!(
-                "torture: the harness failed: {}",
-                report.harness_error.as_deref().unwrap_or("?")
-            );
-            exit::BAD_INPUT
-        }
-        Verdict::Inconclusive => {
-            eprintln!(
-                "torture: inconclusive: {}",
-                report.basis.shortfall.first().map_or("?", String::as_str)
-            );
-            exit::INCONCLUSIVE
-        }
-        Verdict::Pass => exit::PASS,
+        Verdict::Interrupted => eprintln!(
+            "torture: interrupted: no violation in the partial run, but no verdict either"
+        ),
+        Verdict::Error => eprintln!(
+            "torture: the harness failed: {}",
+            report.harness_error.as_deref().unwrap_or("?")
+        ),
+        Verdict::Inconclusive => eprintln!(
+            "torture: inconclusive: {}",
+            report.basis.shortfall.first().map_or("?", String::as_str)
+        ),
+        Verdict::Pass | Verdict::Fail => {}
     }
 }
 
 /// `torture clean`: what was removed, what was skipped and why.
-fn clean(dry_run: bool) -> i32 {
+fn clean(dry_run: bool) -> Result<Verdict, Error> {
     use torture_harness::owned::clean::{Cleaned, clean};
     let tmp = std::env::temp_dir();
-    let cleaned = match clean(&tmp, dry_run) {
-        Ok(c) => c,
-        Err(e) => return bad_input(format!("cannot list {}: {e}", tmp.display())),
-    };
+    let cleaned = clean(&tmp, dry_run)
+        .map_err(|e| Error::harness(format!("cannot list {}: {e}", tmp.display())))?;
     let verb = if dry_run { "would remove" } else { "removed" };
     let mut removed = 0;
     for c in &cleaned {
@@ -893,10 +908,10 @@ fn clean(dry_run: bool) -> i32 {
         cleaned.len() - removed,
         tmp.display()
     );
-    exit::PASS
+    Ok(Verdict::Pass)
 }
 
-fn list() -> i32 {
+fn list() -> Result<Verdict, Error> {
     println!(
         "{:<13} {:<10} {:<24} description",
         "strategy", "expected", "explore"
@@ -920,7 +935,7 @@ fn list() -> i32 {
     println!(
         "explore:  what `torture explore` must find, as class@fault (one operation, no concurrency)"
     );
-    exit::PASS
+    Ok(Verdict::Pass)
 }
 
 fn run_scenarios(
@@ -929,39 +944,28 @@ fn run_scenarios(
     partition: Option<(usize, usize)>,
     kill_at: Option<config::KillAt>,
     seed: Option<u64>,
-) -> i32 {
-    let targets = match prepare_outputs(outputs) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
+) -> Result<Verdict, Error> {
+    let targets = prepare_outputs(outputs)?;
     let loaded: Result<Vec<AnyScenario>, _> = files.iter().map(|f| AnyScenario::load(f)).collect();
-    let scenarios = match loaded {
-        Ok(s) => s,
-        Err(e) => return bad_input(e),
-    };
+    let scenarios = loaded.map_err(Error::bad_input)?;
     let scenarios = match partition {
         Some((k, n)) => scenario::partition(scenarios, k, n),
         None => scenarios,
     };
-    let program = match program() {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let program = program()?;
     let progress = std::io::stderr().is_terminal();
+    stop_on_signals()?;
     let mut results = Vec::new();
+    let mut interrupted = false;
     for sc in &scenarios {
         let sc = match sc {
             AnyScenario::Run(sc) => sc,
             AnyScenario::Explore(ex) => {
-                let result = match explore_scenario(ex, &program) {
-                    Ok(r) => r,
-                    Err(code) => return code,
-                };
-                let interrupted = result.report.interrupted;
+                let result = explore_scenario(ex, &program)?;
+                interrupted = result.report.interrupted;
                 results.push(Finished::Explore(result));
                 if interrupted {
-                    eprintln!("torture: interrupted");
-                    return exit::BAD_INPUT;
+                    break;
                 }
                 continue;
             }
@@ -973,11 +977,8 @@ fn run_scenarios(
         if let Some(s) = seed {
             config.seed = s;
         }
-        let report = match runner::run(&config) {
-            Ok(r) => r,
-            Err(e) => return bad_input(format!("{}: {e}", sc.file.display())),
-        };
-        let interrupted = report.stopped == StopReason::Interrupted;
+        let report = runner::run(&config).map_err(|e| e.context(sc.file.display()))?;
+        interrupted = report.stopped == StopReason::Interrupted;
         let mut result = RunResult {
             name: sc.name.clone(),
             file: Some(sc.file.display().to_string()),
@@ -1016,38 +1017,57 @@ fn run_scenarios(
         }
         results.push(Finished::Run(result));
         if interrupted {
-            eprintln!("torture: interrupted");
-            return exit::BAD_INPUT;
+            break;
         }
     }
+    if interrupted {
+        eprintln!(
+            "torture: interrupted after {} of {} scenario(s)",
+            results.len(),
+            scenarios.len()
+        );
+    }
     let met = results.iter().filter(|r| r.met()).count();
-    println!(
-        "{met} of {} scenario(s) met their expectation",
-        results.len()
-    );
-    if let Err(e) = write_outputs(&targets, &results, &ScenariosJsonExporter) {
-        return bad_input(e);
+    if !interrupted {
+        println!(
+            "{met} of {} scenario(s) met their expectation",
+            results.len()
+        );
     }
-    let missed: Vec<&Finished> = results.iter().filter(|r| !r.met()).collect();
-    if missed.is_empty() {
-        exit::PASS
-    } else if missed.iter().all(|r| r.inconclusive()) {
-        exit::INCONCLUSIVE
+    Ok(write_reports(
+        &targets,
+        &results,
+        &ScenariosJsonExporter,
+        set_verdict(&results, interrupted),
+    ))
+}
+
+/// The verdict of a scenario set, by the one precedence (see
+/// [`Verdict::worst`]): a scenario that missed its expectation on evidence
+/// fails the set however it ended; then an interrupt; then a harness
+/// failure; then too little evidence.
+fn set_verdict(results: &[Finished], interrupted: bool) -> Verdict {
+    let start = if interrupted {
+        Verdict::Interrupted
     } else {
-        exit::VIOLATION
-    }
+        Verdict::Pass
+    };
+    results
+        .iter()
+        .filter(|r| !r.met())
+        .map(|r| match r {
+            Finished::Run(run) => Verdict::of_miss(run.report.verdict),
+            Finished::Explore(e) => Verdict::of_miss(e.report.verdict),
+            Finished::Compare(c) => Verdict::of_miss(c.report.verdict()),
+        })
+        .fold(start, Verdict::worst)
 }
 
 /// Explores one scenario with `mode = "explore"` and prints its line: the
 /// expected and observed findings, and on a mismatch what to replay.
-fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResult, i32> {
-    use nix::sys::signal::Signal;
-    if let Err(e) = torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM]) {
-        return Err(bad_input(format!("cannot install signal handlers: {e}")));
-    }
+fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResult, Error> {
     let config = sc.config(program.to_path_buf(), config::default_jobs());
-    let report =
-        fault::explore(&config).map_err(|e| bad_input(format!("{}: {e}", sc.file.display())))?;
+    let report = fault::explore(&config).map_err(|e| e.context(sc.file.display()))?;
     let result = ExploreResult {
         name: sc.name.clone(),
         file: Some(sc.file.display().to_string()),

@@ -396,7 +396,7 @@ fn hanging_program(t: &TestDir) -> (String, String) {
 }
 
 /// Killed or interrupted while an operation hangs, explore leaves no
-/// process behind; interrupted, it reports what it did and exits 2.
+/// process behind; interrupted, it reports what it did and exits 130.
 #[test]
 fn no_process_survives_explore() {
     for signal in [libc::SIGKILL, libc::SIGINT] {
@@ -457,7 +457,7 @@ fn no_process_survives_explore() {
             processes_with(&needle)
         );
         if signal == libc::SIGINT {
-            assert_eq!(status.code(), Some(2));
+            assert_eq!(status.code(), Some(130), "interrupted: exit 130");
             let report = read_json(&t.join("e.json"));
             assert_eq!(report["interrupted"], true);
             assert_eq!(report["verdict"], "interrupted");

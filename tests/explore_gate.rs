@@ -350,7 +350,7 @@ fn keys_of_the_wrong_mode_are_one_line_errors() {
     }
 }
 
-/// SIGINT during an exploration in a set stops the set: exit 2, no
+/// SIGINT during an exploration in a set stops the set: exit 130, no
 /// summary line, and the scenarios after it never run.
 #[test]
 fn an_interrupted_exploration_stops_the_set() {
@@ -395,7 +395,7 @@ fn an_interrupted_exploration_stops_the_set() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!stdout.contains("met their expectation"), "{stdout}");
     assert!(!stdout.contains("explore-naive"), "ran on: {stdout}");

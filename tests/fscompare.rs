@@ -1,9 +1,11 @@
 //! `torture fscompare`: a short comparison over tmpfs and an ext4 loop
 //! image, its report files and their content, and that no mount and no image
-//! outlive it, however it ends.
+//! outlive it, however it ends; `--json`, `--junit` and the step summary,
+//! written by the same exporters as a run's.
 //!
 //! Making file systems needs root and loop devices; where the machine has
-//! neither, the tests that mount say so and return.
+//! neither, the tests that mount say so and return. The tests of a
+//! directory already mounted (`--dir NAME=PATH`) need neither.
 
 mod util;
 
@@ -199,7 +201,7 @@ fn no_mount_and_no_image_survive_an_interrupt_or_a_kill() {
         unsafe { libc::kill(child.id() as i32, signal) };
         let status = child.wait().unwrap();
         if signal == libc::SIGINT {
-            assert_eq!(status.code(), Some(2));
+            assert_eq!(status.code(), Some(130), "interrupted: exit 130");
         }
         let clean = wait_for(Duration::from_secs(20), || {
             mounts_under(t.path()).is_empty() && images_under(t.path()).is_empty()
@@ -258,6 +260,8 @@ fn an_already_mounted_directory_is_compared_in_place() {
         "4",
         "--out",
         "out",
+        "--junit",
+        "junit.xml",
     ]);
     run.expect_code(0);
     let r = read_json(&t.join("out/report.json"));
@@ -268,5 +272,163 @@ fn an_already_mounted_directory_is_compared_in_place() {
             .as_str()
             .unwrap()
             .contains("already mounted")
+    );
+    // Every run met its verdict: every case passes, one per row.
+    let cases = junit_cases(&t.join("junit.xml"));
+    assert_eq!(
+        cases,
+        [
+            ("fscompare.here".into(), "reference".into(), None),
+            ("fscompare".into(), "evidence".into(), None),
+        ],
+        "{}",
+        run.describe()
+    );
+}
+
+/// Each test case of the JUnit file at `path`: its suite, its name, and
+/// its failure, error or skipped element (tag and message), if any.
+type Case = (String, String, Option<(String, String)>);
+
+fn junit_cases(path: &Path) -> Vec<Case> {
+    let xml = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|case| {
+            let suite = case.parent().unwrap().attribute("name").unwrap();
+            let outcome = case.children().find(|c| c.is_element()).map(|c| {
+                let message = c.attribute("message").unwrap_or("").to_string();
+                (c.tag_name().name().to_string(), message)
+            });
+            let name = case.attribute("name").unwrap();
+            (suite.to_string(), name.to_string(), outcome)
+        })
+        .collect()
+}
+
+/// `--json -` puts the `torture/fscompare/v1` report alone on stdout (the
+/// same bytes as `--out`'s report.json), `--junit FILE` has a case per
+/// strategy that fails exactly for the runs that missed their verdict, and
+/// the step summary gets the comparison's tables. `reference` must miss:
+/// 200 operations cannot land the 1000 kills `--min-kills` asks for, so
+/// it is inconclusive; `naive` fails one way or the other.
+#[test]
+fn json_on_stdout_and_junit_fail_exactly_the_missed_runs() {
+    let t = TestDir::new();
+    let dir = format!("here={}", t.path().display());
+    std::fs::write(t.join("summary.md"), "earlier step\n").unwrap();
+    let args = [
+        "fscompare",
+        "--dir",
+        &dir,
+        "--strategies",
+        "reference,naive",
+        "--ops",
+        "200",
+        "--kill-rate",
+        "0.3",
+        "--kill-at",
+        "syscall",
+        "--min-kills",
+        "1000",
+        "--writers",
+        "4",
+        "--seed",
+        "7",
+        "--out",
+        "out",
+        "--json",
+        "-",
+        "--junit",
+        "junit.xml",
+    ];
+    let out = t
+        .cmd(&args)
+        .env("GITHUB_STEP_SUMMARY", t.join("summary.md"))
+        .output()
+        .unwrap();
+    let describe = || {
+        format!(
+            "torture {}\nstatus {:?}\nstderr:\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // The only miss is inconclusive (too few kills): exit 3, as for `run`.
+    assert_eq!(out.status.code(), Some(3), "{}", describe());
+    assert_eq!(
+        out.stdout,
+        std::fs::read(t.join("out/report.json")).unwrap(),
+        "stdout holds report.json alone"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "all_met",
+            "command",
+            "filesystems",
+            "interrupted",
+            "machine",
+            "params",
+            "rows",
+            "schema",
+            "seconds",
+            "strategies"
+        ]
+    );
+    assert_eq!(r["schema"], "torture/fscompare/v1");
+    assert_eq!(r["all_met"], false);
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{}", describe());
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|row| row["met"] == false)
+        .map(|row| row["strategy"].as_str().unwrap())
+        .collect();
+    assert!(missed.contains(&"reference"), "{rows:?}");
+
+    let cases = junit_cases(&t.join("junit.xml"));
+    let per_strategy: Vec<&Case> = cases.iter().filter(|c| c.0 == "fscompare.here").collect();
+    assert_eq!(per_strategy.len(), rows.len(), "a case per row: {cases:?}");
+    let failed: Vec<&str> = per_strategy
+        .iter()
+        .filter(|c| c.2.is_some())
+        .map(|c| c.1.as_str())
+        .collect();
+    assert_eq!(failed, missed, "{cases:?}");
+    let reference = per_strategy.iter().find(|c| c.1 == "reference").unwrap();
+    assert_eq!(
+        reference.2,
+        Some((
+            "failure".into(),
+            "observed inconclusive, expected pass".into()
+        ))
+    );
+    assert!(
+        cases.contains(&("fscompare".into(), "evidence".into(), None)),
+        "{cases:?}"
+    );
+
+    let md = std::fs::read_to_string(t.join("summary.md")).unwrap();
+    assert!(md.starts_with("earlier step\n"), "appended: {md}");
+    assert!(md.contains("# File-system comparison"), "{md}");
+    assert!(
+        md.contains("| reference | inconclusive **(expected pass)** |"),
+        "{md}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.join("out/report.md")).unwrap(),
+        md["earlier step\n".len()..],
+        "report.md and the step summary are one rendering"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("| strategy | here |"),
+        "the tables go to stderr"
     );
 }

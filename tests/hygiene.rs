@@ -66,7 +66,7 @@ fn sigint_stops_children_and_reports_the_partial_run() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
-        Some(2),
+        Some(130),
         "interrupted without violation\n{stdout}"
     );
     assert!(stdout.contains("interrupted"), "{stdout}");
@@ -90,7 +90,7 @@ fn sigterm_stops_children() {
     let (child, marker) = start(&t, 4);
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(130), "interrupted: exit 130");
     assert!(
         processes_with(&marker).is_empty(),
         "children survived: {:?}",

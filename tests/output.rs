@@ -176,6 +176,9 @@ fn two_reports_cannot_share_stdout() {
     t.run(&quick(&["--json", "-", "--junit", "-"]))
         .expect_code(2)
         .expect_one_error_line("--json and --junit both write to stdout");
+    t.run(&["fscompare", "--out", "o", "--json", "-", "--junit", "-"])
+        .expect_code(2)
+        .expect_one_error_line("--json and --junit both write to stdout");
     assert_eq!(t.snapshot(), before);
 }
 
@@ -265,15 +268,27 @@ fn every_output_is_checked_before_the_run_and_named_by_its_flag() {
             "--artifacts",
             "--json",
         ),
+        (
+            vec!["fscompare", "--out", "o", "--junit", missing],
+            "--junit",
+            "--json",
+        ),
+        (
+            vec!["fscompare", "--out", "o", "--json", "adir"],
+            "--json",
+            "--junit",
+        ),
     ] {
         refused_before_the_run(&args, None, flag, other);
     }
-    refused_before_the_run(
-        &["--duration", "1s"],
-        Some("nowhere/summary.md"),
-        "GITHUB_STEP_SUMMARY",
-        "--json",
-    );
+    for args in [&["--duration", "1s"][..], &["fscompare", "--out", "o"]] {
+        refused_before_the_run(
+            args,
+            Some("nowhere/summary.md"),
+            "GITHUB_STEP_SUMMARY",
+            "--json",
+        );
+    }
 }
 
 #[test]

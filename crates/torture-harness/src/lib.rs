@@ -6,16 +6,20 @@
 //! crate's disciplines among them), a multiprocess [runner] that
 //! SIGKILLs writers mid-operation, systematic [fault] injection at every
 //! system call, a [verifier] that turns what was acknowledged and what is on
-//! disk into a verdict, [reports](report) and [scenario] files, and
-//! [fscompare], which runs the zoo on several file systems. The command
-//! line that drives it lives in the `torture` binary.
+//! disk into a verdict, [reports](report) and [scenario] files,
+//! [fscompare], which runs the zoo on several file systems, and on top of
+//! them all the [exporters](export) that write every result as JSON, JUnit
+//! or Markdown. The command line that drives it lives in the `torture`
+//! binary.
 
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod copy;
 pub mod duration;
+pub mod error;
 pub mod exit;
+pub mod export;
 pub mod fault;
 pub mod fscompare;
 pub mod hex;
@@ -33,3 +37,5 @@ pub mod state;
 pub mod strategy;
 pub mod verifier;
 pub mod vocab;
+
+pub use error::Error;

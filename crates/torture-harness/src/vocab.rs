@@ -87,6 +87,19 @@ impl Verdict {
     }
 }
 
+impl Verdict {
+    /// What a missed expectation means, given the verdict observed: on
+    /// evidence (a pass or a fail that was not the one expected) it is a
+    /// failure; a run that proved nothing (inconclusive, interrupted,
+    /// harness error) keeps its own verdict.
+    pub fn of_miss(observed: Verdict) -> Verdict {
+        match observed {
+            Verdict::Pass | Verdict::Fail => Verdict::Fail,
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -508,6 +521,10 @@ mod tests {
         assert_eq!(Verdict::of(false, false, true, true), Error);
         assert_eq!(Verdict::of(false, false, false, true), Inconclusive);
         assert_eq!(Verdict::of(false, false, false, false), Pass);
+        assert_eq!(Verdict::of_miss(Pass), Fail);
+        assert_eq!(Verdict::of_miss(Fail), Fail);
+        assert_eq!(Verdict::of_miss(Inconclusive), Inconclusive);
+        assert_eq!(Verdict::of_miss(Interrupted), Interrupted);
     }
 
     #[test]

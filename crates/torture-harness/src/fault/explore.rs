@@ -33,49 +33,23 @@ use crate::config::{ExploreConfig, STATE_FILE, Workload};
 use crate::copy::copy_tree;
 use crate::owned::{Kind, ScratchDir};
 use crate::process::Watchdog;
+use crate::runner::child;
 use crate::runner::exec::{Which, tail};
-use crate::runner::{RunError, child};
 use crate::state::Document;
 use crate::strategy::Strategy;
 use crate::vocab::{Fault, Finding, OpId};
 
-/// Why an exploration could not be carried out (exit code 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ExploreError {
-    /// The input is wrong, or the program fails without any fault.
-    #[error("{0}")]
-    BadInput(String),
-    /// The harness itself failed.
-    #[error("{0}")]
-    Harness(String),
-}
-
-impl From<RunError> for ExploreError {
-    fn from(e: RunError) -> Self {
-        match e {
-            RunError::BadConfig(m) => ExploreError::BadInput(m),
-            other => ExploreError::Harness(other.to_string()),
-        }
-    }
-}
-
-impl From<crate::config::ConfigError> for ExploreError {
-    fn from(e: crate::config::ConfigError) -> Self {
-        ExploreError::BadInput(e.to_string())
-    }
-}
-
-impl From<TraceError> for ExploreError {
+impl From<TraceError> for crate::Error {
     fn from(e: TraceError) -> Self {
         match e {
-            TraceError::NotPermitted(_) => ExploreError::BadInput(e.to_string()),
-            TraceError::Io(_) => ExploreError::Harness(e.to_string()),
+            TraceError::NotPermitted(_) => crate::Error::BadInput(e.to_string()),
+            TraceError::Io(_) => crate::Error::Harness(e.to_string()),
         }
     }
 }
 
-fn harness<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> ExploreError + '_ {
-    move |e| ExploreError::Harness(format!("{what}: {e}"))
+fn harness<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> crate::Error + '_ {
+    move |e| crate::Error::Harness(format!("{what}: {e}"))
 }
 
 /// What a check of the state found.
@@ -127,17 +101,17 @@ impl Present {
 }
 
 /// Explores every fault point of one operation and returns the report.
-pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
+pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
     let started = Instant::now();
     cfg.validate()?;
     if cfg.faults.is_empty() {
-        return Err(ExploreError::BadInput("--faults names no fault".into()));
+        return Err(crate::Error::BadInput("--faults names no fault".into()));
     }
     crate::paths::check_each(&[
         ("--dir", cfg.dir.as_deref()),
         ("--artifacts", cfg.artifacts.as_deref()),
     ])
-    .map_err(ExploreError::BadInput)?;
+    .map_err(crate::Error::BadInput)?;
     if let Some(a) = &cfg.artifacts {
         crate::runner::artifacts::check_target(a)?;
     }
@@ -146,7 +120,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
     let watchdog = Arc::new(watchdog);
     let run_dir = crate::runner::prepare_dir(cfg.dir.as_deref(), Some(&watchdog))?;
     let scratch = ScratchDir::in_tmp(Kind::Explore, Some(watchdog.clone()))
-        .map_err(|e| ExploreError::Harness(format!("cannot create a scratch directory: {e}")))?;
+        .map_err(|e| crate::Error::Harness(format!("cannot create a scratch directory: {e}")))?;
     let mut first = Explorer::new(cfg, &run_dir.path, scratch.path().join("first"))?;
     first.prepare()?;
     let snapshot = scratch.path().join("snapshot");
@@ -213,7 +187,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, ExploreError> {
         let dir = artifacts_dir(a);
         dir.create()
             .and_then(|()| report.write_json(&dir.file("report.json")))
-            .map_err(|e| ExploreError::Harness(e.to_string()))?;
+            .map_err(|e| crate::Error::Harness(e.to_string()))?;
     }
     Ok(report)
 }
@@ -227,7 +201,7 @@ struct Shared<'j> {
     recorded: &'j [Point],
     next: std::sync::atomic::AtomicUsize,
     results: std::sync::Mutex<Vec<Option<FaultedRun>>>,
-    error: std::sync::Mutex<Option<ExploreError>>,
+    error: std::sync::Mutex<Option<crate::Error>>,
 }
 
 impl Shared<'_> {
@@ -235,7 +209,7 @@ impl Shared<'_> {
         self.error.lock().map(|e| e.is_some()).unwrap_or(true)
     }
 
-    fn fail(&self, e: ExploreError) {
+    fn fail(&self, e: crate::Error) {
         if let Ok(mut slot) = self.error.lock() {
             slot.get_or_insert(e);
         }
@@ -256,7 +230,7 @@ struct Explorer<'a> {
 impl<'a> Explorer<'a> {
     /// An explorer running in `dir` (made if missing) and keeping its
     /// files in `scratch` (made).
-    fn new(cfg: &'a ExploreConfig, dir: &Path, scratch: PathBuf) -> Result<Self, ExploreError> {
+    fn new(cfg: &'a ExploreConfig, dir: &Path, scratch: PathBuf) -> Result<Self, crate::Error> {
         fs::create_dir_all(&scratch).map_err(harness("cannot create a scratch directory"))?;
         fs::create_dir_all(dir).map_err(harness("cannot create a worker directory"))?;
         Ok(Explorer {
@@ -284,7 +258,7 @@ impl<'a> Explorer<'a> {
 
     /// The command of one of the program's commands (a built-in strategy
     /// has only operations).
-    fn command(&self, which: Which) -> Result<Command, ExploreError> {
+    fn command(&self, which: Which) -> Result<Command, crate::Error> {
         let out = self.output();
         match &self.cfg.workload {
             Workload::Exec(spec) => spec
@@ -323,7 +297,7 @@ impl<'a> Explorer<'a> {
         injection: Option<Injection>,
         timeout: Duration,
         points: bool,
-    ) -> Result<(Trace, String), ExploreError> {
+    ) -> Result<(Trace, String), crate::Error> {
         let cmd = self.command(which)?;
         let options = TraceOptions {
             timeout: Some(timeout),
@@ -337,14 +311,14 @@ impl<'a> Explorer<'a> {
     }
 
     /// Initial state, preflight check, warm-up operations.
-    fn prepare(&mut self) -> Result<(), ExploreError> {
+    fn prepare(&mut self) -> Result<(), crate::Error> {
         match &self.cfg.workload {
             Workload::Builtin(strategy) => {
                 let fresh = Document::new(1, self.cfg.payload).encode();
                 strategy
                     .update(&self.state(), &mut |_| Ok(fresh.clone()))
                     .map_err(|e| {
-                        ExploreError::Harness(format!("cannot create the initial state: {e}"))
+                        crate::Error::Harness(format!("cannot create the initial state: {e}"))
                     })?;
             }
             Workload::Exec(spec) => {
@@ -375,7 +349,7 @@ impl<'a> Explorer<'a> {
     }
 
     /// Runs operation `seq` with no fault; it must succeed and show.
-    fn clean_op(&self, seq: u64, what: &str, points: bool) -> Result<Trace, ExploreError> {
+    fn clean_op(&self, seq: u64, what: &str, points: bool) -> Result<Trace, crate::Error> {
         let (t, out) = self.run(Which::Op(0, seq), None, self.cfg.op_timeout, points)?;
         if !t.end.success() || t.timed_out {
             return Err(bad(format!(
@@ -405,7 +379,7 @@ impl<'a> Explorer<'a> {
     }
 
     /// Records the explored operation's fault points.
-    fn record(&self) -> Result<Vec<Point>, ExploreError> {
+    fn record(&self) -> Result<Vec<Point>, crate::Error> {
         let t = self.clean_op(self.seq, "explored", true)?;
         if let Some(p) = self.cfg.only_point
             && p >= t.points.len()
@@ -420,7 +394,7 @@ impl<'a> Explorer<'a> {
     }
 
     /// The ops present in the state, as the program (or strategy) reads it.
-    fn check(&self) -> Result<Check, ExploreError> {
+    fn check(&self) -> Result<Check, crate::Error> {
         match &self.cfg.workload {
             Workload::Builtin(strategy) => Ok(check_builtin(*strategy, &self.state())),
             Workload::Exec(_) => {
@@ -489,7 +463,7 @@ impl<'a> Explorer<'a> {
         fault: Fault,
         clean_names: &BTreeSet<String>,
         recorded: &[Point],
-    ) -> Result<FaultedRun, ExploreError> {
+    ) -> Result<FaultedRun, crate::Error> {
         let injection = Injection {
             ordinal: point.ordinal,
             fault,
@@ -579,7 +553,7 @@ impl<'a> Explorer<'a> {
         &self,
         present: &Present,
         leftovers: &[String],
-    ) -> Result<Option<String>, ExploreError> {
+    ) -> Result<Option<String>, crate::Error> {
         let next = self.seq + 1;
         let (t, out) = self.run(Which::Op(0, next), None, self.cfg.recovery_timeout, false)?;
         let cause = || probable_cause(leftovers);
@@ -608,7 +582,7 @@ impl<'a> Explorer<'a> {
         }
     }
 
-    fn keep_after_fault(&self) -> Result<(), ExploreError> {
+    fn keep_after_fault(&self) -> Result<(), crate::Error> {
         if self.cfg.artifacts.is_none() {
             return Ok(());
         }
@@ -618,7 +592,7 @@ impl<'a> Explorer<'a> {
             .map_err(harness("cannot copy the run directory"))
     }
 
-    fn keep_artifacts(&self, point: &Point, fault: Fault) -> Result<(), ExploreError> {
+    fn keep_artifacts(&self, point: &Point, fault: Fault) -> Result<(), crate::Error> {
         let Some(root) = &self.cfg.artifacts else {
             return Ok(());
         };
@@ -630,9 +604,9 @@ impl<'a> Explorer<'a> {
             self.dir.clone()
         };
         let io = |e: &dyn std::fmt::Display| {
-            ExploreError::Harness(format!("cannot keep artifacts in {}: {e}", here.display()))
+            crate::Error::Harness(format!("cannot keep artifacts in {}: {e}", here.display()))
         };
-        let harness = |e: crate::output::OutputError| ExploreError::Harness(e.to_string());
+        let harness = |e: crate::output::OutputError| crate::Error::Harness(e.to_string());
         artifacts_dir(root).create().map_err(harness)?;
         fs::create_dir_all(&here).map_err(|e| io(&e))?;
         // Durable, as every file of the artifacts directory is.
@@ -674,8 +648,8 @@ fn probable_cause(leftovers: &[String]) -> String {
     )
 }
 
-fn bad(message: String) -> ExploreError {
-    ExploreError::BadInput(message)
+fn bad(message: String) -> crate::Error {
+    crate::Error::BadInput(message)
 }
 
 fn describe(t: &Trace) -> String {

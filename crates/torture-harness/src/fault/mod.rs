@@ -28,5 +28,5 @@ pub mod report;
 pub mod syscalls;
 pub mod tracer;
 
-pub use explore::{ExploreError, explore};
+pub use explore::explore;
 pub use report::ExploreReport;

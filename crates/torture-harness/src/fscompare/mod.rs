@@ -3,10 +3,12 @@
 //! For each file system (a loop image made with its mkfs and mounted, a
 //! tmpfs, or a directory already mounted), each strategy runs as an ordinary
 //! torture run with the same parameters and seed; the fsync cost of the file
-//! system is measured on its own. The results go to `report.json`,
-//! `report.md`, a self-contained `report.html` and the charts as `.svg`,
-//! all written atomically. The output directory is checked before anything
-//! is mounted: new, empty, or one `torture` made (see
+//! system is measured on its own. The result is a [`FsCompareReport`],
+//! which the exporters write like every other command's (`report.json` and
+//! `report.md` in `--out`, `--json`, `--junit`, the step summary), beside
+//! its own renderings, a self-contained `report.html` and the charts as
+//! `.svg`. The output directory is checked and made before anything is
+//! mounted: new, empty, or one `torture` made (see
 //! [`crate::output::OutputDir::reusable`]), never someone else's reports.
 //! Mounts and images are removed on every way out, and by the watchdog if
 //! `torture` itself is killed.
@@ -74,21 +76,19 @@ pub struct CompareConfig {
     pub progress: bool,
 }
 
-/// Why a comparison could not be made (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CompareError(pub String);
-
-/// Runs the comparison and writes the report files; returns the report.
+/// Runs the comparison and returns its report; the caller writes it (into
+/// `cfg.out`, made here before anything is mounted, and wherever else it
+/// was asked for).
 ///
 /// Nothing is made before the input is checked: the file systems can be
 /// made, and the scratch directory exists with room for every image. A
 /// file system that turns read-only or fails a write during a run ends the
-/// comparison with an error (the report, written all the same, marks that
-/// run as `error`): its verdicts would be the broken disk's, not the
-/// strategies'.
-pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
-    let err = |m: String| CompareError(m);
+/// comparison without a verdict: the report says why in
+/// [`FsCompareReport::broken`] and marks that run as `error`, since its
+/// verdicts would be the broken disk's, not the strategies'.
+pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, crate::Error> {
+    // Checked before anything is made: bad input, exit 2.
+    let err = |m: String| crate::Error::BadInput(m);
     crate::paths::check_each(&[
         ("--scratch", Some(cfg.scratch.as_path())),
         ("--out", Some(cfg.out.as_path())),
@@ -98,7 +98,7 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     out.check().map_err(|e| err(e.to_string()))?;
     check_scratch(cfg).map_err(err)?;
     mount::preflight(&cfg.filesystems).map_err(err)?;
-    out.create().map_err(|e| err(e.to_string()))?;
+    out.create().map_err(crate::Error::harness)?;
     let watchdog = Watchdog::start(&cfg.program)
         .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
@@ -113,15 +113,8 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, CompareError> {
     report.seconds = started.elapsed().as_secs_f64();
     drop(scratch);
     watchdog.stop();
-    let broken = result?;
-    report.write_all(&out).map_err(|e| err(e.to_string()))?;
-    match broken {
-        Some(why) => Err(err(format!(
-            "{why}: no verdict (the report in {} marks the run as error)",
-            cfg.out.display()
-        ))),
-        None => Ok(report),
-    }
+    report.broken = result?;
+    Ok(report)
 }
 
 /// `--out`: new, empty, or a directory `torture` made, which it may write
@@ -198,19 +191,20 @@ fn run_all(
     scratch: &Path,
     watchdog: &Arc<Watchdog>,
     report: &mut FsCompareReport,
-) -> Result<Option<String>, CompareError> {
+) -> Result<Option<String>, crate::Error> {
     for spec in &cfg.filesystems {
         if crate::platform::stop_requested() {
             report.interrupted = true;
             return Ok(None);
         }
         let mounted =
-            mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(CompareError)?;
+            mount::mount(spec, scratch, cfg.image_size, watchdog).map_err(crate::Error::Harness)?;
         // Dropped before `mounted`: the work happens in a directory of our own.
         let work = ScratchDir::create(Kind::Fscompare, &mounted.root, Some(watchdog.clone()))
-            .map_err(|e| CompareError(format!("{}: {e}", spec.name)))?;
-        let fsync = fsync_cost(work.path())
-            .map_err(|e| CompareError(format!("{}: cannot measure fsync: {e}", spec.name)))?;
+            .map_err(|e| crate::Error::Harness(format!("{}: {e}", spec.name)))?;
+        let fsync = fsync_cost(work.path()).map_err(|e| {
+            crate::Error::Harness(format!("{}: cannot measure fsync: {e}", spec.name))
+        })?;
         report.add_filesystem(spec, &mounted.backing, fsync);
         for strategy in &cfg.strategies {
             if crate::platform::stop_requested() {
@@ -250,7 +244,7 @@ fn run_one(
     cfg: &CompareConfig,
     work: &Path,
     strategy: &'static dyn Strategy,
-) -> Result<crate::report::Report, CompareError> {
+) -> Result<crate::report::Report, crate::Error> {
     let dir = work.join(format!("run-{}", strategy.name()));
     let config = RunSettings {
         workload: Some(Workload::Builtin(strategy)),
@@ -267,9 +261,11 @@ fn run_one(
         ..RunSettings::default()
     }
     .build(cfg.program.clone(), Naming::Flags)
-    .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), work.display())))?;
+    .map_err(|e| {
+        crate::Error::from(e).context(format!("{} in {}", strategy.name(), work.display()))
+    })?;
     crate::runner::run(&config)
-        .map_err(|e| CompareError(format!("{} in {}: {e}", strategy.name(), work.display())))
+        .map_err(|e| e.context(format!("{} in {}", strategy.name(), work.display())))
 }
 
 /// How many 4 KiB write + fsync rounds measure a file system's fsync cost.

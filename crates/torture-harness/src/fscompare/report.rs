@@ -1,7 +1,9 @@
-//! The comparison's report: `report.json` (schema `torture/fscompare/v1`),
-//! `report.md`, a self-contained `report.html` with inline SVG charts, and
-//! the charts as `throughput.svg` and `p99.svg`. Every file is written with
-//! the library's atomic write.
+//! The comparison's report: the `torture/fscompare/v1` model, and the
+//! renderings only a comparison has, a self-contained `report.html` with
+//! inline SVG charts and the charts as `throughput.svg` and `p99.svg`.
+//!
+//! Its JSON, JUnit and Markdown are the exporters' (`crate::export`, above
+//! this module), as for every other command; so is the writing of `--out`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -106,11 +108,16 @@ pub struct FsCompareReport {
     pub interrupted: bool,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Why the comparison ended without a verdict, if a file system broke
+    /// during a run (that run's row is an `error`). Not in the JSON: v1 has
+    /// no key for it.
+    #[serde(skip)]
+    pub broken: Option<String>,
 }
 
 impl Params {
     /// Each run's length, in words.
-    fn length(&self) -> String {
+    pub fn length(&self) -> String {
         match self.ops {
             Some(n) => format!("{n} ops"),
             None => format!("{} s", self.duration_s),
@@ -144,6 +151,7 @@ impl FsCompareReport {
             all_met: true,
             interrupted: false,
             seconds: 0.0,
+            broken: None,
         }
     }
 
@@ -155,6 +163,26 @@ impl FsCompareReport {
             mount_options: spec.mount_options().map(str::to_string),
             fsync_p50_us: fsync.as_secs_f64() * 1e6,
         });
+    }
+
+    /// The comparison's verdict, by the one precedence (see
+    /// [`Verdict::worst`]): a strategy that missed its expected verdict on
+    /// evidence fails it however it ended; then an interrupt; then a broken
+    /// file system or another harness failure; then too little evidence.
+    pub fn verdict(&self) -> Verdict {
+        let mut verdict = if self.interrupted {
+            Verdict::Interrupted
+        } else {
+            Verdict::Pass
+        };
+        if self.broken.is_some() {
+            verdict = verdict.worst(Verdict::Error);
+        }
+        self.rows
+            .iter()
+            .filter(|r| !r.met)
+            .map(|r| Verdict::of_miss(r.verdict))
+            .fold(verdict, Verdict::worst)
     }
 
     /// Records one run.
@@ -191,7 +219,8 @@ impl FsCompareReport {
         });
     }
 
-    fn row(&self, fs: &str, strategy: &str) -> Option<&Row> {
+    /// The run of `strategy` on `fs`, if it was made.
+    pub fn row(&self, fs: &str, strategy: &str) -> Option<&Row> {
         self.rows
             .iter()
             .find(|r| r.fs == fs && r.strategy == strategy)
@@ -233,119 +262,15 @@ impl FsCompareReport {
         )
     }
 
-    /// The JSON document.
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).expect("the report serializes");
-        bytes.push(b'\n');
-        bytes
-    }
-
-    /// Writes every report file into `out`, each atomically.
-    pub fn write_all(
-        &self,
-        out: &crate::output::OutputDir,
-    ) -> Result<(), crate::output::OutputError> {
-        let write = |name: &str, bytes: &[u8]| out.file(name).write(bytes);
-        write("report.json", &self.to_json())?;
-        write("report.md", self.markdown().as_bytes())?;
-        write("report.html", self.html().as_bytes())?;
-        write("throughput.svg", self.throughput_chart().svg().as_bytes())?;
-        write("p99.svg", self.p99_chart().svg().as_bytes())
-    }
-
-    /// A matrix of one value per strategy (rows) and file system (columns).
-    fn matrix(&self, cell: impl Fn(&Row) -> String) -> Vec<Vec<String>> {
-        self.strategies
-            .iter()
-            .map(|s| {
-                let mut line = vec![s.clone()];
-                line.extend(
-                    self.filesystems
-                        .iter()
-                        .map(|fs| self.row(&fs.name, s).map_or("-".into(), &cell)),
-                );
-                line
-            })
-            .collect()
-    }
-
-    fn md_table(&self, corner: &str, body: &[Vec<String>]) -> String {
-        let mut out = format!("| {corner} |");
-        for fs in &self.filesystems {
-            let _ = write!(out, " {} |", fs.name);
-        }
-        out.push_str("\n|---|");
-        out.push_str(&"---:|".repeat(self.filesystems.len()));
-        out.push('\n');
-        for line in body {
-            let _ = writeln!(out, "| {} |", line.join(" | "));
-        }
-        out
-    }
-
-    fn verdict_cell(r: &Row) -> String {
-        let mark = if r.met { "" } else { " **(expected " };
-        if r.met {
-            format!("{}{mark}", r.observed)
-        } else {
-            format!("{}{mark}{})**", r.observed, r.expected)
-        }
-    }
-
-    /// The Markdown report.
-    pub fn markdown(&self) -> String {
-        let m = &self.machine;
-        let mut out = String::from("# File-system comparison\n\n");
-        let _ = writeln!(out, "Produced by `{}`.\n", self.command);
-        let _ = writeln!(
-            out,
-            "Machine: Linux {}, {} CPUs, {:.1} GiB of memory; images on {}.\n",
-            m.kernel,
-            m.cpus,
-            m.memory_bytes as f64 / (1u64 << 30) as f64,
-            m.scratch_device
-        );
-        let p = &self.params;
-        let _ = writeln!(
-            out,
-            "Each run: {}, {} writers, {} reader(s), kill rate {}, seed {}. Process-crash tier (SIGKILL).\n",
-            p.length(),
-            p.writers,
-            p.readers,
-            p.kill_rate,
-            p.seed
-        );
-        if self.interrupted {
-            out.push_str("**Interrupted**: the tables are incomplete.\n\n");
-        }
-        out.push_str(
-            "## Verdicts\n\nWhat each strategy got; a miss of its expected verdict is in bold.\n\n",
-        );
-        out += &self.md_table("strategy", &self.matrix(Self::verdict_cell));
-        out.push_str(
-            "\n## Acknowledged operations per second\n\n![throughput](throughput.svg)\n\n",
-        );
-        out += &self.md_table("strategy", &self.matrix(|r| format!("{:.0}", r.ops_per_s)));
-        out.push_str(
-            "\n## Latency of an acknowledged update, p50 / p99 (µs)\n\n![p99](p99.svg)\n\n",
-        );
-        out += &self.md_table(
-            "strategy",
-            &self.matrix(|r| format!("{} / {}", r.p50_us, r.p99_us)),
-        );
-        out.push_str("\n## What one fsync costs\n\nMedian of 100 rounds of a 4 KiB overwrite and fsync.\n\n| file system | backing | fsync p50 |\n|---|---|---:|\n");
-        for fs in &self.filesystems {
-            let opts = fs
-                .mount_options
-                .as_deref()
-                .map_or(String::new(), |o| format!(" (-o {o})"));
-            let _ = writeln!(
-                out,
-                "| {}{opts} | {} | {:.0} µs |",
-                fs.name, fs.backing, fs.fsync_p50_us
-            );
-        }
-        out
+    /// The files only a comparison has, by name: the HTML page and the
+    /// charts (`--out` gets them beside the exporters' `report.json` and
+    /// `report.md`).
+    pub fn renderings(&self) -> [(&'static str, String); 3] {
+        [
+            ("report.html", self.html()),
+            ("throughput.svg", self.throughput_chart().svg()),
+            ("p99.svg", self.p99_chart().svg()),
+        ]
     }
 
     /// The HTML report: one file, charts inline, no outside asset.

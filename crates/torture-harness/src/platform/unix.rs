@@ -53,7 +53,7 @@ pub fn die_with_parent(expected_parent: i32) -> io::Result<()> {
         // nix has no `_exit`, and std's `exit` runs atexit handlers, which
         // is not async-signal-safe.
         // SAFETY: _exit is async-signal-safe and never returns.
-        unsafe { libc::_exit(111) };
+        unsafe { libc::_exit(crate::exit::ORPHANED) };
     }
     Ok(())
 }

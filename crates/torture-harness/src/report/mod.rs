@@ -1,30 +1,23 @@
-//! Reports: the versioned JSON contract, the human summary, and the
-//! exporters that write them.
+//! The report of a run: the versioned JSON contract (`Report`), what the
+//! supervisor counted (`Outcome`), what a verdict rests on (`Basis`), and
+//! the human summary.
 //!
 //! The JSON report is a contract: its `schema` is `torture/report/v1`, and
-//! fields are only ever added, never renamed or removed. Every report is
-//! written through [`crate::output`]: to stdout, in place to a FIFO or
-//! device, else with the crate's own atomic write.
+//! fields are only ever added, never renamed or removed. This module is the
+//! model only; the formats it is written in, and the writing, are
+//! [`crate::export`]'s, which sits above it.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::{OutputError, OutputTarget};
-
 use crate::config::{RunConfig, RunLength};
 use crate::verifier::{Evidence, Verifier};
 use crate::vocab::{Expectation, Tier, Verdict, ViolationKind};
 
-mod finished;
 mod human;
-mod junit;
-mod markdown;
-pub use finished::{ExploreResult, Finished};
 pub use human::summary;
-pub use junit::JunitExporter;
-pub use markdown::MarkdownExporter;
 
 /// The schema of [`Report`].
 pub const REPORT_SCHEMA: &str = "torture/report/v1";
@@ -489,138 +482,4 @@ fn basis(cfg: &RunConfig, out: &Outcome) -> Basis {
 
 fn default_kill_at() -> String {
     crate::config::KillAt::Delay.name().into()
-}
-
-/// One finished run under random kills, as the exporters see it: a plain
-/// run or a scenario (see [`Finished`] for explorations).
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    /// The run's name: the strategy, or the scenario's name.
-    pub name: String,
-    /// The scenario file, if any.
-    pub file: Option<String>,
-    /// The scenario's expectation, if any.
-    pub expected: Option<crate::vocab::Expectation>,
-    /// The report.
-    pub report: Report,
-}
-
-impl RunResult {
-    /// Whether the run met its expectation (a plain run: whether it passed).
-    pub fn met(&self) -> bool {
-        match &self.expected {
-            Some(e) => self.report.meets(e),
-            None => self.report.verdict == Verdict::Pass,
-        }
-    }
-
-    /// `pass`, the violated classes with their counts, or the verdict's
-    /// name when it is neither (`inconclusive`, `interrupted`, `error`).
-    pub fn observed(&self) -> String {
-        let kinds = self.report.violated();
-        if kinds.is_empty() {
-            return self.report.verdict.name().into();
-        }
-        let parts: Vec<String> = kinds
-            .iter()
-            .map(|&k| format!("{}={}", k.name(), self.report.violations.get(k)))
-            .collect();
-        parts.join(" ")
-    }
-}
-
-/// Writes a set of finished runs and explorations in some format: the one
-/// way reports are written.
-pub trait Exporter {
-    /// The bytes of the file.
-    fn render(&self, results: &[Finished]) -> Vec<u8>;
-
-    /// Renders and writes the output (see [`crate::output`]: stdout, a
-    /// FIFO or device in place, else the crate's own atomic write).
-    fn write(&self, results: &[Finished], target: &OutputTarget) -> Result<(), OutputError> {
-        target.write(&self.render(results))
-    }
-
-    /// Renders and appends to the output, never replacing it (the GitHub
-    /// step summary).
-    fn append(&self, results: &[Finished], target: &OutputTarget) -> Result<(), OutputError> {
-        target.append(&self.render(results))
-    }
-}
-
-/// The JSON report of the first result given: a run's
-/// `torture/report/v1`, or an exploration's `torture/explore/v1`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JsonExporter;
-
-impl Exporter for JsonExporter {
-    fn render(&self, results: &[Finished]) -> Vec<u8> {
-        match &results[0] {
-            Finished::Run(run) => {
-                let mut bytes =
-                    serde_json::to_vec_pretty(&run.report).expect("a report always serializes");
-                bytes.push(b'\n');
-                bytes
-            }
-            Finished::Explore(e) => e.report.to_json(),
-        }
-    }
-}
-
-/// The JSON of a scenario set (`torture/scenarios/v1`): a run's report
-/// under `report`, an exploration's under `explore`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ScenariosJsonExporter;
-
-#[derive(Serialize)]
-struct ScenarioDoc<'a> {
-    schema: &'static str,
-    all_met: bool,
-    scenarios: Vec<ScenarioEntry<'a>>,
-}
-
-#[derive(Serialize)]
-struct ScenarioEntry<'a> {
-    file: Option<&'a str>,
-    name: &'a str,
-    mode: &'static str,
-    expected: String,
-    observed: String,
-    met: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    report: Option<&'a Report>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    explore: Option<&'a crate::fault::ExploreReport>,
-}
-
-impl<'a> ScenarioEntry<'a> {
-    fn new(result: &'a Finished) -> Self {
-        let (report, explore) = match result {
-            Finished::Run(r) => (Some(&r.report), None),
-            Finished::Explore(e) => (None, Some(&e.report)),
-        };
-        ScenarioEntry {
-            file: result.file(),
-            name: result.name(),
-            mode: result.mode(),
-            expected: result.expected(),
-            observed: result.observed(),
-            met: result.met(),
-            report,
-            explore,
-        }
-    }
-}
-
-impl Exporter for ScenariosJsonExporter {
-    fn render(&self, results: &[Finished]) -> Vec<u8> {
-        let doc = ScenarioDoc {
-            schema: "torture/scenarios/v1",
-            all_met: results.iter().all(Finished::met),
-            scenarios: results.iter().map(ScenarioEntry::new).collect(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
-        bytes.push(b'\n');
-        bytes
-    }
 }

@@ -19,7 +19,6 @@ use std::path::Path;
 use crashsafe::atomic::Durability;
 use serde::Serialize;
 
-use super::RunError;
 use crate::copy::copy_tree;
 use crate::output::{OutputDir, OutputError};
 use crate::report::Report;
@@ -46,10 +45,10 @@ pub struct OpRecord {
 
 /// Refuses an artifacts directory that exists and is not empty, or cannot
 /// be made, or is not safe to write into (see [`OutputDir::check`]).
-pub fn check_target(dir: &Path) -> Result<(), RunError> {
+pub fn check_target(dir: &Path) -> Result<(), crate::Error> {
     OutputDir::new(FLAG, dir)
         .check()
-        .map_err(|e| RunError::BadConfig(e.to_string()))
+        .map_err(|e| crate::Error::BadInput(e.to_string()))
 }
 
 /// Collects a run's artifacts.

@@ -37,23 +37,6 @@ pub const BASELINE_FILE: &str = "baseline-state";
 /// How long children get to finish their operation after being asked to stop.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
-impl From<crate::config::ConfigError> for RunError {
-    fn from(e: crate::config::ConfigError) -> Self {
-        RunError::BadConfig(e.to_string())
-    }
-}
-
-/// Why a run could not be carried out (exit code 2).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The configuration is invalid; nothing was touched.
-    #[error("{0}")]
-    BadConfig(String),
-    /// The harness itself failed.
-    #[error("{0}")]
-    Harness(String),
-}
-
 /// A run directory, and whether we must remove it afterwards.
 pub(crate) struct RunDir {
     pub path: PathBuf,
@@ -92,23 +75,23 @@ pub(crate) fn made_by(workload: &Workload) -> impl Fn(&owned::tree::Found) -> bo
 pub(crate) fn prepare_dir(
     dir: Option<&Path>,
     watchdog: Option<&Arc<Watchdog>>,
-) -> Result<RunDir, RunError> {
+) -> Result<RunDir, crate::Error> {
     let Some(dir) = dir else {
         let temp = ScratchDir::in_tmp(owned::Kind::Run, watchdog.map(|w| w.clone() as _))
-            .map_err(RunError::Harness)?;
+            .map_err(crate::Error::Harness)?;
         return Ok(RunDir {
             path: temp.path().to_path_buf(),
             temp: Some(temp),
         });
     };
     if dir.as_os_str().is_empty() {
-        return Err(RunError::BadConfig(
+        return Err(crate::Error::BadInput(
             "--dir is empty: give a directory".into(),
         ));
     }
-    crate::paths::check("--dir", dir).map_err(RunError::BadConfig)?;
+    crate::paths::check("--dir", dir).map_err(crate::Error::BadInput)?;
     let refused = |why: owned::Refusal| {
-        RunError::BadConfig(format!(
+        crate::Error::BadInput(format!(
             "--dir {} {why}: give an empty or new directory of your own",
             dir.display()
         ))
@@ -117,18 +100,23 @@ pub(crate) fn prepare_dir(
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             created = create_dirs(dir).map_err(|e| {
-                RunError::BadConfig(format!("--dir {}: cannot create: {e}", dir.display()))
+                crate::Error::BadInput(format!("--dir {}: cannot create: {e}", dir.display()))
             })?;
         }
-        Err(e) => return Err(RunError::BadConfig(format!("--dir {}: {e}", dir.display()))),
+        Err(e) => {
+            return Err(crate::Error::BadInput(format!(
+                "--dir {}: {e}",
+                dir.display()
+            )));
+        }
         Ok(_) => owned::clear_for_reuse(dir).map_err(refused)?,
     }
     let marked = owned::Manifest::fresh(owned::Kind::Run)
         .write(dir)
-        .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
+        .map_err(|e| crate::Error::Harness(format!("--dir {}: {e}", dir.display())))
         .and_then(|()| {
             dir.canonicalize()
-                .map_err(|e| RunError::Harness(format!("--dir {}: {e}", dir.display())))
+                .map_err(|e| crate::Error::Harness(format!("--dir {}: {e}", dir.display())))
         });
     match marked {
         Ok(path) => Ok(RunDir { path, temp: None }),
@@ -206,19 +194,19 @@ pub fn is_file_of(base: &str, name: &str) -> bool {
 }
 
 /// Runs the torture described by `config` and returns its report.
-pub fn run(config: &RunConfig) -> Result<crate::report::Report, RunError> {
+pub fn run(config: &RunConfig) -> Result<crate::report::Report, crate::Error> {
     prepare(config)?.execute()
 }
 
 /// Validates `config` and makes its run directory; nothing else is touched
 /// when this fails.
-pub fn prepare(config: &RunConfig) -> Result<PreparedRun<'_>, RunError> {
+pub fn prepare(config: &RunConfig) -> Result<PreparedRun<'_>, crate::Error> {
     config.validate()?;
     if let Some(a) = &config.artifacts {
         artifacts::check_target(a)?;
     }
     let watchdog = Watchdog::start(&config.program)
-        .map_err(|e| RunError::Harness(format!("cannot start the watchdog: {e}")))?;
+        .map_err(|e| crate::Error::Harness(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
     let dir = prepare_dir(config.dir.as_deref(), Some(&watchdog))?;
     Ok(PreparedRun {
@@ -244,7 +232,7 @@ impl PreparedRun<'_> {
     }
 
     /// Runs the torture and returns its report.
-    pub fn execute(self) -> Result<crate::report::Report, RunError> {
+    pub fn execute(self) -> Result<crate::report::Report, crate::Error> {
         let PreparedRun {
             config,
             dir,

@@ -13,9 +13,9 @@ use nix::sys::signal::Signal;
 use crate::config::KillAt;
 use crate::process::ChildProcess;
 use crate::report::StopReason;
+use crate::runner::BASELINE_FILE;
 use crate::runner::child::{ChildSpec, Role, SUBCOMMAND};
 use crate::runner::traced::{self, Plan};
-use crate::runner::{BASELINE_FILE, RunError};
 use crate::state::Document;
 use crate::strategy::Strategy;
 use crate::verifier::CheckPoint;
@@ -46,14 +46,14 @@ impl BuiltinDriver {
 }
 
 impl Driver for BuiltinDriver {
-    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), RunError> {
+    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), crate::Error> {
         if sup.cfg.baseline {
             sup.out.baseline_ops_per_s = Some(sup.baseline()?);
         }
         sup.init_state()
     }
 
-    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), RunError> {
+    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), crate::Error> {
         let spec = ChildSpec {
             role: Role::Writer,
             strategy: sup.driver.strategy.name().to_string(),
@@ -67,7 +67,7 @@ impl Driver for BuiltinDriver {
         Ok(())
     }
 
-    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), RunError> {
+    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), crate::Error> {
         let spec = ChildSpec {
             role: Role::Reader,
             strategy: sup.driver.strategy.name().to_string(),
@@ -108,17 +108,17 @@ impl Driver for BuiltinDriver {
 }
 
 impl Supervisor<'_, BuiltinDriver> {
-    fn init_state(&self) -> Result<(), RunError> {
+    fn init_state(&self) -> Result<(), crate::Error> {
         let fresh = Document::new(self.cfg.writers, self.cfg.payload).encode();
         self.driver
             .strategy
             .update(&self.driver.state, &mut |_| Ok(fresh.clone()))
-            .map_err(|e| RunError::Harness(format!("cannot create the initial state: {e}")))
+            .map_err(|e| crate::Error::Harness(format!("cannot create the initial state: {e}")))
     }
 
     /// Runs updates in this process, on a separate file of the same
     /// directory, for a comparison with what the harness reaches.
-    fn baseline(&self) -> Result<f64, RunError> {
+    fn baseline(&self) -> Result<f64, crate::Error> {
         let strategy = self.driver.strategy;
         let path = self.dir.join(BASELINE_FILE);
         let mut doc = Document::new(1, self.cfg.payload);
@@ -129,11 +129,11 @@ impl Supervisor<'_, BuiltinDriver> {
         let start = self.clock.now();
         let mut n = 0u64;
         while self.clock.now() - start < budget {
-            doc.apply(0, n).map_err(RunError::Harness)?;
+            doc.apply(0, n).map_err(crate::Error::Harness)?;
             let bytes = doc.encode();
             strategy
                 .update(&path, &mut |_| Ok(bytes.clone()))
-                .map_err(|e| RunError::Harness(format!("baseline update failed: {e}")))?;
+                .map_err(|e| crate::Error::Harness(format!("baseline update failed: {e}")))?;
             n += 1;
         }
         let rate = n as f64 / (self.clock.now() - start).as_secs_f64();
@@ -145,7 +145,7 @@ impl Supervisor<'_, BuiltinDriver> {
         Ok(rate)
     }
 
-    fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, RunError> {
+    fn spawn_builtin(&mut self, spec: &ChildSpec) -> Result<Running, crate::Error> {
         let mut args: Vec<std::ffi::OsString> = vec![SUBCOMMAND.into()];
         args.extend(spec.to_args());
         if self.cfg.kill_at == KillAt::Syscall
@@ -165,7 +165,7 @@ impl Supervisor<'_, BuiltinDriver> {
         }
         let (process, stdout) =
             ChildProcess::spawn_piped(&self.cfg.program, &args).map_err(|e| {
-                RunError::Harness(format!("cannot start {}: {e}", self.cfg.program.display()))
+                crate::Error::Harness(format!("cannot start {}: {e}", self.cfg.program.display()))
             })?;
         let child = match spec.role {
             Role::Writer => Child::Writer(spec.slot),

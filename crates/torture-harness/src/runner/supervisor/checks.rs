@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::report::StopReason;
-use crate::runner::RunError;
 use crate::runner::exec::{Which, tail};
 
 use crate::verifier::{CheckOutput, CheckPoint, SeqSet};
@@ -71,7 +70,7 @@ impl Supervisor<'_, ExecDriver> {
         }
     }
 
-    pub(super) fn spawn_check(&mut self, seen_by: String) -> Result<(), RunError> {
+    pub(super) fn spawn_check(&mut self, seen_by: String) -> Result<(), crate::Error> {
         let running = self.spawn_exec(Which::Check, Child::Check, "check.out")?;
         let exec = &mut self.driver;
         exec.check = Some(RunningCheck {

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use crate::process::ChildProcess;
 use crate::report::StopReason;
-use crate::runner::RunError;
 
 use super::Supervisor;
 use super::events::ChildId;
@@ -31,13 +30,13 @@ pub(super) trait Driver: Sized {
     /// Before the first operation: the initial state, or whatever shows
     /// the workload can run at all (a failure here is bad input or a
     /// harness failure, before anything was killed).
-    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), RunError>;
+    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), crate::Error>;
 
     /// Starts writer `slot` at its next sequence number, up to its quota.
-    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), RunError>;
+    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), crate::Error>;
 
     /// Starts reader `index`.
-    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), RunError>;
+    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), crate::Error>;
 
     /// The stdout of child `id` closed: it is dying or dead.
     fn on_eof(_sup: &mut Supervisor<'_, Self>, _id: ChildId) {}

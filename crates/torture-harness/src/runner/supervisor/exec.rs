@@ -21,7 +21,7 @@ use crate::runner::traced::{self, OpReport, Plan};
 
 use crate::config::KillAt;
 use crate::process::reaper::{self, Reaper};
-use crate::runner::{RunError, STOP_GRACE};
+use crate::runner::STOP_GRACE;
 use crate::verifier::Evidence;
 
 use super::Supervisor;
@@ -83,12 +83,12 @@ pub(super) fn describe_status(status: ExitStatus) -> String {
 impl ExecDriver {
     /// Drives `spec`: becomes a subreaper, gives the run's token to
     /// `watchdog` and makes the log directory.
-    pub(super) fn new(spec: &ExecSpec, watchdog: Arc<Watchdog>) -> Result<Self, RunError> {
-        let harness = |what: &str, e: std::io::Error| RunError::Harness(format!("{what}: {e}"));
+    pub(super) fn new(spec: &ExecSpec, watchdog: Arc<Watchdog>) -> Result<Self, crate::Error> {
+        let harness = |what: &str, e: std::io::Error| crate::Error::Harness(format!("{what}: {e}"));
         let reaper = Reaper::start().map_err(|e| harness("cannot become a subreaper", e))?;
         watchdog.watch_run(reaper.tag());
         let logs = ScratchDir::in_tmp(Kind::Logs, Some(watchdog.clone()))
-            .map_err(|e| RunError::Harness(format!("cannot create a log directory: {e}")))?;
+            .map_err(|e| crate::Error::Harness(format!("cannot create a log directory: {e}")))?;
         Ok(ExecDriver {
             spec: spec.clone(),
             spawners: Vec::new(),
@@ -105,7 +105,7 @@ impl ExecDriver {
 impl Driver for ExecDriver {
     const KEEPS_ACKED_IDS: bool = true;
 
-    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), RunError> {
+    fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), crate::Error> {
         sup.preflight()?;
         let spawners = (0..sup.cfg.writers)
             .map(|slot| sup.start_spawner(slot))
@@ -114,11 +114,11 @@ impl Driver for ExecDriver {
         Ok(())
     }
 
-    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), RunError> {
+    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), crate::Error> {
         sup.spawn_op(slot)
     }
 
-    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), RunError> {
+    fn spawn_reader(sup: &mut Supervisor<'_, Self>, index: usize) -> Result<(), crate::Error> {
         let output = format!("r{index}.out");
         let running = sup.spawn_exec(Which::Check, Child::Reader(index), &output)?;
         sup.readers[index] = Some(running);
@@ -223,14 +223,14 @@ impl Driver for ExecDriver {
 impl Supervisor<'_, ExecDriver> {
     /// Runs the outside program's init, then its check on the fresh state:
     /// a failure of either, before any operation, is bad input.
-    fn preflight(&self) -> Result<(), RunError> {
+    fn preflight(&self) -> Result<(), crate::Error> {
         let (spec, watchdog) = (&self.driver.spec, &self.driver.watchdog);
         let out = self.driver.logs.path().join("preflight.out");
         let tag = self.driver.reaper.tag().command(reaper::PREFLIGHT);
         if spec.init.is_some() {
             let status = self.run_to_end(spec, Which::Init, &out, watchdog, &tag)?;
             if !status.success() {
-                return Err(RunError::BadConfig(format!(
+                return Err(crate::Error::BadInput(format!(
                     "--init failed before any operation ({}): {}",
                     describe_status(status),
                     tail(&out)
@@ -240,14 +240,14 @@ impl Supervisor<'_, ExecDriver> {
         let status = self.run_to_end(spec, Which::Check, &out, watchdog, &tag)?;
         let printed = std::fs::read_to_string(&out).unwrap_or_default();
         if !status.success() {
-            return Err(RunError::BadConfig(format!(
+            return Err(crate::Error::BadInput(format!(
                 "--check failed on the fresh state before any operation ({}): {}",
                 describe_status(status),
                 tail(&out)
             )));
         }
         if let Some(line) = printed.lines().map(str::trim).find(|l| !l.is_empty()) {
-            return Err(RunError::BadConfig(format!(
+            return Err(crate::Error::BadInput(format!(
                 "--check printed {line:?} on the fresh state, before any operation: it must print only op ids"
             )));
         }
@@ -273,9 +273,9 @@ impl Supervisor<'_, ExecDriver> {
         out: &Path,
         watchdog: &Watchdog,
         tag: &str,
-    ) -> Result<ExitStatus, RunError> {
+    ) -> Result<ExitStatus, crate::Error> {
         let harness = |e: std::io::Error| {
-            RunError::Harness(format!("cannot run {}: {e}", spec.program(which)))
+            crate::Error::Harness(format!("cannot run {}: {e}", spec.program(which)))
         };
         let process = spec.spawn(which, &self.dir, out, tag).map_err(harness)?;
         let (tx, rx) = mpsc::channel();
@@ -287,7 +287,7 @@ impl Supervisor<'_, ExecDriver> {
         watchdog.forget(pid);
         let status = process.wait().map_err(harness)?;
         if !finished {
-            return Err(RunError::BadConfig(format!(
+            return Err(crate::Error::BadInput(format!(
                 "{which:?} did not finish within --op-timeout {:?}",
                 self.cfg.op_timeout
             )));
@@ -301,7 +301,7 @@ impl Supervisor<'_, ExecDriver> {
         which: Which,
         child: Child,
         output: &str,
-    ) -> Result<Running, RunError> {
+    ) -> Result<Running, crate::Error> {
         let id = ChildId {
             child,
             generation: self.next_generation(),
@@ -313,7 +313,7 @@ impl Supervisor<'_, ExecDriver> {
             .spec
             .spawn(which, &self.dir, &output, &tag)
             .map_err(|e| {
-                RunError::Harness(format!("cannot run {}: {e}", exec.spec.program(which)))
+                crate::Error::Harness(format!("cannot run {}: {e}", exec.spec.program(which)))
             })?;
         exec.watchdog.watch(process.pid());
         let (pid, tx, clock) = (process.pid(), self.tx.clone(), Arc::clone(&self.clock));
@@ -325,7 +325,8 @@ impl Supervisor<'_, ExecDriver> {
                 let _ = wait_exited(pid);
                 let _ = tx.send(Event::Exited(id, clock.now()));
             });
-        watcher.map_err(|e| RunError::Harness(format!("cannot start a watcher thread: {e}")))?;
+        watcher
+            .map_err(|e| crate::Error::Harness(format!("cannot start a watcher thread: {e}")))?;
         Ok(Running {
             process: Box::new(process),
             generation: id.generation,
@@ -334,7 +335,7 @@ impl Supervisor<'_, ExecDriver> {
 
     /// A thread that starts the operations of writer `slot` of an outside
     /// program when asked, and reports each start and each exit.
-    fn start_spawner(&self, slot: usize) -> Result<Sender<OpRequest>, RunError> {
+    fn start_spawner(&self, slot: usize) -> Result<Sender<OpRequest>, crate::Error> {
         let (requests, rx) = mpsc::channel::<OpRequest>();
         let (spec, dir, tx) = (self.driver.spec.clone(), self.dir.clone(), self.tx.clone());
         let watchdog = Arc::clone(&self.driver.watchdog);
@@ -379,12 +380,13 @@ impl Supervisor<'_, ExecDriver> {
                     }
                 }
             });
-        spawned.map_err(|e| RunError::Harness(format!("cannot start a spawner thread: {e}")))?;
+        spawned
+            .map_err(|e| crate::Error::Harness(format!("cannot start a spawner thread: {e}")))?;
         Ok(requests)
     }
 
     /// Asks the slot's spawner for its next operation.
-    fn spawn_op(&mut self, slot: usize) -> Result<(), RunError> {
+    fn spawn_op(&mut self, slot: usize) -> Result<(), crate::Error> {
         let id = ChildId {
             child: Child::Writer(slot),
             generation: self.next_generation(),
@@ -402,7 +404,7 @@ impl Supervisor<'_, ExecDriver> {
         };
         self.driver.spawners[slot]
             .send(OpRequest { id, seq, tracing })
-            .map_err(|_| RunError::Harness("a spawner thread is gone".into()))?;
+            .map_err(|_| crate::Error::Harness("a spawner thread is gone".into()))?;
         self.writers[slot].pending = Some((id.generation, seq));
         Ok(())
     }
@@ -434,7 +436,7 @@ impl Supervisor<'_, ExecDriver> {
             }
             Err(e) => {
                 let program = self.driver.spec.program(Which::Op(slot, seq));
-                let e = RunError::Harness(format!("cannot run {program}: {e}"));
+                let e = crate::Error::Harness(format!("cannot run {program}: {e}"));
                 self.respawn(|_| Err(e));
             }
         }

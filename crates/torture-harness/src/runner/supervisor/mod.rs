@@ -49,7 +49,7 @@ use super::coverage::CoverageTracker;
 use crate::process::Watchdog;
 
 use super::schedule::RecentDurations;
-use super::{KillSchedule, RunError, STOP_GRACE};
+use super::{KillSchedule, STOP_GRACE};
 use crate::report::{Outcome, Report, StopReason};
 use crate::verifier::{Evidence, SeqSet, SlotLedger, Verifier};
 
@@ -77,7 +77,7 @@ pub(super) fn run(
     dir: &Path,
     schedule: Box<dyn KillSchedule>,
     watchdog: Arc<Watchdog>,
-) -> Result<Report, RunError> {
+) -> Result<Report, crate::Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match &cfg.workload {
         Workload::Builtin(strategy) => {
@@ -173,9 +173,9 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         }
     }
 
-    fn run(mut self) -> Result<Report, RunError> {
+    fn run(mut self) -> Result<Report, crate::Error> {
         crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM])
-            .map_err(|e| RunError::Harness(format!("cannot install signal handlers: {e}")))?;
+            .map_err(|e| crate::Error::Harness(format!("cannot install signal handlers: {e}")))?;
         D::prepare(&mut self)?;
         if self.cfg.announce {
             eprintln!(
@@ -194,7 +194,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         self.finish()
     }
 
-    fn spawn_all(&mut self) -> Result<(), RunError> {
+    fn spawn_all(&mut self) -> Result<(), crate::Error> {
         for slot in 0..self.cfg.writers {
             if self.writers[slot].end_seq > 0 {
                 D::spawn_writer(self, slot)?;
@@ -327,7 +327,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         at
     }
 
-    fn respawn(&mut self, spawn: impl FnOnce(&mut Self) -> Result<(), RunError>) {
+    fn respawn(&mut self, spawn: impl FnOnce(&mut Self) -> Result<(), crate::Error>) {
         if let Err(e) = spawn(self) {
             self.remember_error(e.to_string());
             self.out.harness_error = Some(e.to_string());
@@ -384,7 +384,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         self.errors.push_back(e);
     }
 
-    fn finish(mut self) -> Result<Report, RunError> {
+    fn finish(mut self) -> Result<Report, crate::Error> {
         self.out.elapsed = self.elapsed();
         D::finish(&mut self);
         self.out.litter = litter(&self.dir);
@@ -402,7 +402,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         if let Some(a) = &self.artifacts
             && let Err(e) = a.finish(&self.dir, &report)
         {
-            return Err(RunError::Harness(format!(
+            return Err(crate::Error::Harness(format!(
                 "cannot write artifacts to {}: {e}",
                 a.dir().display()
             )));

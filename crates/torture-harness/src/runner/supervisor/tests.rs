@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 use crate::report::StopReason;
 
 use crate::runner::protocol::Message;
-use crate::runner::{KillPoint, KillSchedule, RunError};
+use crate::runner::{KillPoint, KillSchedule};
 
 use super::Supervisor;
 use super::clock::{Clock, FakeClock};
@@ -83,11 +83,11 @@ struct FakeDriver {
 }
 
 impl Driver for FakeDriver {
-    fn prepare(_sup: &mut Supervisor<'_, Self>) -> Result<(), RunError> {
+    fn prepare(_sup: &mut Supervisor<'_, Self>) -> Result<(), crate::Error> {
         Ok(())
     }
 
-    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), RunError> {
+    fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), crate::Error> {
         let log = Rc::clone(&sup.driver.log);
         log.borrow_mut().spawned.push(slot);
         sup.writers[slot].running = Some(Running {
@@ -97,7 +97,7 @@ impl Driver for FakeDriver {
         Ok(())
     }
 
-    fn spawn_reader(_sup: &mut Supervisor<'_, Self>, _index: usize) -> Result<(), RunError> {
+    fn spawn_reader(_sup: &mut Supervisor<'_, Self>, _index: usize) -> Result<(), crate::Error> {
         Ok(())
     }
 

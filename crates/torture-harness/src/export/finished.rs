@@ -1,12 +1,13 @@
-//! What the exporters write: finished runs and explorations.
+//! What the exporters write: finished runs, explorations and comparisons.
 //!
-//! A scenario set mixes both kinds, so every exporter takes [`Finished`]
-//! values and says, per kind, what a run's or an exploration's report looks
-//! like in its format. `met` and `observed` mean the same in every format
-//! and on stdout.
+//! A scenario set mixes runs and explorations, so every exporter takes
+//! [`Finished`] values and says, per kind, what a run's, an exploration's
+//! or a comparison's report looks like in its format. `met` and `observed`
+//! mean the same in every format and on stdout.
 
 use super::RunResult;
 use crate::fault::ExploreReport;
+use crate::fscompare::FsCompareReport;
 use crate::vocab::{ExploreExpectation, Verdict};
 
 /// One finished exploration, as the exporters see it: `torture explore`, or
@@ -39,7 +40,59 @@ impl ExploreResult {
     }
 }
 
-/// A finished run or exploration.
+/// One finished comparison, as the exporters see it: `torture fscompare`.
+/// Its expectation is every strategy's own verdict, on every file system.
+#[derive(Debug, Clone)]
+pub struct CompareResult {
+    /// The comparison's name (`fscompare`).
+    pub name: String,
+    /// The `torture/fscompare/v1` report.
+    pub report: FsCompareReport,
+}
+
+impl CompareResult {
+    /// A comparison of `report`, named `fscompare`.
+    pub fn new(report: FsCompareReport) -> Self {
+        CompareResult {
+            name: "fscompare".into(),
+            report,
+        }
+    }
+
+    /// Whether every run got its strategy's verdict, and the comparison
+    /// ended neither interrupted nor on a broken file system.
+    pub fn met(&self) -> bool {
+        let r = &self.report;
+        r.all_met && !r.interrupted && r.broken.is_none()
+    }
+
+    /// `error` (a file system broke), `interrupted`, `expected verdicts`,
+    /// or the runs that missed theirs as `strategy@fs=observed`.
+    pub fn observed(&self) -> String {
+        let r = &self.report;
+        if r.broken.is_some() {
+            return "error".into();
+        }
+        if r.interrupted {
+            return "interrupted".into();
+        }
+        let missed: Vec<String> = r
+            .rows
+            .iter()
+            .filter(|row| !row.met)
+            .map(|row| format!("{}@{}={}", row.strategy, row.fs, row.observed))
+            .collect();
+        match missed.is_empty() {
+            true => EXPECTED_VERDICTS.into(),
+            false => missed.join(" "),
+        }
+    }
+}
+
+/// A comparison's expectation, in words.
+const EXPECTED_VERDICTS: &str = "expected verdicts";
+
+/// A finished run, exploration or comparison.
 // A process holds a handful of these, once: boxing the larger would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
@@ -48,14 +101,17 @@ pub enum Finished {
     Run(RunResult),
     /// An exploration of every fault at every fault point.
     Explore(ExploreResult),
+    /// The zoo on several file systems.
+    Compare(CompareResult),
 }
 
 impl Finished {
-    /// The run's or exploration's name.
+    /// The run's, exploration's or comparison's name.
     pub fn name(&self) -> &str {
         match self {
             Finished::Run(r) => &r.name,
             Finished::Explore(e) => &e.name,
+            Finished::Compare(c) => &c.name,
         }
     }
 
@@ -64,22 +120,27 @@ impl Finished {
         match self {
             Finished::Run(r) => r.file.as_deref(),
             Finished::Explore(e) => e.file.as_deref(),
+            Finished::Compare(_) => None,
         }
     }
 
-    /// `run` or `explore`, as a scenario file's `mode` says.
+    /// `run` or `explore`, as a scenario file's `mode` says, or
+    /// `fscompare`.
     pub fn mode(&self) -> &'static str {
         match self {
             Finished::Run(_) => "run",
             Finished::Explore(_) => "explore",
+            Finished::Compare(_) => "fscompare",
         }
     }
 
-    /// The expectation in words (`pass` when none was given).
+    /// The expectation in words (`pass` when none was given; for a
+    /// comparison, `expected verdicts`).
     pub fn expected(&self) -> String {
         match self {
             Finished::Run(r) => r.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
             Finished::Explore(e) => e.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
+            Finished::Compare(_) => EXPECTED_VERDICTS.into(),
         }
     }
 
@@ -88,6 +149,7 @@ impl Finished {
         match self {
             Finished::Run(r) => r.observed(),
             Finished::Explore(e) => e.observed(),
+            Finished::Compare(c) => c.observed(),
         }
     }
 
@@ -96,6 +158,7 @@ impl Finished {
         match self {
             Finished::Run(r) => r.met(),
             Finished::Explore(e) => e.met(),
+            Finished::Compare(c) => c.met(),
         }
     }
 
@@ -114,5 +177,11 @@ impl From<RunResult> for Finished {
 impl From<ExploreResult> for Finished {
     fn from(e: ExploreResult) -> Self {
         Finished::Explore(e)
+    }
+}
+
+impl From<CompareResult> for Finished {
+    fn from(c: CompareResult) -> Self {
+        Finished::Compare(c)
     }
 }

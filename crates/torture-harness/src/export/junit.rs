@@ -10,14 +10,23 @@
 //! `class@fault` not found), and the failure carries every finding under
 //! the fault (point, syscall, detail) with the command that replays it.
 //!
-//! Both have an `evidence` case that fails when the run or exploration was
-//! cut short (or, for a run, proved too little): a green suite is a verdict.
-//! A failing case means the result did not meet its expectation, and only then.
+//! A comparison has one test suite per file system, and in it one test case
+//! per strategy: it fails when the strategy did not get the verdict it must
+//! get, with what it got and what it must get in the message. A run the
+//! harness could not carry out (its file system broke) is an error, and a
+//! run not made (the comparison was interrupted or ended first) is skipped.
+//!
+//! Each has an `evidence` case (a comparison's in a suite of its own, named
+//! for it) that fails when the run, exploration or comparison was cut short
+//! (or, for a run, proved too little; for a comparison, it is an error when
+//! a file system broke): a green suite is a verdict. A failing case means
+//! the result did not meet its expectation, and only then.
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::{ExploreResult, Exporter, Finished, RunResult};
+use super::{CompareResult, ExploreResult, Exporter, Finished, RunResult};
 use crate::fault::report::FindingRecord;
+use crate::fscompare::report::Row;
 use crate::vocab::{Expectation, ExploreExpectation, Fault, Finding, Verdict, ViolationKind};
 
 /// The JUnit exporter.
@@ -28,10 +37,11 @@ impl Exporter for JunitExporter {
     fn render(&self, results: &[Finished]) -> Vec<u8> {
         let mut junit = Junit::new("torture");
         for result in results {
-            junit.add_test_suite(match result {
-                Finished::Run(run) => suite(run),
-                Finished::Explore(e) => explore_suite(e),
-            });
+            match result {
+                Finished::Run(run) => junit.add_test_suite(suite(run)),
+                Finished::Explore(e) => junit.add_test_suite(explore_suite(e)),
+                Finished::Compare(c) => junit.add_test_suites(compare_suites(c)),
+            };
         }
         junit.to_string().expect("JUnit serializes").into_bytes()
     }
@@ -220,4 +230,117 @@ fn description(run: &RunResult, kind: ViolationKind) -> String {
         run.report.fault_tier, run.report.replay
     );
     text
+}
+
+/// A suite per file system, a case per strategy; then the comparison's own
+/// suite with its `evidence` case.
+fn compare_suites(c: &CompareResult) -> Vec<TestSuite> {
+    let r = &c.report;
+    let mut suites: Vec<TestSuite> = r
+        .filesystems
+        .iter()
+        .map(|fs| {
+            let mut suite = TestSuite::new(format!("{}.{}", c.name, fs.name));
+            for strategy in &r.strategies {
+                let mut case =
+                    TestCase::new(strategy.as_str(), compare_status(c, &fs.name, strategy));
+                case.set_classname(format!("torture.{}.{}", c.name, fs.name));
+                suite.add_test_case(case);
+            }
+            suite
+        })
+        .collect();
+    let mut suite = TestSuite::new(c.name.as_str());
+    suite.set_time(std::time::Duration::from_secs_f64(r.seconds));
+    let mut case = TestCase::new("evidence", compare_evidence(c));
+    case.set_classname(format!("torture.{}", c.name));
+    suite.add_test_case(case);
+    suites.push(suite);
+    suites
+}
+
+/// One strategy on one file system: met, missed, an error, or not run.
+fn compare_status(c: &CompareResult, fs: &str, strategy: &str) -> TestCaseStatus {
+    let r = &c.report;
+    let Some(row) = r.row(fs, strategy) else {
+        let why = match &r.broken {
+            Some(why) => format!("not run: {why}"),
+            None => "not run: the comparison was interrupted first".into(),
+        };
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(why);
+        return status;
+    };
+    match (row.met, row.verdict) {
+        (true, _) => TestCaseStatus::success(),
+        (false, Verdict::Error) => {
+            let why = r
+                .broken
+                .as_deref()
+                .unwrap_or("the harness could not carry out the run");
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status
+                .set_message(format!("error: {why}"))
+                .set_type("error")
+                .set_description(row_text(row, &r.command));
+            status
+        }
+        (false, verdict) => failure(
+            format!("observed {}, expected {}", row.observed, row.expected),
+            verdict.name(),
+            row_text(row, &r.command),
+        ),
+    }
+}
+
+/// What a run counted, then the command that replays the comparison.
+fn row_text(row: &Row, command: &str) -> String {
+    let v = &row.violations;
+    // Spelled as the JSON spells it (`completed`, `state_destroyed`).
+    let stopped = serde_json::to_value(row.stopped)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    format!(
+        "{} on {}: verdict {}, observed {}, expected {}\n\
+         acked {}, kills {} (missed {}), stopped {stopped}\n\
+         torn {}, torn_reads {}, lost {}, phantom {}, duplicate {}, stall {}\n\
+         replay the comparison: {command}\n",
+        row.strategy,
+        row.fs,
+        row.verdict.name(),
+        row.observed,
+        row.expected,
+        row.acked,
+        row.kills,
+        row.kills_missed,
+        v.torn,
+        v.torn_reads,
+        v.lost,
+        v.phantom,
+        v.duplicate,
+        v.stall
+    )
+}
+
+/// Fails when the comparison was cut short: interrupted (a failure), or a
+/// file system broke (an error); its misses are the other cases'.
+fn compare_evidence(c: &CompareResult) -> TestCaseStatus {
+    let r = &c.report;
+    if let Some(why) = &r.broken {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status
+            .set_message(format!("no verdict: {why}"))
+            .set_type("error")
+            .set_description(format!("replay the comparison: {}\n", r.command));
+        return status;
+    }
+    match r.interrupted {
+        true => failure(
+            format!("interrupted: {} run(s) done before the stop", r.rows.len()),
+            "interrupted",
+            format!("replay the comparison: {}\n", r.command),
+        ),
+        false => TestCaseStatus::success(),
+    }
 }
