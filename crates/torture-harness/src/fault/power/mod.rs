@@ -3,5 +3,8 @@
 //! workload, as ALICE (OSDI'14) does.
 //!
 //! - [`log`]: the logical operations and the directory images they apply to.
+//! - [`model`]: the persistence models, which crash states each allows at a
+//!   crash point, and the image each state leaves.
 
 pub mod log;
+pub mod model;
