@@ -201,8 +201,8 @@ const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 const MAX_TRACED: usize = u8::MAX as usize;
 
 const _: () = assert!(
-    sc::TABLE.len() <= MAX_TRACED,
-    "the syscall table outgrew one seccomp filter: its jumps are 8-bit"
+    sc::TABLE.len() + sc::WATCH.len() <= MAX_TRACED,
+    "the syscall table and the recorder's watched syscalls outgrew one seccomp filter: its jumps are 8-bit"
 );
 
 /// A syscall table too long for one seccomp filter.
@@ -216,10 +216,16 @@ fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// A seccomp program that returns `TRACE` for the table's syscalls on this
-/// architecture and `ALLOW` for everything else.
-fn seccomp_filter() -> Result<Vec<libc::sock_filter>, FilterTooLong> {
-    let nrs: Vec<u32> = sc::TABLE.iter().map(|s| s.nr as u32).collect();
+/// A seccomp program that returns `TRACE` for the table's syscalls and
+/// `extra` on this architecture (the table's first, in its order, so a
+/// filter without extras is the one fault points have always had) and
+/// `ALLOW` for everything else.
+fn seccomp_filter(extra: &[u64]) -> Result<Vec<libc::sock_filter>, FilterTooLong> {
+    let table = sc::TABLE.iter().map(|s| s.nr);
+    let nrs: Vec<u32> = table
+        .chain(extra.iter().copied())
+        .map(|nr| nr as u32)
+        .collect();
     trace_filter(sc::AUDIT_ARCH, &nrs)
 }
 
@@ -252,9 +258,9 @@ fn trace_filter(arch: u32, nrs: &[u32]) -> Result<Vec<libc::sock_filter>, Filter
 }
 
 /// Makes `cmd` stop for tracing at its exec, with the seccomp filter
-/// installed if `points`.
-fn prepare(cmd: &mut Command, points: bool) -> Result<(), TraceError> {
-    let filter = seccomp_filter().map_err(io::Error::other)?;
+/// installed if `points` (stopping at the table's syscalls and at `extra`).
+fn prepare(cmd: &mut Command, points: bool, extra: &[u64]) -> Result<(), TraceError> {
+    let filter = seccomp_filter(extra).map_err(io::Error::other)?;
     // SAFETY: only async-signal-safe calls between fork and exec; the filter
     // was allocated before the fork.
     unsafe {
@@ -296,7 +302,7 @@ pub fn trace(
     options: TraceOptions,
     started: &dyn Fn(i32),
 ) -> Result<Trace, TraceError> {
-    prepare(&mut cmd, options.points)?;
+    prepare(&mut cmd, options.points, &[])?;
     if options.own_group {
         cmd.process_group(0);
     }
@@ -738,7 +744,7 @@ mod tests {
     #[test]
     fn the_real_filter_traces_the_table_and_is_well_within_reach() {
         assert!(sc::TABLE.len() * 2 <= MAX_TRACED, "{}", sc::TABLE.len());
-        let prog = seccomp_filter().unwrap();
+        let prog = seccomp_filter(&[]).unwrap();
         assert_eq!(prog.len(), sc::TABLE.len() + 6);
         let (allow, trace) = (prog.len() - 2, prog.len() - 1);
         assert_eq!(prog[allow].k, SECCOMP_RET_ALLOW);
@@ -747,5 +753,19 @@ mod tests {
         let tested: Vec<u64> = prog[4..allow].iter().map(|i| u64::from(i.k)).collect();
         let table: Vec<u64> = sc::TABLE.iter().map(|s| s.nr).collect();
         assert_eq!(tested, table);
+    }
+
+    #[test]
+    fn the_recording_filter_is_the_table_then_the_watched_syscalls() {
+        let prog = seccomp_filter(sc::WATCH).unwrap();
+        assert!(prog.len() - 6 <= MAX_TRACED);
+        let (allow, trace) = (prog.len() - 2, prog.len() - 1);
+        assert_eq!(prog[allow].k, SECCOMP_RET_ALLOW);
+        assert_eq!(prog[trace].k, SECCOMP_RET_TRACE);
+        assert!(match_targets(&prog).iter().all(|&t| t == trace));
+        let tested: Vec<u64> = prog[4..allow].iter().map(|i| u64::from(i.k)).collect();
+        let mut want: Vec<u64> = sc::TABLE.iter().map(|s| s.nr).collect();
+        want.extend_from_slice(sc::WATCH);
+        assert_eq!(tested, want);
     }
 }
