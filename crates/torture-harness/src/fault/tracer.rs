@@ -1,5 +1,7 @@
 //! Runs one command under `ptrace`, records the file-system syscalls that
-//! are fault points, and injects at most one fault.
+//! are fault points, and injects at most one fault; or, for the power-loss
+//! tier ([`trace_recording`]), injects none and feeds every syscall that may
+//! change the run directory to the [recorder](super::power::record).
 //!
 //! The tracee installs a seccomp filter before it executes the command, so
 //! only the syscalls of the [table](super::syscalls) stop it
@@ -37,6 +39,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::power::record::{Pending, Recorder};
 use super::syscalls::{self as sc, Class, Count, RawRegs, Syscall};
 use super::tracee::{iovecs, resolve};
 use crate::platform::SignalTarget;
@@ -296,13 +299,45 @@ fn prepare(cmd: &mut Command, points: bool, extra: &[u64]) -> Result<(), TraceEr
 /// fault points in `scope` and putting faults where `policy` says.
 /// `started` receives the leader's pid as soon as it exists.
 pub fn trace(
-    mut cmd: Command,
+    cmd: Command,
     scope: &Scope,
     policy: &mut dyn Policy,
     options: TraceOptions,
     started: &dyn Fn(i32),
 ) -> Result<Trace, TraceError> {
-    prepare(&mut cmd, options.points, &[])?;
+    trace_inner(cmd, scope, policy, None, options, started)
+}
+
+/// Runs `cmd` under ptrace as [`trace`] does, with the same fault points
+/// (the same ordinals), and feeds `rec` every syscall that may change its
+/// directory, at the syscall's entry and, when the recorder asks, at its
+/// exit. No fault is injected. The seccomp filter also stops at the
+/// recorder's [`WATCH`](sc::WATCH) calls (never fault points), so
+/// `options.points` is taken as true.
+pub fn trace_recording(
+    cmd: Command,
+    scope: &Scope,
+    rec: &mut Recorder,
+    options: TraceOptions,
+) -> Result<Trace, TraceError> {
+    let mut no_fault: Option<Injection> = None;
+    let options = TraceOptions {
+        points: true,
+        ..options
+    };
+    trace_inner(cmd, scope, &mut no_fault, Some(rec), options, &|_| {})
+}
+
+fn trace_inner(
+    mut cmd: Command,
+    scope: &Scope,
+    policy: &mut dyn Policy,
+    recorder: Option<&mut Recorder>,
+    options: TraceOptions,
+    started: &dyn Fn(i32),
+) -> Result<Trace, TraceError> {
+    let extra = if recorder.is_some() { sc::WATCH } else { &[] };
+    prepare(&mut cmd, options.points, extra)?;
     if options.own_group {
         cmd.process_group(0);
     }
@@ -314,7 +349,7 @@ pub fn trace(
     // The Child handle is not used to wait: the tracer loop reaps.
     drop(child);
     started(leader);
-    let mut tracer = Tracer::new(leader, scope, policy);
+    let mut tracer = Tracer::new(leader, scope, policy, recorder);
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (done, timer) = match options.timeout {
         Some(timeout) => {
@@ -402,14 +437,25 @@ struct Tracer<'a> {
     attached: HashSet<i32>,
     /// Tracees whose skipped syscall must return this value at its exit.
     pending_ret: HashMap<i32, i64>,
+    /// The power recorder, when recording.
+    recorder: Option<&'a mut Recorder>,
+    /// Tracees in a syscall whose exit the recorder waits for.
+    pending_ops: HashMap<i32, Pending>,
 }
 
 impl<'a> Tracer<'a> {
-    fn new(leader: i32, scope: &'a Scope, policy: &'a mut dyn Policy) -> Self {
+    fn new(
+        leader: i32,
+        scope: &'a Scope,
+        policy: &'a mut dyn Policy,
+        recorder: Option<&'a mut Recorder>,
+    ) -> Self {
         Tracer {
             leader,
             scope,
             policy,
+            recorder,
+            pending_ops: HashMap::new(),
             points: Vec::new(),
             injected: None,
             end: None,
@@ -502,6 +548,7 @@ impl<'a> Tracer<'a> {
     }
 
     fn forget(&mut self, pid: i32) {
+        self.pending_ops.remove(&pid);
         if let Ok(mut live) = self.live.lock() {
             live.remove(&pid);
         }
@@ -530,7 +577,7 @@ impl<'a> Tracer<'a> {
                 // A new tracee's first stop is the SIGSTOP of its attach.
                 let first = sig == Signal::SIGSTOP && self.attached.insert(pid.as_raw());
                 let deliver = if first { None } else { Some(sig) };
-                resume(ptrace::cont(pid, deliver))?;
+                resume(self.go_on(pid, deliver))?;
             }
             _ => {}
         }
@@ -546,9 +593,19 @@ impl<'a> Tracer<'a> {
                 {
                     live.insert(new as i32);
                 }
-                resume(ptrace::cont(pid, None))
+                resume(self.go_on(pid, None))
             }
-            _ => resume(ptrace::cont(pid, None)),
+            _ => resume(self.go_on(pid, None)),
+        }
+    }
+
+    /// Resumes a tracee after a stop that is not a syscall's: to the next
+    /// seccomp stop, or to the exit of the call it is in if the recorder
+    /// waits for that.
+    fn go_on(&self, pid: Pid, sig: Option<Signal>) -> nix::Result<()> {
+        match self.pending_ops.contains_key(&pid.as_raw()) {
+            true => ptrace::syscall(pid, sig),
+            false => ptrace::cont(pid, sig),
         }
     }
 
@@ -559,6 +616,12 @@ impl<'a> Tracer<'a> {
         };
         let point = self.decode(pid.as_raw(), &regs);
         let fault = self.policy.decide(pid.as_raw(), &regs, point.as_ref());
+        if self.recorder.is_some() {
+            // No fault while recording: the points are counted, as `trace`
+            // counts them, for the recorder's keys.
+            self.points.extend(point);
+            return self.record_entry(pid, &regs);
+        }
         let Some(point) = point else {
             return resume(ptrace::cont(pid, None));
         };
@@ -590,6 +653,18 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// Gives the recorder the call stopped at; if it wants the call's
+    /// result, stops again at its exit (as an injected error does).
+    fn record_entry(&mut self, pid: Pid, regs: &RawRegs) -> Result<(), TraceError> {
+        let key = self.points.len();
+        let rec = self.recorder.as_deref_mut();
+        let Some(pending) = rec.and_then(|rec| rec.entry(pid.as_raw(), regs, key)) else {
+            return resume(ptrace::cont(pid, None));
+        };
+        self.pending_ops.insert(pid.as_raw(), pending);
+        resume(ptrace::syscall(pid, None))
+    }
+
     fn on_syscall_exit(&mut self, pid: Pid) -> Result<(), TraceError> {
         if let Some(ret) = self.pending_ret.remove(&pid.as_raw())
             && let Ok(mut regs) = ptrace::getregs(pid)
@@ -597,6 +672,12 @@ impl<'a> Tracer<'a> {
         {
             sc::set_ret(&mut regs, ret);
             resume(ptrace::setregs(pid, regs))?;
+        }
+        if let Some(pending) = self.pending_ops.remove(&pid.as_raw())
+            && let Ok(regs) = ptrace::getregs(pid)
+            && let Some(rec) = self.recorder.as_deref_mut()
+        {
+            rec.exit(pid.as_raw(), pending, sc::ret(&regs));
         }
         resume(ptrace::cont(pid, None))
     }

@@ -2,6 +2,9 @@
 //! a persistence model allows, built from the recorded syscalls of the
 //! workload, as ALICE (OSDI'14) does.
 //!
-//! - [`log`]: the logical operations and the directory images they apply to.
+//! - [`log`]: the logical operations and the directory images they apply to;
+//! - [`record`]: the recorder, which turns the traced syscalls of a workload
+//!   into that log, and checks it against the directory at the end.
 
 pub mod log;
+pub mod record;
