@@ -35,9 +35,9 @@ pub const HARNESS: i32 = 4;
 pub const INTERRUPTED: i32 = 130;
 
 /// Internal: what a child of the supervisor exits with when it finds its
-/// supervisor gone. The supervisor never sees it (it is the one gone); no
-/// `torture` command exits with it.
-pub const ORPHANED: i32 = 111;
+/// supervisor gone (`platform::die_with_parent`). The supervisor never sees
+/// it (it is the one gone); no `torture` command exits with it.
+pub use crate::platform::ORPHANED;
 
 /// The exit code of a verdict.
 pub fn of_verdict(verdict: Verdict) -> i32 {

@@ -9,6 +9,7 @@
 //!
 //! - [`syscalls`]: the syscall table and register layout of one
 //!   architecture, the only architecture-specific part;
+//! - [`tracee`]: reads a stopped tracee's memory, paths and operands;
 //! - [`tracer`]: spawns a command under `ptrace` (with a seccomp filter so
 //!   only the file-system syscalls stop), records its fault points and
 //!   injects one fault;
@@ -26,6 +27,7 @@ pub mod power;
 pub mod precise;
 pub mod report;
 pub mod syscalls;
+pub mod tracee;
 pub mod tracer;
 
 pub use explore::explore;

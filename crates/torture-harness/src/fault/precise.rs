@@ -27,6 +27,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
 
 use super::syscalls as sc;
+use super::tracee;
 use super::tracer::{self, End, Injection, Point, Policy, Scope, TraceOptions};
 use crate::runner::protocol::Message;
 use crate::runner::schedule::{KillSchedule, SeededSchedule};
@@ -173,7 +174,7 @@ impl Policy for WriterPolicy {
                 && sc::arg(regs, 0) == 1;
             if to_stdout {
                 let len = (sc::arg(regs, 2) as usize).min(64);
-                let bytes = tracer::read_memory(tid, sc::arg(regs, 1), len);
+                let bytes = tracee::read_memory(tid, sc::arg(regs, 1), len);
                 self.on_message(&bytes);
             }
             return None;

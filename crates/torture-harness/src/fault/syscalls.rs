@@ -181,11 +181,74 @@ mod arch {
     ];
 
     /// The number of `write`, used to turn a vectored write into a plain one.
-    pub const WRITE: u64 = 1;
+    pub const WRITE: u64 = number::WRITE;
     /// The number of `pwrite64`.
-    pub const PWRITE64: u64 = 18;
+    pub const PWRITE64: u64 = number::PWRITE64;
     /// The numbers of the positioned vectored writes.
-    pub const PWRITEV: [u64; 2] = [296, 328];
+    pub const PWRITEV: [u64; 2] = [number::PWRITEV, number::PWRITEV2];
+
+    /// The syscalls that stop the tracee only while the power recorder
+    /// runs, and are never fault points: they change the run directory in
+    /// ways the recorder models, flags or warns about, but an explored run
+    /// or a `--kill-at syscall` run keeps today's filter and fault points.
+    /// (`sync_file_range` is already in [`TABLE`].)
+    pub const WATCH: &[u64] = &[
+        number::MMAP,
+        number::SENDFILE,
+        number::RMDIR,
+        number::SYMLINK,
+        number::MKNOD,
+        number::SYNC,
+        number::IO_SETUP,
+        number::MKNODAT,
+        number::SYMLINKAT,
+        number::SPLICE,
+        number::SYNCFS,
+        number::COPY_FILE_RANGE,
+        number::IO_URING_SETUP,
+    ];
+
+    /// The x86_64 numbers of the syscalls the power recorder tells apart.
+    pub mod number {
+        #![allow(missing_docs)]
+        pub const WRITE: u64 = 1;
+        pub const OPEN: u64 = 2;
+        pub const MMAP: u64 = 9;
+        pub const PWRITE64: u64 = 18;
+        pub const WRITEV: u64 = 20;
+        pub const SENDFILE: u64 = 40;
+        pub const FSYNC: u64 = 74;
+        pub const FDATASYNC: u64 = 75;
+        pub const TRUNCATE: u64 = 76;
+        pub const FTRUNCATE: u64 = 77;
+        pub const RENAME: u64 = 82;
+        pub const MKDIR: u64 = 83;
+        pub const RMDIR: u64 = 84;
+        pub const CREAT: u64 = 85;
+        pub const LINK: u64 = 86;
+        pub const UNLINK: u64 = 87;
+        pub const SYMLINK: u64 = 88;
+        pub const MKNOD: u64 = 133;
+        pub const SYNC: u64 = 162;
+        pub const IO_SETUP: u64 = 206;
+        pub const OPENAT: u64 = 257;
+        pub const MKDIRAT: u64 = 258;
+        pub const MKNODAT: u64 = 259;
+        pub const UNLINKAT: u64 = 263;
+        pub const RENAMEAT: u64 = 264;
+        pub const LINKAT: u64 = 265;
+        pub const SYMLINKAT: u64 = 266;
+        pub const SPLICE: u64 = 275;
+        pub const SYNC_FILE_RANGE: u64 = 277;
+        pub const FALLOCATE: u64 = 285;
+        pub const PWRITEV: u64 = 296;
+        pub const SYNCFS: u64 = 306;
+        pub const RENAMEAT2: u64 = 316;
+        pub const COPY_FILE_RANGE: u64 = 326;
+        pub const PWRITEV2: u64 = 328;
+        pub const IO_URING_SETUP: u64 = 425;
+        pub const OPENAT2: u64 = 437;
+    }
 
     /// The seccomp audit architecture of x86_64.
     pub const AUDIT_ARCH: u32 = 0xC000_003E;
@@ -239,7 +302,8 @@ compile_error!(
 );
 
 pub use arch::{
-    AUDIT_ARCH, PWRITE64, PWRITEV, RawRegs, TABLE, WRITE, arg, nr, ret, set_arg, set_nr, set_ret,
+    AUDIT_ARCH, PWRITE64, PWRITEV, RawRegs, TABLE, WATCH, WRITE, arg, nr, number, ret, set_arg,
+    set_nr, set_ret,
 };
 
 /// The table entry of syscall number `nr`.
@@ -300,6 +364,58 @@ mod tests {
         for (name, nr) in check {
             assert_eq!(lookup(nr as u64).map(|s| s.name), Some(name));
         }
+    }
+
+    #[test]
+    fn watched_numbers_match_libc_and_are_never_fault_points() {
+        use number as n;
+        let pairs = [
+            (n::WRITE, libc::SYS_write),
+            (n::OPEN, libc::SYS_open),
+            (n::MMAP, libc::SYS_mmap),
+            (n::PWRITE64, libc::SYS_pwrite64),
+            (n::WRITEV, libc::SYS_writev),
+            (n::SENDFILE, libc::SYS_sendfile),
+            (n::FSYNC, libc::SYS_fsync),
+            (n::FDATASYNC, libc::SYS_fdatasync),
+            (n::TRUNCATE, libc::SYS_truncate),
+            (n::FTRUNCATE, libc::SYS_ftruncate),
+            (n::RENAME, libc::SYS_rename),
+            (n::MKDIR, libc::SYS_mkdir),
+            (n::RMDIR, libc::SYS_rmdir),
+            (n::CREAT, libc::SYS_creat),
+            (n::LINK, libc::SYS_link),
+            (n::UNLINK, libc::SYS_unlink),
+            (n::SYMLINK, libc::SYS_symlink),
+            (n::MKNOD, libc::SYS_mknod),
+            (n::SYNC, libc::SYS_sync),
+            (n::IO_SETUP, libc::SYS_io_setup),
+            (n::OPENAT, libc::SYS_openat),
+            (n::MKDIRAT, libc::SYS_mkdirat),
+            (n::MKNODAT, libc::SYS_mknodat),
+            (n::UNLINKAT, libc::SYS_unlinkat),
+            (n::RENAMEAT, libc::SYS_renameat),
+            (n::LINKAT, libc::SYS_linkat),
+            (n::SYMLINKAT, libc::SYS_symlinkat),
+            (n::SPLICE, libc::SYS_splice),
+            (n::SYNC_FILE_RANGE, libc::SYS_sync_file_range),
+            (n::FALLOCATE, libc::SYS_fallocate),
+            (n::PWRITEV, libc::SYS_pwritev),
+            (n::SYNCFS, libc::SYS_syncfs),
+            (n::RENAMEAT2, libc::SYS_renameat2),
+            (n::COPY_FILE_RANGE, libc::SYS_copy_file_range),
+            (n::PWRITEV2, libc::SYS_pwritev2),
+            (n::IO_URING_SETUP, libc::SYS_io_uring_setup),
+            (n::OPENAT2, libc::SYS_openat2),
+        ];
+        for (ours, theirs) in pairs {
+            assert_eq!(ours, theirs as u64);
+        }
+        let mut watched = WATCH.to_vec();
+        watched.sort();
+        watched.dedup();
+        assert_eq!(watched.len(), WATCH.len());
+        assert!(WATCH.iter().all(|&nr| lookup(nr).is_none()), "{WATCH:?}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Runs one command under `ptrace`, records the file-system syscalls that
-//! are fault points, and injects at most one fault.
+//! are fault points, and injects at most one fault; or, for the power-loss
+//! tier ([`trace_recording`]), injects none and feeds every syscall that may
+//! change the run directory to the [recorder](super::power::record).
 //!
 //! The tracee installs a seccomp filter before it executes the command, so
 //! only the syscalls of the [table](super::syscalls) stop it
@@ -37,7 +39,9 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::syscalls::{self as sc, Class, Count, Operand, RawRegs, Syscall};
+use super::power::record::{Pending, Recorder};
+use super::syscalls::{self as sc, Class, Count, RawRegs, Syscall};
+use super::tracee::{iovecs, resolve};
 use crate::platform::SignalTarget;
 use crate::vocab::Fault;
 
@@ -200,8 +204,8 @@ const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
 const MAX_TRACED: usize = u8::MAX as usize;
 
 const _: () = assert!(
-    sc::TABLE.len() <= MAX_TRACED,
-    "the syscall table outgrew one seccomp filter: its jumps are 8-bit"
+    sc::TABLE.len() + sc::WATCH.len() <= MAX_TRACED,
+    "the syscall table and the recorder's watched syscalls outgrew one seccomp filter: its jumps are 8-bit"
 );
 
 /// A syscall table too long for one seccomp filter.
@@ -215,10 +219,16 @@ fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// A seccomp program that returns `TRACE` for the table's syscalls on this
-/// architecture and `ALLOW` for everything else.
-fn seccomp_filter() -> Result<Vec<libc::sock_filter>, FilterTooLong> {
-    let nrs: Vec<u32> = sc::TABLE.iter().map(|s| s.nr as u32).collect();
+/// A seccomp program that returns `TRACE` for the table's syscalls and
+/// `extra` on this architecture (the table's first, in its order, so a
+/// filter without extras is the one fault points have always had) and
+/// `ALLOW` for everything else.
+fn seccomp_filter(extra: &[u64]) -> Result<Vec<libc::sock_filter>, FilterTooLong> {
+    let table = sc::TABLE.iter().map(|s| s.nr);
+    let nrs: Vec<u32> = table
+        .chain(extra.iter().copied())
+        .map(|nr| nr as u32)
+        .collect();
     trace_filter(sc::AUDIT_ARCH, &nrs)
 }
 
@@ -251,9 +261,9 @@ fn trace_filter(arch: u32, nrs: &[u32]) -> Result<Vec<libc::sock_filter>, Filter
 }
 
 /// Makes `cmd` stop for tracing at its exec, with the seccomp filter
-/// installed if `points`.
-fn prepare(cmd: &mut Command, points: bool) -> Result<(), TraceError> {
-    let filter = seccomp_filter().map_err(io::Error::other)?;
+/// installed if `points` (stopping at the table's syscalls and at `extra`).
+fn prepare(cmd: &mut Command, points: bool, extra: &[u64]) -> Result<(), TraceError> {
+    let filter = seccomp_filter(extra).map_err(io::Error::other)?;
     // SAFETY: only async-signal-safe calls between fork and exec; the filter
     // was allocated before the fork.
     unsafe {
@@ -289,13 +299,45 @@ fn prepare(cmd: &mut Command, points: bool) -> Result<(), TraceError> {
 /// fault points in `scope` and putting faults where `policy` says.
 /// `started` receives the leader's pid as soon as it exists.
 pub fn trace(
-    mut cmd: Command,
+    cmd: Command,
     scope: &Scope,
     policy: &mut dyn Policy,
     options: TraceOptions,
     started: &dyn Fn(i32),
 ) -> Result<Trace, TraceError> {
-    prepare(&mut cmd, options.points)?;
+    trace_inner(cmd, scope, policy, None, options, started)
+}
+
+/// Runs `cmd` under ptrace as [`trace`] does, with the same fault points
+/// (the same ordinals), and feeds `rec` every syscall that may change its
+/// directory, at the syscall's entry and, when the recorder asks, at its
+/// exit. No fault is injected. The seccomp filter also stops at the
+/// recorder's [`WATCH`](sc::WATCH) calls (never fault points), so
+/// `options.points` is taken as true.
+pub fn trace_recording(
+    cmd: Command,
+    scope: &Scope,
+    rec: &mut Recorder,
+    options: TraceOptions,
+) -> Result<Trace, TraceError> {
+    let mut no_fault: Option<Injection> = None;
+    let options = TraceOptions {
+        points: true,
+        ..options
+    };
+    trace_inner(cmd, scope, &mut no_fault, Some(rec), options, &|_| {})
+}
+
+fn trace_inner(
+    mut cmd: Command,
+    scope: &Scope,
+    policy: &mut dyn Policy,
+    recorder: Option<&mut Recorder>,
+    options: TraceOptions,
+    started: &dyn Fn(i32),
+) -> Result<Trace, TraceError> {
+    let extra = if recorder.is_some() { sc::WATCH } else { &[] };
+    prepare(&mut cmd, options.points, extra)?;
     if options.own_group {
         cmd.process_group(0);
     }
@@ -307,7 +349,7 @@ pub fn trace(
     // The Child handle is not used to wait: the tracer loop reaps.
     drop(child);
     started(leader);
-    let mut tracer = Tracer::new(leader, scope, policy);
+    let mut tracer = Tracer::new(leader, scope, policy, recorder);
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (done, timer) = match options.timeout {
         Some(timeout) => {
@@ -395,14 +437,25 @@ struct Tracer<'a> {
     attached: HashSet<i32>,
     /// Tracees whose skipped syscall must return this value at its exit.
     pending_ret: HashMap<i32, i64>,
+    /// The power recorder, when recording.
+    recorder: Option<&'a mut Recorder>,
+    /// Tracees in a syscall whose exit the recorder waits for.
+    pending_ops: HashMap<i32, Pending>,
 }
 
 impl<'a> Tracer<'a> {
-    fn new(leader: i32, scope: &'a Scope, policy: &'a mut dyn Policy) -> Self {
+    fn new(
+        leader: i32,
+        scope: &'a Scope,
+        policy: &'a mut dyn Policy,
+        recorder: Option<&'a mut Recorder>,
+    ) -> Self {
         Tracer {
             leader,
             scope,
             policy,
+            recorder,
+            pending_ops: HashMap::new(),
             points: Vec::new(),
             injected: None,
             end: None,
@@ -495,6 +548,7 @@ impl<'a> Tracer<'a> {
     }
 
     fn forget(&mut self, pid: i32) {
+        self.pending_ops.remove(&pid);
         if let Ok(mut live) = self.live.lock() {
             live.remove(&pid);
         }
@@ -523,7 +577,7 @@ impl<'a> Tracer<'a> {
                 // A new tracee's first stop is the SIGSTOP of its attach.
                 let first = sig == Signal::SIGSTOP && self.attached.insert(pid.as_raw());
                 let deliver = if first { None } else { Some(sig) };
-                resume(ptrace::cont(pid, deliver))?;
+                resume(self.go_on(pid, deliver))?;
             }
             _ => {}
         }
@@ -539,9 +593,19 @@ impl<'a> Tracer<'a> {
                 {
                     live.insert(new as i32);
                 }
-                resume(ptrace::cont(pid, None))
+                resume(self.go_on(pid, None))
             }
-            _ => resume(ptrace::cont(pid, None)),
+            _ => resume(self.go_on(pid, None)),
+        }
+    }
+
+    /// Resumes a tracee after a stop that is not a syscall's: to the next
+    /// seccomp stop, or to the exit of the call it is in if the recorder
+    /// waits for that.
+    fn go_on(&self, pid: Pid, sig: Option<Signal>) -> nix::Result<()> {
+        match self.pending_ops.contains_key(&pid.as_raw()) {
+            true => ptrace::syscall(pid, sig),
+            false => ptrace::cont(pid, sig),
         }
     }
 
@@ -552,6 +616,12 @@ impl<'a> Tracer<'a> {
         };
         let point = self.decode(pid.as_raw(), &regs);
         let fault = self.policy.decide(pid.as_raw(), &regs, point.as_ref());
+        if self.recorder.is_some() {
+            // No fault while recording: the points are counted, as `trace`
+            // counts them, for the recorder's keys.
+            self.points.extend(point);
+            return self.record_entry(pid, &regs);
+        }
         let Some(point) = point else {
             return resume(ptrace::cont(pid, None));
         };
@@ -583,6 +653,18 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// Gives the recorder the call stopped at; if it wants the call's
+    /// result, stops again at its exit (as an injected error does).
+    fn record_entry(&mut self, pid: Pid, regs: &RawRegs) -> Result<(), TraceError> {
+        let key = self.points.len();
+        let rec = self.recorder.as_deref_mut();
+        let Some(pending) = rec.and_then(|rec| rec.entry(pid.as_raw(), regs, key)) else {
+            return resume(ptrace::cont(pid, None));
+        };
+        self.pending_ops.insert(pid.as_raw(), pending);
+        resume(ptrace::syscall(pid, None))
+    }
+
     fn on_syscall_exit(&mut self, pid: Pid) -> Result<(), TraceError> {
         if let Some(ret) = self.pending_ret.remove(&pid.as_raw())
             && let Ok(mut regs) = ptrace::getregs(pid)
@@ -590,6 +672,12 @@ impl<'a> Tracer<'a> {
         {
             sc::set_ret(&mut regs, ret);
             resume(ptrace::setregs(pid, regs))?;
+        }
+        if let Some(pending) = self.pending_ops.remove(&pid.as_raw())
+            && let Ok(regs) = ptrace::getregs(pid)
+            && let Some(rec) = self.recorder.as_deref_mut()
+        {
+            rec.exit(pid.as_raw(), pending, sc::ret(&regs));
         }
         resume(ptrace::cont(pid, None))
     }
@@ -683,94 +771,6 @@ fn lock_args(syscall: &Syscall, regs: &RawRegs) -> Option<String> {
     }
 }
 
-/// The file an operand names, as an absolute path (`fd N` when unknown).
-fn resolve(tid: i32, regs: &RawRegs, op: Operand) -> PathBuf {
-    let fd_link = |fd: i64| -> PathBuf {
-        let link = if fd == libc::AT_FDCWD as i64 {
-            format!("/proc/{tid}/cwd")
-        } else {
-            format!("/proc/{tid}/fd/{fd}")
-        };
-        match std::fs::read_link(link) {
-            Ok(p) => {
-                let s = p.to_string_lossy();
-                PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s).to_string())
-            }
-            Err(_) => PathBuf::from(format!("fd {fd}")),
-        }
-    };
-    match op {
-        Operand::Fd(i) => fd_link(sc::arg(regs, i) as i32 as i64),
-        Operand::Path(i) => {
-            let path = read_path(tid, sc::arg(regs, i));
-            if path.is_absolute() {
-                path
-            } else {
-                fd_link(libc::AT_FDCWD as i64).join(path)
-            }
-        }
-        Operand::At(d, i) => {
-            let path = read_path(tid, sc::arg(regs, i));
-            if path.is_absolute() {
-                path
-            } else {
-                fd_link(sc::arg(regs, d) as i32 as i64).join(path)
-            }
-        }
-    }
-}
-
-/// Reads `len` bytes of the tracee's memory at `addr`; fewer if a page is
-/// not mapped.
-pub fn read_memory(tid: i32, addr: u64, len: usize) -> Vec<u8> {
-    use nix::sys::uio::{RemoteIoVec, process_vm_readv};
-    let mut buf = vec![0u8; len];
-    let remote = [RemoteIoVec {
-        base: addr as usize,
-        len,
-    }];
-    let local = &mut [io::IoSliceMut::new(&mut buf)];
-    let n = process_vm_readv(Pid::from_raw(tid), local, &remote).unwrap_or(0);
-    buf.truncate(n);
-    buf
-}
-
-/// Reads a NUL-terminated path from the tracee, a page at a time so that an
-/// unmapped page after the string does not fail the read.
-fn read_path(tid: i32, addr: u64) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    const PAGE: u64 = 4096;
-    let mut out = Vec::new();
-    let mut at = addr;
-    while out.len() < libc::PATH_MAX as usize {
-        let chunk = (PAGE - at % PAGE) as usize;
-        let bytes = read_memory(tid, at, chunk);
-        if bytes.is_empty() {
-            break;
-        }
-        if let Some(end) = bytes.iter().position(|&b| b == 0) {
-            out.extend_from_slice(&bytes[..end]);
-            break;
-        }
-        out.extend_from_slice(&bytes);
-        at += bytes.len() as u64;
-    }
-    PathBuf::from(std::ffi::OsString::from_vec(out))
-}
-
-/// The iovecs of a vectored write: (base, len) pairs, at most 1024.
-fn iovecs(tid: i32, regs: &RawRegs, iov: usize, cnt: usize) -> Vec<(u64, u64)> {
-    let n = (sc::arg(regs, cnt) as usize).min(1024);
-    let bytes = read_memory(tid, sc::arg(regs, iov), n * 16);
-    bytes
-        .chunks_exact(16)
-        .map(|c| {
-            let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().expect("8 bytes"));
-            (word(&c[..8]), word(&c[8..]))
-        })
-        .collect()
-}
-
 fn write_count(tid: i32, regs: &RawRegs, count: Count) -> u64 {
     match count {
         Count::Bytes(i) => sc::arg(regs, i),
@@ -825,7 +825,7 @@ mod tests {
     #[test]
     fn the_real_filter_traces_the_table_and_is_well_within_reach() {
         assert!(sc::TABLE.len() * 2 <= MAX_TRACED, "{}", sc::TABLE.len());
-        let prog = seccomp_filter().unwrap();
+        let prog = seccomp_filter(&[]).unwrap();
         assert_eq!(prog.len(), sc::TABLE.len() + 6);
         let (allow, trace) = (prog.len() - 2, prog.len() - 1);
         assert_eq!(prog[allow].k, SECCOMP_RET_ALLOW);
@@ -834,5 +834,19 @@ mod tests {
         let tested: Vec<u64> = prog[4..allow].iter().map(|i| u64::from(i.k)).collect();
         let table: Vec<u64> = sc::TABLE.iter().map(|s| s.nr).collect();
         assert_eq!(tested, table);
+    }
+
+    #[test]
+    fn the_recording_filter_is_the_table_then_the_watched_syscalls() {
+        let prog = seccomp_filter(sc::WATCH).unwrap();
+        assert!(prog.len() - 6 <= MAX_TRACED);
+        let (allow, trace) = (prog.len() - 2, prog.len() - 1);
+        assert_eq!(prog[allow].k, SECCOMP_RET_ALLOW);
+        assert_eq!(prog[trace].k, SECCOMP_RET_TRACE);
+        assert!(match_targets(&prog).iter().all(|&t| t == trace));
+        let tested: Vec<u64> = prog[4..allow].iter().map(|i| u64::from(i.k)).collect();
+        let mut want: Vec<u64> = sc::TABLE.iter().map(|s| s.nr).collect();
+        want.extend_from_slice(sc::WATCH);
+        assert_eq!(tested, want);
     }
 }

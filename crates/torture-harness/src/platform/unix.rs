@@ -40,9 +40,14 @@ pub fn fcntl_lock(file: &File, wait: bool) -> io::Result<bool> {
     }
 }
 
+/// What [`die_with_parent`] exits with when the parent is already gone
+/// (`crate::exit::ORPHANED`, internal: nobody is left to see it).
+pub const ORPHANED: i32 = 111;
+
 /// Asks the kernel to SIGKILL the calling process when its parent dies, then
 /// checks that the parent is still `expected_parent`: if the parent died
-/// before the request took effect, the signal would never come, so exit now.
+/// before the request took effect, the signal would never come, so exit
+/// now, with [`ORPHANED`].
 ///
 /// Meant to run in a freshly forked child (it is async-signal-safe).
 pub fn die_with_parent(expected_parent: i32) -> io::Result<()> {
@@ -53,7 +58,7 @@ pub fn die_with_parent(expected_parent: i32) -> io::Result<()> {
         // nix has no `_exit`, and std's `exit` runs atexit handlers, which
         // is not async-signal-safe.
         // SAFETY: _exit is async-signal-safe and never returns.
-        unsafe { libc::_exit(crate::exit::ORPHANED) };
+        unsafe { libc::_exit(ORPHANED) };
     }
     Ok(())
 }
