@@ -114,6 +114,9 @@ pub enum Tier {
     ProcessCrash,
     /// A syscall fails or does less than asked; the process lives on.
     IoError,
+    /// The machine stops: what was not durable may be lost, as a
+    /// persistence model allows.
+    PowerLoss,
 }
 
 impl Tier {
@@ -122,6 +125,7 @@ impl Tier {
         match self {
             Tier::ProcessCrash => "process-crash",
             Tier::IoError => "io-error",
+            Tier::PowerLoss => "power-loss",
         }
     }
 
@@ -131,6 +135,7 @@ impl Tier {
         match self {
             Tier::ProcessCrash => "process crash",
             Tier::IoError => "I/O error",
+            Tier::PowerLoss => "power loss",
         }
     }
 }
@@ -157,10 +162,14 @@ pub enum Fault {
     Eintr,
     /// A write-like syscall runs with half its byte count.
     ShortWrite,
+    /// Power loss: not a syscall's fault but a crash state of the whole
+    /// recorded workload, as a persistence model allows (`--model`).
+    Power,
 }
 
 impl Fault {
-    /// Every fault, in the order reports list them.
+    /// Every fault put at a syscall, in the order reports list them: what
+    /// `all` and the default of `--faults` mean.
     pub const ALL: [Fault; 6] = [
         Fault::Kill,
         Fault::Eio,
@@ -168,6 +177,18 @@ impl Fault {
         Fault::Edquot,
         Fault::Eintr,
         Fault::ShortWrite,
+    ];
+
+    /// Every fault a command line may name: [`Fault::ALL`] and
+    /// [`Fault::Power`].
+    pub const NAMED: [Fault; 7] = [
+        Fault::Kill,
+        Fault::Eio,
+        Fault::Enospc,
+        Fault::Edquot,
+        Fault::Eintr,
+        Fault::ShortWrite,
+        Fault::Power,
     ];
 
     /// The name used on the command line and in reports.
@@ -179,12 +200,13 @@ impl Fault {
             Fault::Edquot => "edquot",
             Fault::Eintr => "eintr",
             Fault::ShortWrite => "short-write",
+            Fault::Power => "power",
         }
     }
 
     /// The fault called `name`.
     pub fn from_name(name: &str) -> Option<Fault> {
-        Fault::ALL.into_iter().find(|f| f.name() == name)
+        Fault::NAMED.into_iter().find(|f| f.name() == name)
     }
 
     /// The errno an error fault makes the syscall return.
@@ -194,7 +216,7 @@ impl Fault {
             Fault::Enospc => Some(libc::ENOSPC),
             Fault::Edquot => Some(libc::EDQUOT),
             Fault::Eintr => Some(libc::EINTR),
-            Fault::Kill | Fault::ShortWrite => None,
+            Fault::Kill | Fault::ShortWrite | Fault::Power => None,
         }
     }
 
@@ -202,6 +224,7 @@ impl Fault {
     pub fn tier(self) -> Tier {
         match self {
             Fault::Kill => Tier::ProcessCrash,
+            Fault::Power => Tier::PowerLoss,
             _ => Tier::IoError,
         }
     }
@@ -220,7 +243,7 @@ impl Fault {
         let mut faults = Vec::new();
         for name in s.split(',').map(str::trim) {
             let fault = Fault::from_name(name).ok_or_else(|| {
-                let valid: Vec<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+                let valid: Vec<_> = Fault::NAMED.iter().map(|f| f.name()).collect();
                 format!("unknown fault {name:?} (valid: {}, all)", valid.join(", "))
             })?;
             if !faults.contains(&fault) {
@@ -396,7 +419,7 @@ impl ExploreExpectation {
             )
         })?;
         let fault = Fault::from_name(fault).ok_or_else(|| {
-            let valid: Vec<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+            let valid: Vec<_> = Fault::NAMED.iter().map(|f| f.name()).collect();
             format!(
                 "unknown fault {fault:?} in {text:?} (valid: {})",
                 valid.join(", ")
@@ -538,7 +561,7 @@ mod tests {
             "\"io-error\""
         );
         assert_eq!(Tier::ProcessCrash.words(), "process crash");
-        for fault in Fault::ALL {
+        for fault in Fault::NAMED {
             let json = serde_json::to_string(&fault).unwrap();
             assert_eq!(json, format!("{:?}", fault.name()));
         }

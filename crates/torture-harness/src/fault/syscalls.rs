@@ -89,6 +89,8 @@ impl Syscall {
                 Open | Write | Fsync | Truncate | Fallocate | Lock
             ),
             Fault::ShortWrite => self.class == Write && count.is_some_and(|c| c >= 2),
+            // A crash state of the whole workload, not a fault at a syscall.
+            Fault::Power => false,
         }
     }
 }
