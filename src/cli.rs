@@ -331,7 +331,8 @@ struct ExploreArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["exec", "strategy"], value_parser = PathArg)]
     scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
-    /// short-write, comma-separated, or all [default: all].
+    /// short-write, comma-separated, or all [default: all]; power checks
+    /// the crash states a persistence model allows instead (see --model).
     #[arg(long, value_name = "LIST", value_parser = Fault::parse_list)]
     faults: Option<FaultList>,
     /// Ordinary operations before the explored one, so there is
@@ -363,6 +364,19 @@ struct ExploreArgs {
     /// [default: the number of CPUs].
     #[arg(long, value_name = "N", value_parser = parse_writers, allow_negative_numbers = true)]
     jobs: Option<usize>,
+    /// With --faults power: the persistence model, posix (what POSIX
+    /// promises), ordered (a journal like ext4 data=ordered) or none (every
+    /// operation persists) [default: posix].
+    #[arg(long, value_name = "MODEL", value_parser = parse_model)]
+    model: Option<torture_harness::vocab::Model>,
+    /// With --faults power: crash states checked at most per crash point;
+    /// beyond it they are sampled (the seeded ones, plus every state that
+    /// drops one operation) [default: 256].
+    #[arg(long, value_name = "N", value_parser = parse_ops, allow_negative_numbers = true)]
+    max_states: Option<u64>,
+    /// With --faults power: the seed of the sampled crash states [default: 0].
+    #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
+    seed: Option<u64>,
     /// Write the JSON report (schema torture/explore/v1) to this file, or
     /// to stdout with `-`.
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
@@ -401,6 +415,16 @@ impl clap::builder::TypedValueParser for PathArg {
             .map_err(|m| clap::Error::raw(clap::error::ErrorKind::InvalidValue, m))?;
         Ok(path)
     }
+}
+
+fn parse_model(s: &str) -> Result<torture_harness::vocab::Model, String> {
+    torture_harness::vocab::Model::from_name(s).ok_or_else(|| {
+        let valid: Vec<&str> = torture_harness::vocab::Model::ALL
+            .iter()
+            .map(|m| m.name())
+            .collect();
+        format!("unknown model (valid: {})", valid.join(", "))
+    })
 }
 
 fn parse_strategy(s: &str) -> Result<&'static dyn Strategy, String> {
@@ -833,6 +857,11 @@ fn explore_settings(args: ExploreArgs, scenario: Option<&AnyScenario>) -> Explor
         dir: args.dir,
         artifacts: args.artifacts,
         jobs: args.jobs,
+        model: args.model,
+        max_states: args
+            .max_states
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        seed: args.seed,
     };
     from_args.or(base)
 }

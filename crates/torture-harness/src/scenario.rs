@@ -63,6 +63,8 @@ struct ScenarioFile {
     faults: Option<Words>,
     warmup_ops: Option<u64>,
     recovery_timeout: Option<String>,
+    model: Option<String>,
+    max_states: Option<usize>,
     expect: Words,
 }
 
@@ -214,7 +216,6 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
         ("readers", raw.readers.is_some(), ONE_OP),
         ("kill_rate", raw.kill_rate.is_some(), EVERY_POINT),
         ("kill_at", raw.kill_at.is_some(), EVERY_POINT),
-        ("seed", raw.seed.is_some(), EVERY_POINT),
         ("min_kills", raw.min_kills.is_some(), EVERY_POINT),
         ("until_covered", raw.until_covered.is_some(), EVERY_POINT),
         ("duration", raw.duration.is_some(), UNTIL_DONE),
@@ -230,6 +231,8 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
         ("faults", raw.faults.is_some()),
         ("warmup_ops", raw.warmup_ops.is_some()),
         ("recovery_timeout", raw.recovery_timeout.is_some()),
+        ("model", raw.model.is_some()),
+        ("max_states", raw.max_states.is_some()),
     ];
     match mode {
         Mode::Explore => run_only
@@ -322,6 +325,14 @@ impl ExploreScenario {
             payload: raw.payload,
             op_timeout: duration("op_timeout", raw.op_timeout.as_deref())?,
             recovery_timeout: duration("recovery_timeout", raw.recovery_timeout.as_deref())?,
+            model: match raw.model.as_deref() {
+                None => None,
+                Some(m) => Some(crate::vocab::Model::from_name(m).ok_or_else(|| {
+                    format!("key `model`: unknown model {m:?} (valid: posix, ordered, none)")
+                })?),
+            },
+            max_states: raw.max_states,
+            seed: raw.seed,
             ..ExploreSettings::default()
         };
         let explore = settings

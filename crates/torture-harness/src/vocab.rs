@@ -4,6 +4,7 @@
 //! - [`Verdict`]: what a run, an exploration or a file-system comparison
 //!   proved, with one precedence;
 //! - [`Tier`] and [`Fault`]: what a fault simulates, and the faults;
+//!   [`Model`], the persistence model of the power-loss tier;
 //! - [`ViolationKind`] (a run's classes) and [`Finding`] (an exploration's);
 //! - [`Expectation`] and [`ExploreExpectation`]: what a strategy or a
 //!   scenario must get;
@@ -256,6 +257,58 @@ impl Fault {
 }
 
 impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A persistence model: what may reach the disk before a power loss
+/// (`--model`; see `crate::fault::power::model` for the rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// Only what POSIX promises.
+    #[default]
+    Posix,
+    /// A journal in program order, data before the metadata that follows it.
+    Ordered,
+    /// Everything: a process crash.
+    None,
+}
+
+impl Model {
+    /// Every model, the default first.
+    pub const ALL: [Model; 3] = [Model::Posix, Model::Ordered, Model::None];
+
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Posix => "posix",
+            Model::Ordered => "ordered",
+            Model::None => "none",
+        }
+    }
+
+    /// The model named `name`.
+    pub fn from_name(name: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// One line for reports and the README.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Model::Posix => {
+                "only what POSIX promises: data is durable after fsync of its file, a name after fsync of its directory; the rest may persist or not, independently, writes in 4 KiB pieces"
+            }
+            Model::Ordered => {
+                "a journal like ext4 data=ordered: unsynced names and sizes persist in program order, a file's data no later than the name changes that follow it"
+            }
+            Model::None => "every operation persists: the state a process crash leaves",
+        }
+    }
+}
+
+impl fmt::Display for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::check::{self, Naming, Setting};
 use super::{ConfigError, Line, Workload};
-use crate::vocab::Fault;
+use crate::vocab::{Fault, Model};
 
 /// The default of [`ExploreConfig::warmup_ops`].
 pub const DEFAULT_WARMUP_OPS: u64 = 2;
@@ -16,6 +16,9 @@ pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// The default padding of a built-in strategy's document: several writes'
 /// worth for the strategies that write in chunks.
 pub const EXPLORE_PAYLOAD: usize = 1024;
+/// The default of [`ExploreConfig::max_states`]: crash states checked at
+/// most per crash point before they are sampled.
+pub const DEFAULT_MAX_STATES: usize = 256;
 
 /// Everything an exploration needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,12 @@ pub struct ExploreConfig {
     pub program: PathBuf,
     /// Faulted runs carried out at once, each in its own directory.
     pub jobs: usize,
+    /// With `power` among the faults: the persistence model.
+    pub model: Model,
+    /// With `power`: crash states checked at most per crash point.
+    pub max_states: usize,
+    /// With `power`: the seed of the sampled crash states.
+    pub seed: u64,
 }
 
 impl ExploreConfig {
@@ -68,6 +77,9 @@ impl ExploreConfig {
         )?;
         if self.jobs == 0 {
             return err("jobs", "must be at least 1".into());
+        }
+        if self.max_states == 0 {
+            return err("max_states", "must be at least 1".into());
         }
         for (setting, path) in [("dir", &self.dir), ("artifacts", &self.artifacts)] {
             if let Some(path) = path {
@@ -114,6 +126,17 @@ impl ExploreConfig {
         if self.all_syscalls {
             line.flag("--all-syscalls");
         }
+        if faults.contains(&Fault::Power) {
+            if self.model != Model::default() {
+                line.push("--model", self.model.name().into());
+            }
+            if self.max_states != DEFAULT_MAX_STATES {
+                line.push("--max-states", self.max_states.to_string());
+            }
+            if self.seed != 0 {
+                line.push("--seed", self.seed.to_string());
+            }
+        }
         line.finish()
     }
 }
@@ -146,6 +169,13 @@ pub struct ExploreSettings {
     pub artifacts: Option<PathBuf>,
     /// Faulted runs at once [default: one per CPU].
     pub jobs: Option<usize>,
+    /// With `power`: the persistence model [default: posix].
+    pub model: Option<Model>,
+    /// With `power`: crash states per crash point [default:
+    /// [`DEFAULT_MAX_STATES`]].
+    pub max_states: Option<usize>,
+    /// With `power`: the seed of sampled crash states [default: 0].
+    pub seed: Option<u64>,
 }
 
 impl ExploreSettings {
@@ -163,12 +193,35 @@ impl ExploreSettings {
             dir: self.dir.or(base.dir),
             artifacts: self.artifacts.or(base.artifacts),
             jobs: self.jobs.or(base.jobs),
+            model: self.model.or(base.model),
+            max_states: self.max_states.or(base.max_states),
+            seed: self.seed.or(base.seed),
         }
     }
 
     /// The exploration: defaults filled in, every setting checked, errors
     /// naming the setting as `naming` does.
     pub fn build(self, program: PathBuf, naming: Naming) -> Result<ExploreConfig, ConfigError> {
+        let power = self
+            .faults
+            .as_ref()
+            .is_some_and(|f| f.contains(&Fault::Power));
+        for (setting, given) in [
+            ("model", self.model.is_some()),
+            ("max_states", self.max_states.is_some()),
+            ("seed", self.seed.is_some()),
+        ] {
+            if given && !power {
+                return Err(ConfigError::new(
+                    setting,
+                    naming,
+                    format!(
+                        "is for the power-loss tier: add power to {}",
+                        Setting("faults").named(naming)
+                    ),
+                ));
+            }
+        }
         let config = ExploreConfig {
             workload: self
                 .workload
@@ -184,6 +237,9 @@ impl ExploreSettings {
             artifacts: self.artifacts,
             program,
             jobs: self.jobs.unwrap_or_else(default_jobs),
+            model: self.model.unwrap_or_default(),
+            max_states: self.max_states.unwrap_or(DEFAULT_MAX_STATES),
+            seed: self.seed.unwrap_or(0),
         };
         config.validate_as(naming)?;
         Ok(config)

@@ -25,8 +25,8 @@ mod run;
 
 pub use check::{ConfigError, Naming, Setting};
 pub use explore::{
-    DEFAULT_RECOVERY_TIMEOUT, DEFAULT_WARMUP_OPS, EXPLORE_OP_TIMEOUT, EXPLORE_PAYLOAD,
-    ExploreConfig, ExploreSettings, default_jobs,
+    DEFAULT_MAX_STATES, DEFAULT_RECOVERY_TIMEOUT, DEFAULT_WARMUP_OPS, EXPLORE_OP_TIMEOUT,
+    EXPLORE_PAYLOAD, ExploreConfig, ExploreSettings, default_jobs,
 };
 pub use run::{
     BUILTIN_KILL_RATE, DEFAULT_MIN_ACKED, DEFAULT_MIN_KILLS, DEFAULT_OP_TIMEOUT,

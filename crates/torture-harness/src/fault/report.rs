@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::tracer::Point;
 use crate::config::ExploreConfig;
-use crate::vocab::{ExploreExpectation, Fault, Finding, Tier, Verdict, finding_list};
+use crate::vocab::{ExploreExpectation, Fault, Finding, Model, Tier, Verdict, finding_list};
 
 /// The schema name of the JSON report.
 pub const SCHEMA: &str = "torture/explore/v1";
@@ -163,6 +163,50 @@ pub struct FindingRecord {
     pub detail: String,
     /// The command that reruns exactly this point and fault.
     pub replay: String,
+    /// Power loss: the persistence model of the crash state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<Model>,
+    /// Power loss: the operations the crash state did not persist (at
+    /// least partly), each with what would have made it durable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
+}
+
+/// The power-loss tier of an exploration (`--faults power`): the workload
+/// recorded, and the crash states its persistence model allows, checked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PowerSummary {
+    /// The persistence model.
+    pub model: Model,
+    /// The seed of the sampled crash states.
+    pub seed: u64,
+    /// Crash states checked at most per crash point.
+    pub max_states: usize,
+    /// The recorded logical operations, in order (`[w0-1] renameat(...)`).
+    pub log: Vec<String>,
+    /// Crash points: one per fault point of the explored operation (at its
+    /// entry), and one after it exited 0.
+    pub crash_points: usize,
+    /// Crash states checked (identical directories counted each time).
+    pub states: u64,
+    /// Of those, distinct directories actually checked.
+    pub distinct: u64,
+    /// Crash points whose states were sampled, not all enumerated.
+    pub sampled_points: usize,
+    /// States the model allows that were not checked (sampling).
+    pub skipped: f64,
+    /// What the recorder could not model: the verdict is at best
+    /// inconclusive while this is not empty.
+    pub unmodelled: Vec<String>,
+    /// Files written through a shared mapping, whose writes the model
+    /// cannot see.
+    pub blind: Vec<String>,
+    /// Other remarks of the recorder.
+    pub notes: Vec<String>,
+    /// Seconds spent checking crash states.
+    pub seconds: f64,
+    /// Crash states checked per second.
+    pub states_per_second: f64,
 }
 
 /// One row of the table: a fault point and its outcome under each fault.
@@ -253,6 +297,9 @@ pub struct ExploreReport {
     pub replay: String,
     /// What the tiers cannot show.
     pub limits: &'static str,
+    /// `--faults power`: the recorded workload and its crash states.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power: Option<PowerSummary>,
 }
 
 impl ExploreReport {
@@ -289,12 +336,32 @@ impl ExploreReport {
             runs_per_second: 0.0,
             interrupted: false,
             replay: cfg.replay(&cfg.faults, cfg.only_point),
-            limits: "kill is the process-crash tier, the others the I/O-error tier; neither can show a missing fsync, which needs power loss",
+            limits: if cfg.faults.contains(&Fault::Power) {
+                "kill is the process-crash tier, power the power-loss tier under its persistence model (which cannot see writes through a shared mapping), the others the I/O-error tier"
+            } else {
+                "kill is the process-crash tier, the others the I/O-error tier; neither can show a missing fsync, which needs power loss (--faults power)"
+            },
+            power: None,
         }
     }
 
     /// Records one faulted run.
     pub(super) fn record(&mut self, point: &Point, fault: Fault, v: &FaultedRun, replay: &str) {
+        self.record_at(point.ordinal, &point.text, fault, v, replay, &[]);
+    }
+
+    /// Records one faulted run, or one crash point's states under power
+    /// loss (`dropped`: the operations its finding's state did not persist),
+    /// at point `ordinal`, shown as `text`.
+    pub(super) fn record_at(
+        &mut self,
+        ordinal: usize,
+        text: &str,
+        fault: Fault,
+        v: &FaultedRun,
+        replay: &str,
+        dropped: &[(Finding, Vec<String>)],
+    ) {
         self.runs += 1;
         if v.outcome.counts_as_diverged() {
             self.diverged += 1;
@@ -306,27 +373,43 @@ impl ExploreReport {
             self.violations.add(class);
         }
         for (finding, detail) in &v.findings {
+            let power = fault == Fault::Power;
             self.findings.push(FindingRecord {
-                point: point.ordinal,
-                syscall: point.text.clone(),
+                point: ordinal,
+                syscall: text.to_string(),
                 fault,
                 tier: fault.tier(),
                 outcome: *finding,
                 detail: detail.clone(),
                 replay: replay.to_string(),
+                model: self.power.as_ref().filter(|_| power).map(|p| p.model),
+                dropped: dropped
+                    .iter()
+                    .find(|(f, _)| f == finding)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_default(),
             });
         }
         if fault != Fault::Kill {
             for name in &v.litter {
                 self.litter
-                    .push(format!("#{} {fault}: {name} left behind", point.ordinal));
+                    .push(format!("#{ordinal} {fault}: {name} left behind"));
             }
         }
     }
 
     /// Sets the verdict and the timing.
     pub fn finish(&mut self, elapsed: Duration) {
-        self.verdict = Verdict::of(self.violations.total() > 0, self.interrupted, false, false);
+        let unmodelled = self
+            .power
+            .as_ref()
+            .is_some_and(|p| !p.unmodelled.is_empty());
+        self.verdict = Verdict::of(
+            self.violations.total() > 0,
+            self.interrupted,
+            false,
+            unmodelled,
+        );
         self.windows = self.find_windows();
         self.seconds = elapsed.as_secs_f64();
         self.runs_per_second = self.runs as f64 / self.seconds.max(1e-9);
@@ -455,6 +538,27 @@ impl ExploreReport {
             "\n{} fault points, {} faulted runs ({} diverged) in {:.1}s ({:.1} runs/s)",
             self.points, self.runs, self.diverged, self.seconds, self.runs_per_second
         );
+        if let Some(p) = &self.power {
+            let sampled = if p.sampled_points > 0 {
+                format!(
+                    ", sampled at {} point(s) ({:.3e} states not checked), seed {}",
+                    p.sampled_points, p.skipped, p.seed
+                )
+            } else {
+                ", every state the model allows".to_string()
+            };
+            let _ = writeln!(
+                out,
+                "power loss ({}): {} crash points, {} crash states ({} distinct directories) checked in {:.1}s ({:.1} states/s){sampled}",
+                p.model, p.crash_points, p.states, p.distinct, p.seconds, p.states_per_second
+            );
+            for what in &p.unmodelled {
+                let _ = writeln!(out, "not modelled (the verdict is inconclusive): {what}");
+            }
+            for what in &p.blind {
+                let _ = writeln!(out, "warning: {what}");
+            }
+        }
         let v = &self.violations;
         let _ = writeln!(
             out,
@@ -486,11 +590,14 @@ impl ExploreReport {
             }
         }
         for f in self.findings.iter().take(SHOWN_FINDINGS) {
+            let tier = match f.model {
+                Some(m) => format!("{} ({m})", f.tier.words()),
+                None => f.tier.words().to_string(),
+            };
             let _ = writeln!(
                 out,
-                "  {} [{} tier] at #{} {} under {}: {}",
+                "  {} [{tier} tier] at #{} {} under {}: {}",
                 f.outcome.name().to_uppercase(),
-                f.tier,
                 f.point,
                 f.syscall,
                 f.fault,
@@ -515,11 +622,7 @@ impl ExploreReport {
                 self.litter[0]
             );
         }
-        let verdict = match (self.failed(), self.interrupted) {
-            (true, _) => "FAIL",
-            (false, true) => "INTERRUPTED",
-            (false, false) => "PASS",
-        };
+        let verdict = self.verdict.name().to_uppercase();
         let _ = writeln!(out, "verdict: {verdict} ({})", self.limits);
         out
     }

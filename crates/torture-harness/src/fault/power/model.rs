@@ -57,10 +57,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::fmt;
 
 use super::log::{Image, Ino, LogOp, Node, OpKind, ROOT};
 use crate::seed::splitmix64;
+pub use crate::vocab::Model;
 
 /// The block size of ALICE's aligned split.
 pub const BLOCK: u64 = 4096;
@@ -71,56 +71,6 @@ pub const MAX_PIECES: u64 = 64;
 /// The mandatory set keeps the first `j` pieces of a torn write, `j` below
 /// this.
 const PIECE_PREFIXES: usize = 8;
-
-/// What may reach the disk before a power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Model {
-    /// Only what POSIX promises.
-    #[default]
-    Posix,
-    /// A journal in program order, data before the metadata that follows it.
-    Ordered,
-    /// Everything: a process crash.
-    None,
-}
-
-impl Model {
-    /// Every model, the default first.
-    pub const ALL: [Model; 3] = [Model::Posix, Model::Ordered, Model::None];
-
-    /// The name on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::Posix => "posix",
-            Model::Ordered => "ordered",
-            Model::None => "none",
-        }
-    }
-
-    /// The model named `name`.
-    pub fn from_name(name: &str) -> Option<Model> {
-        Model::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    /// One line for reports and the README.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Model::Posix => {
-                "only what POSIX promises: data is durable after fsync of its file, a name after fsync of its directory; the rest may persist or not, independently, writes in 4 KiB pieces"
-            }
-            Model::Ordered => {
-                "a journal like ext4 data=ordered: unsynced names and sizes persist in program order, a file's data no later than the name changes that follow it"
-            }
-            Model::None => "every operation persists: the state a process crash leaves",
-        }
-    }
-}
-
-impl fmt::Display for Model {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What a unit changes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,9 @@
 //!    (`lost`), not have been acknowledged after a failed fsync
 //!    (`unsafe_ack`), and an ordinary operation must still succeed in time
 //!    (`no_recovery`).
+//!
+//! With `power` among the faults, the workload is recorded instead and its
+//! crash states checked in the same workers ([`power`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -38,6 +41,10 @@ use crate::runner::exec::{Which, tail};
 use crate::state::Document;
 use crate::strategy::Strategy;
 use crate::vocab::{Fault, Finding, OpId};
+
+mod power;
+
+use power::{CrashStates, StateJob};
 
 impl From<TraceError> for crate::Error {
     fn from(e: TraceError) -> Self {
@@ -122,24 +129,42 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
     let scratch = ScratchDir::in_tmp(Kind::Explore, Some(watchdog.clone()))
         .map_err(|e| crate::Error::Harness(format!("cannot create a scratch directory: {e}")))?;
     let mut first = Explorer::new(cfg, &run_dir.path, scratch.path().join("first"))?;
-    first.prepare()?;
     let snapshot = scratch.path().join("snapshot");
-    copy_tree(&first.dir, &snapshot, Durability::None)
-        .map_err(harness("cannot snapshot the run directory"))?;
-    let recorded = first.record()?;
+    let power = cfg.faults.contains(&Fault::Power);
+    let (recorded, recording) = if power {
+        first.init()?;
+        let checker = Explorer::new(
+            cfg,
+            &scratch.path().join("check").join("run"),
+            scratch.path().join("check"),
+        )?;
+        let recording = first.record_workload(&checker, &snapshot)?;
+        (recording.points.clone(), Some(recording))
+    } else {
+        first.prepare()?;
+        copy_tree(&first.dir, &snapshot, Durability::None)
+            .map_err(harness("cannot snapshot the run directory"))?;
+        (first.record()?, None)
+    };
+    let crash = recording
+        .as_ref()
+        .map(|r| power::crash_states(r, cfg.model, cfg.max_states, cfg.seed, cfg.only_point));
     let clean_names = names(&first.dir);
     // The program is done with the run directory: what is in it now is its.
     run_dir.seal(&cfg.workload);
-    let jobs: Vec<(&Point, Fault)> = recorded
+    let mut jobs: Vec<Job<'_>> = recorded
         .iter()
         .filter(|p| cfg.only_point.is_none_or(|only| only == p.ordinal))
         .flat_map(|p| {
             cfg.faults
                 .iter()
                 .filter(|f| p.admits(**f))
-                .map(move |&f| (p, f))
+                .map(move |&f| Job::Point(p, f))
         })
         .collect();
+    if let Some(c) = &crash {
+        jobs.extend(c.jobs.iter().map(Job::State));
+    }
     // More workers than jobs would only make directories.
     let workers = (0..cfg.jobs.clamp(1, jobs.len().max(1)))
         .map(|i| {
@@ -155,7 +180,9 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
         next: std::sync::atomic::AtomicUsize::new(0),
         results: std::sync::Mutex::new(vec![None; jobs.len()]),
         error: std::sync::Mutex::new(None),
+        checked: std::sync::Mutex::new(std::collections::HashMap::new()),
     };
+    let states_started = Instant::now();
     std::thread::scope(|s| {
         for w in &workers {
             let ctx = &ctx;
@@ -165,19 +192,63 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
     if let Some(e) = ctx.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
+    let states_seconds = states_started.elapsed().as_secs_f64();
+    let distinct = ctx.checked.into_inner().map_or(0, |c| c.len()) as u64;
     let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut report = ExploreReport::new(cfg, &run_dir.path, &recorded);
     let mut rows: BTreeMap<usize, PointRow> = BTreeMap::new();
-    for ((point, fault), v) in jobs.iter().zip(results) {
-        let row = rows
-            .entry(point.ordinal)
-            .or_insert_with(|| PointRow::new(point));
+    let mut by_row: BTreeMap<usize, Vec<(&StateJob, &FaultedRun)>> = BTreeMap::new();
+    for (job, v) in jobs.iter().zip(&results) {
         let Some(v) = v else {
             report.interrupted = true;
             continue;
         };
-        report.record(point, *fault, &v, &workers[0].replay(point.ordinal, *fault));
-        row.outcomes.insert(*fault, v.outcome);
+        match job {
+            Job::Point(point, fault) => {
+                let row = rows
+                    .entry(point.ordinal)
+                    .or_insert_with(|| PointRow::new(point));
+                report.record(point, *fault, v, &workers[0].replay(point.ordinal, *fault));
+                row.outcomes.insert(*fault, v.outcome.clone());
+            }
+            Job::State(state) => by_row.entry(state.row).or_default().push((state, v)),
+        }
+    }
+    if let Some(CrashStates { summary, .. }) = &crash {
+        report.power = Some(summary.clone());
+        for (row, states) in &by_row {
+            let (text, at) = match recorded.get(*row) {
+                Some(p) => (p.text.clone(), format!("at the entry of #{row} {}", p.text)),
+                None => (
+                    ACKED_ROW.to_string(),
+                    "after the operation exited 0".to_string(),
+                ),
+            };
+            let (v, dropped) = power::combine(states, &at);
+            let replay = workers[0].replay(*row, Fault::Power);
+            report.record_at(*row, &text, Fault::Power, &v, &replay, &dropped);
+            if !v.findings.is_empty()
+                && let Some(best) = states
+                    .iter()
+                    .filter(|(_, r)| !r.findings.is_empty())
+                    .min_by_key(|(j, _)| j.dropped.len())
+            {
+                keep_power_artifacts(cfg, best.0, &replay)?;
+            }
+            rows.entry(*row)
+                .or_insert_with(|| PointRow {
+                    index: *row,
+                    syscall: text,
+                    outcomes: BTreeMap::new(),
+                })
+                .outcomes
+                .insert(Fault::Power, v.outcome);
+        }
+        if let Some(p) = report.power.as_mut() {
+            p.distinct = distinct;
+            p.seconds = states_seconds;
+            p.states_per_second = p.states as f64 / states_seconds.max(1e-9);
+        }
     }
     report.table = rows.into_values().collect();
     report.finish(started.elapsed());
@@ -195,14 +266,28 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
 /// What the workers share: the job list, handed out one at a time, and
 /// the results in job order.
 struct Shared<'j> {
-    jobs: &'j [(&'j Point, Fault)],
+    jobs: &'j [Job<'j>],
     snapshot: &'j Path,
     clean_names: &'j BTreeSet<String>,
     recorded: &'j [Point],
     next: std::sync::atomic::AtomicUsize,
     results: std::sync::Mutex<Vec<Option<FaultedRun>>>,
     error: std::sync::Mutex<Option<crate::Error>>,
+    /// Crash states checked, by (digest, acknowledged ops): an identical
+    /// directory owing the same operations is not checked twice.
+    checked: std::sync::Mutex<std::collections::HashMap<(u64, u64), FaultedRun>>,
 }
+
+/// One unit of work: a fault at a point, or a crash state.
+enum Job<'a> {
+    /// Rerun the operation with this fault at this point.
+    Point(&'a Point, Fault),
+    /// Check this crash state (`--faults power`).
+    State(&'a StateJob),
+}
+
+/// The row of the crash after the explored operation exited 0.
+const ACKED_ROW: &str = "exit 0 (acknowledged)";
 
 impl Shared<'_> {
     fn failed(&self) -> bool {
@@ -312,6 +397,15 @@ impl<'a> Explorer<'a> {
 
     /// Initial state, preflight check, warm-up operations.
     fn prepare(&mut self) -> Result<(), crate::Error> {
+        self.init()?;
+        for seq in 0..self.cfg.warmup_ops {
+            self.clean_op(seq, "warm-up", false)?;
+        }
+        Ok(())
+    }
+
+    /// Initial state and preflight check.
+    fn init(&mut self) -> Result<(), crate::Error> {
         match &self.cfg.workload {
             Workload::Builtin(strategy) => {
                 let fresh = Document::new(1, self.cfg.payload).encode();
@@ -341,9 +435,6 @@ impl<'a> Explorer<'a> {
                     }
                 }
             }
-        }
-        for seq in 0..self.cfg.warmup_ops {
-            self.clean_op(seq, "warm-up", false)?;
         }
         Ok(())
     }
@@ -432,16 +523,29 @@ impl<'a> Explorer<'a> {
             if i >= ctx.jobs.len() || crate::platform::stop_requested() || ctx.failed() {
                 return;
             }
-            let (point, fault) = ctx.jobs[i];
-            let done = restore(ctx.snapshot, &self.dir)
-                .map_err(harness("cannot restore the run directory"))
-                .and_then(|()| self.faulted_run(point, fault, ctx.clean_names, ctx.recorded))
-                .and_then(|v| {
-                    if !v.findings.is_empty() {
-                        self.keep_artifacts(point, fault)?;
+            let done = match ctx.jobs[i] {
+                Job::Point(point, fault) => restore(ctx.snapshot, &self.dir)
+                    .map_err(harness("cannot restore the run directory"))
+                    .and_then(|()| self.faulted_run(point, fault, ctx.clean_names, ctx.recorded))
+                    .and_then(|v| {
+                        if !v.findings.is_empty() {
+                            self.keep_artifacts(point, fault)?;
+                        }
+                        Ok(v)
+                    }),
+                Job::State(state) => {
+                    let key = (state.digest, state.acked);
+                    let known = ctx.checked.lock().ok().and_then(|c| c.get(&key).cloned());
+                    match known {
+                        Some(v) => Ok(v),
+                        None => self.power_run(state).inspect(|v| {
+                            if let Ok(mut c) = ctx.checked.lock() {
+                                c.insert(key, v.clone());
+                            }
+                        }),
                     }
-                    Ok(v)
-                });
+                }
+            };
             if crate::platform::stop_requested() {
                 // The stop may have killed this run: its verdict is void.
                 return;
@@ -710,6 +814,12 @@ fn names(dir: &Path) -> BTreeSet<String> {
 
 /// Makes `dir` hold exactly what `snapshot` holds; `dir` itself stays.
 fn restore(snapshot: &Path, dir: &Path) -> crashsafe::Result<()> {
+    clear(dir)?;
+    copy_tree(snapshot, dir, Durability::None)
+}
+
+/// Empties `dir`; `dir` itself stays.
+fn clear(dir: &Path) -> crashsafe::Result<()> {
     for entry in fs::read_dir(dir).at(Step::ListDir, dir)? {
         let p = entry.at(Step::ListDir, dir)?.path();
         if fs::symlink_metadata(&p).at(Step::Remove, &p)?.is_dir() {
@@ -718,7 +828,43 @@ fn restore(snapshot: &Path, dir: &Path) -> crashsafe::Result<()> {
             fs::remove_file(&p).at(Step::Remove, &p)?;
         }
     }
-    copy_tree(snapshot, dir, Durability::None)
+    Ok(())
+}
+
+/// `--artifacts` for a crash point's finding under power loss: the crash
+/// state as built (`dir/`), the operations it did not persist
+/// (`dropped.txt`) and the command that reruns the crash point.
+fn keep_power_artifacts(
+    cfg: &ExploreConfig,
+    job: &StateJob,
+    replay: &str,
+) -> Result<(), crate::Error> {
+    let Some(root) = &cfg.artifacts else {
+        return Ok(());
+    };
+    let here = root.join(format!("point-{:03}-power", job.row));
+    let io = |e: &dyn std::fmt::Display| {
+        crate::Error::Harness(format!("cannot keep artifacts in {}: {e}", here.display()))
+    };
+    let harness = |e: crate::output::OutputError| crate::Error::Harness(e.to_string());
+    artifacts_dir(root).create().map_err(harness)?;
+    if here.exists() {
+        return Ok(());
+    }
+    fs::create_dir_all(here.join("dir")).map_err(|e| io(&e))?;
+    job.image
+        .materialize(&here.join("dir"))
+        .map_err(|e| io(&e))?;
+    let mut listed = job.dropped.join("\n");
+    listed.push('\n');
+    crate::output::OutputTarget::file("--artifacts", here.join("dropped.txt"))
+        .write(listed.as_bytes())
+        .map_err(harness)?;
+    let script = format!("#!/bin/sh\n# Rechecks this crash point.\n{replay}\n");
+    crate::output::OutputTarget::file("--artifacts", here.join("replay.sh"))
+        .executable()
+        .write(script.as_bytes())
+        .map_err(harness)
 }
 
 #[cfg(test)]
