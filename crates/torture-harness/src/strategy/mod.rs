@@ -35,7 +35,9 @@ pub trait Strategy: Send + Sync {
     fn expected(&self) -> Expectation;
     /// What `torture explore` must find, as (fault, class) pairs that must
     /// each show; empty means it must pass every fault at every point.
-    /// Concurrency flaws need concurrent writers and cannot show here.
+    /// Concurrency flaws need concurrent writers and cannot show here. A
+    /// [`Fault::Power`] pair is what the default persistence model
+    /// (`posix`) must find.
     fn explore_expected(&self) -> &'static [(Fault, Finding)] {
         &[]
     }
