@@ -16,6 +16,7 @@ mod fcntl_close;
 mod fsync_ignore;
 mod lock_target;
 mod naive;
+mod no_dir_fsync;
 mod no_fsync;
 mod no_lock;
 mod reference;
@@ -56,6 +57,7 @@ static ZOO: &[&dyn Strategy] = &[
     &cas_naive::CasNaive,
     &cas_excl::CasExcl,
     &no_fsync::NoFsync,
+    &no_dir_fsync::NoDirFsync,
     &short_write::ShortWrite,
     &fsync_ignore::FsyncIgnore,
     &sqlite::Sqlite,
