@@ -6,32 +6,22 @@
 //! write_with METHOD PATH
 //! ```
 //!
-//! METHOD is one of `torture`, `atomic-write-file`, `atomicwrites`,
-//! `tempfile-persist`, `std-fs-write`.
+//! METHOD is one of the libraries of `shared/atomic_libs.rs` (`torture`,
+//! `tempfile-persist`, `tempfile-sync-persist`, `atomicwrites`,
+//! `atomic-write-file`) or `std-fs-write`.
 
-use std::io::Write;
+// Only the writers are used here; the descriptions are the adapter's.
+#[allow(dead_code)]
+#[path = "shared/atomic_libs.rs"]
+mod atomic_libs;
+
 use std::path::Path;
 use std::process::ExitCode;
 
 fn write_with(method: &str, path: &Path, data: &[u8]) -> Result<(), String> {
-    let dir = path.parent().ok_or("PATH has no directory")?;
-    let e = |e: std::io::Error| e.to_string();
-    match method {
-        "torture" => crashsafe::write_file_atomic(path, data, 0o644).map_err(|e| e.to_string()),
-        "atomic-write-file" => {
-            let mut f = atomic_write_file::AtomicWriteFile::open(path).map_err(e)?;
-            f.write_all(data).map_err(e)?;
-            f.commit().map_err(e)
-        }
-        "atomicwrites" => atomicwrites::AtomicFile::new(path, atomicwrites::AllowOverwrite)
-            .write(|f| f.write_all(data))
-            .map_err(|err| err.to_string()),
-        "tempfile-persist" => {
-            let mut f = tempfile::NamedTempFile::new_in(dir).map_err(e)?;
-            f.write_all(data).map_err(e)?;
-            f.persist(path).map(drop).map_err(|err| err.to_string())
-        }
-        "std-fs-write" => std::fs::write(path, data).map_err(e),
+    match (method, atomic_libs::by_name(method)) {
+        (_, Some(library)) => library.write(path, data),
+        ("std-fs-write", None) => std::fs::write(path, data).map_err(|e| e.to_string()),
         _ => Err(format!("unknown method {method}")),
     }
 }

@@ -66,12 +66,38 @@ const SUFFIX_LEN: usize = 12;
 const MAX_SYMLINK_DEPTH: usize = 40;
 
 /// Which fsyncs an atomic write makes.
+///
+/// Only [`Durability::Full`] is durable; the others exist so that tests
+/// and the `torture` zoo can show what each missing fsync costs. A
+/// program should use [`Durability::Full`] (what [`write_file_atomic`]
+/// does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
     /// fsync of the file and of the parent directory: survives power loss.
     Full,
+    /// **Broken on purpose.** fsync of the file only, not of the parent
+    /// directory: the rename is never made durable, so after a power loss
+    /// the target may still hold the old content, although the write
+    /// returned. Atomic against process crashes, and the new content is
+    /// never torn (its data is durable before the rename), but an
+    /// acknowledged write can be lost. The mistake of `fsync` then `rename`
+    /// without the directory's fsync.
+    FileOnly,
     /// No fsync at all: atomic against process crashes only.
     None,
+}
+
+impl Durability {
+    /// Whether the temporary file is fsynced before the rename.
+    pub fn syncs_file(self) -> bool {
+        matches!(self, Durability::Full | Durability::FileOnly)
+    }
+
+    /// Whether the parent directory is fsynced after the rename, making
+    /// the rename itself durable.
+    pub fn syncs_dir(self) -> bool {
+        self == Durability::Full
+    }
 }
 
 /// Replaces `path` with `data` atomically and durably, giving it mode `perm`
@@ -91,8 +117,8 @@ pub fn write_atomic_with(
     stage(path, data, perm, durability)?.commit()
 }
 
-/// Steps 1 to 4 of the atomic write: the new content is complete and (with
-/// [`Durability::Full`]) durable in its temporary file, not yet visible.
+/// Steps 1 to 4 of the atomic write: the new content is complete and (when
+/// [`Durability::syncs_file`]) durable in its temporary file, not yet visible.
 /// [`StagedWrite::commit`] renames it into place; dropping it instead removes
 /// the temporary file. Useful to do a last check before publishing.
 pub fn stage(path: &Path, data: &[u8], perm: u32, durability: Durability) -> Result<StagedWrite> {
@@ -250,7 +276,7 @@ impl StagedWrite {
             }
         };
         file.write_all(data).map_err(at(Step::Write))?;
-        if self.durability == Durability::Full {
+        if self.durability.syncs_file() {
             retry_eintr(|| file.sync_all()).map_err(at(Step::Fsync))?;
         }
         match chmod {
@@ -267,7 +293,7 @@ impl StagedWrite {
             &self.dir_path.join(self.name.to_string_lossy().as_ref()),
         )?;
         self.done = true;
-        if self.durability == Durability::Full {
+        if self.durability.syncs_dir() {
             retry_eintr(|| self.dir.sync()).at(Step::FsyncDir, &self.dir_path)?;
         }
         Ok(())
@@ -471,6 +497,27 @@ mod tests {
         fs::write(&p, vec![b'x'; 100_000]).unwrap();
         write_file_atomic(&p, b"short", 0o644).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"short");
+    }
+
+    /// Each durability makes the fsyncs it names, and every one of them
+    /// replaces the content whole: the weaker ones differ only after a
+    /// power loss.
+    #[test]
+    fn each_durability_makes_its_fsyncs_and_replaces_whole() {
+        for (durability, file, dir) in [
+            (Durability::Full, true, true),
+            (Durability::FileOnly, true, false),
+            (Durability::None, false, false),
+        ] {
+            assert_eq!(durability.syncs_file(), file, "{durability:?}");
+            assert_eq!(durability.syncs_dir(), dir, "{durability:?}");
+            let tmp = tempfile::tempdir().unwrap();
+            let p = tmp.path().join("state.json");
+            fs::write(&p, vec![b'x'; 10_000]).unwrap();
+            write_atomic_with(&p, b"new", 0o644, durability).unwrap();
+            assert_eq!(fs::read(&p).unwrap(), b"new", "{durability:?}");
+            assert!(temps_in(tmp.path()).is_empty(), "{durability:?}");
+        }
     }
 
     #[test]

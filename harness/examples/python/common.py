@@ -24,8 +24,12 @@ def encode(state):
     return json.dumps(state, indent=1) + "\n"
 
 
-def write_atomic(data):
-    """Temp file in the same directory, fsync, rename, fsync the directory."""
+def write_atomic(data, fsync_file=True, fsync_dir=True):
+    """Temp file in the same directory, fsync, rename, fsync the directory.
+
+    Dropping an fsync is a durability bug that only a power loss shows:
+    without fsync_file the rename can reach the disk before the data (an
+    empty state), without fsync_dir the rename may not reach it at all."""
     import tempfile
 
     directory = os.path.dirname(STATE) or "."
@@ -33,12 +37,15 @@ def write_atomic(data):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync_file:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, STATE)
     except BaseException:
         os.unlink(tmp)
         raise
+    if not fsync_dir:
+        return
     dfd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dfd)

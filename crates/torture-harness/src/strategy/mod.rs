@@ -16,6 +16,7 @@ mod fcntl_close;
 mod fsync_ignore;
 mod lock_target;
 mod naive;
+mod no_dir_fsync;
 mod no_fsync;
 mod no_lock;
 mod reference;
@@ -35,7 +36,9 @@ pub trait Strategy: Send + Sync {
     fn expected(&self) -> Expectation;
     /// What `torture explore` must find, as (fault, class) pairs that must
     /// each show; empty means it must pass every fault at every point.
-    /// Concurrency flaws need concurrent writers and cannot show here.
+    /// Concurrency flaws need concurrent writers and cannot show here. A
+    /// [`Fault::Power`] pair is what the default persistence model
+    /// (`posix`) must find.
     fn explore_expected(&self) -> &'static [(Fault, Finding)] {
         &[]
     }
@@ -54,6 +57,7 @@ static ZOO: &[&dyn Strategy] = &[
     &cas_naive::CasNaive,
     &cas_excl::CasExcl,
     &no_fsync::NoFsync,
+    &no_dir_fsync::NoDirFsync,
     &short_write::ShortWrite,
     &fsync_ignore::FsyncIgnore,
     &sqlite::Sqlite,

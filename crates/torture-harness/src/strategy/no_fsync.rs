@@ -2,8 +2,9 @@
 //!
 //! Correct against process crashes: the page cache survives a SIGKILL, so
 //! the rename is seen whole. After a power loss the rename may be on disk
-//! before the data (a zero-length or empty file) or not at all; showing that
-//! needs power-loss simulation, a fault tier this runner does not have.
+//! before the data (an empty file: `torn`) or not at all (the old content:
+//! `lost`); showing that needs the power-loss tier (`explore --faults
+//! power`), which the SIGKILL runner does not have.
 
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use crashsafe::atomic::{Durability, write_atomic_with};
 use crashsafe::lock::StateLock;
 
 use super::{Compute, Strategy};
-use crate::vocab::Expectation;
+use crate::vocab::{Expectation, Fault, Finding};
 
 /// Lock + rename, no fsync.
 pub struct NoFsync;
@@ -26,6 +27,12 @@ impl Strategy for NoFsync {
     }
     fn expected(&self) -> Expectation {
         Expectation::Pass
+    }
+    fn explore_expected(&self) -> &'static [(Fault, Finding)] {
+        // Under `posix` nothing of the update is durable: the rename kept
+        // without the temporary file's data leaves an empty state, and the
+        // rename dropped leaves the old content, losing what was acked.
+        &[(Fault::Power, Finding::Torn), (Fault::Power, Finding::Lost)]
     }
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()> {
         let lock = StateLock::acquire(state)?;
