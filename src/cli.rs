@@ -942,7 +942,7 @@ fn clean(dry_run: bool) -> Result<Verdict, Error> {
 
 fn list() -> Result<Verdict, Error> {
     println!(
-        "{:<13} {:<10} {:<24} description",
+        "{:<13} {:<10} {:<30} description",
         "strategy", "expected", "explore"
     );
     for s in strategy::all() {
@@ -952,7 +952,7 @@ fn list() -> Result<Verdict, Error> {
             pairs => ExploreExpectation::Finds(pairs.to_vec()),
         };
         println!(
-            "{:<13} {:<10} {:<24} {}",
+            "{:<13} {:<10} {:<30} {}",
             s.name(),
             s.expected().to_string(),
             explore.to_string(),

@@ -74,7 +74,7 @@ fn cells(report: &Value) -> Vec<String> {
 /// that must pass them have no finding at all (and, for the reference
 /// disciplines, no file left behind after an error); the others show each
 /// declared (class, fault) pair. The declared power-loss pairs are another
-/// tier's, left out here.
+/// tier's, checked in tests/explore_power.rs.
 #[test]
 fn every_strategy_meets_its_explore_model() {
     for s in torture_harness::strategy::all() {
