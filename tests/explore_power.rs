@@ -291,3 +291,41 @@ fn power_settings_are_refused_where_they_do_not_apply() {
         t.run(&args).expect_code(2).expect_one_error_line(needle);
     }
 }
+
+/// The power-loss tier needs no root: as an ordinary user (nobody, through
+/// `setpriv`), `no-dir-fsync` is found `lost`. Without root there is no
+/// other user to become; the suite's other tests then run as that user.
+#[test]
+fn power_loss_runs_as_an_ordinary_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if !nix::unistd::geteuid().is_root() || !setpriv.exists() {
+        eprintln!("skipped: needs root and setpriv to become another user");
+        return;
+    }
+    let t = TestDir::new();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // A copy the user can run, wherever the build directory is.
+    let bin = t.join("torture");
+    std::fs::copy(util::bin(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .args(["explore", "--strategy", "no-dir-fsync", "--faults", "power"])
+        .args(["--json", "e.json"])
+        .current_dir(t.path())
+        .env("TMPDIR", t.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report = read_json(&t.join("e.json"));
+    assert_eq!(classes(&report), ["lost"]);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(t.join("e.json")).unwrap().uid(),
+        65534,
+        "written by the ordinary user"
+    );
+}
