@@ -329,3 +329,32 @@ fn power_loss_runs_as_an_ordinary_user() {
         "written by the ordinary user"
     );
 }
+
+/// What the recorder cannot model (here a symbolic link made in the run
+/// directory) makes the verdict inconclusive (exit 3), never a pass: the
+/// states built without it prove nothing about it.
+#[test]
+fn what_cannot_be_modelled_is_inconclusive_not_a_pass() {
+    let t = TestDir::new();
+    let (run, report) = power(
+        &t,
+        &[
+            "--exec",
+            "echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\" && ln -sfn state link",
+            "--check",
+            "cat \"$TORTURE_STATE\" 2>/dev/null || true",
+            "--model",
+            "none",
+        ],
+    );
+    assert_eq!(run.code(), Some(3), "{}", run.describe());
+    assert_eq!(report["verdict"], "inconclusive");
+    let unmodelled = report["power"]["unmodelled"].as_array().unwrap();
+    assert!(
+        unmodelled
+            .iter()
+            .any(|u| u.as_str().unwrap().contains("symlink")),
+        "{unmodelled:?}"
+    );
+    assert!(run.stdout().contains("not modelled"), "{}", run.stdout());
+}
