@@ -18,8 +18,13 @@
 //! directory's, scanned when recording began, and those made in it since.
 //! An operation on anything else is not recorded.
 //!
-//! What it guarantees: an operation it cannot model (a symlink, a device, a
-//! copy inside the kernel, io_uring) goes to [`Recorder::unmodelled`], and
+//! A copy inside the kernel (`copy_file_range`, `sendfile`, `splice`) into
+//! a file of the directory never passes through the program's memory: it
+//! is recorded as a write of the bytes read back from the file at the
+//! call's exit.
+//!
+//! What it guarantees: an operation it cannot model (a symlink, a device,
+//! io_uring) goes to [`Recorder::unmodelled`], and
 //! [`Recorder::finish`] compares the model with the directory at the end, so
 //! a change the recorder missed makes the verdict inconclusive, never a
 //! silent pass. Writes through a shared writable mapping cannot be seen at
@@ -109,6 +114,9 @@ enum Intent {
     Op(OpKind),
     /// A write.
     Write(Write),
+    /// A copy inside the kernel into a known file: its bytes are read back
+    /// from the file at the exit.
+    Copy(Copy),
     /// A new file at `at` (open with `O_CREAT`, creat, mknod); `fd`: the
     /// call returns its descriptor.
     Create { at: Place, fd: bool },
@@ -135,6 +143,17 @@ struct Write {
     data: Vec<u8>,
     /// `O_SYNC`, `O_DSYNC`, `RWF_SYNC` or `RWF_DSYNC`: the write is its own
     /// durability point.
+    sync: bool,
+}
+
+/// A copy inside the kernel as decoded at its entry: where it lands.
+#[derive(Debug)]
+struct Copy {
+    ino: Ino,
+    /// The destination descriptor, to read the bytes back through.
+    fd: u64,
+    off: u64,
+    /// As for a [`Write`].
     sync: bool,
 }
 
@@ -295,6 +314,7 @@ impl Recorder {
         match intent {
             Intent::Op(kind) => self.push(kind, text, key),
             Intent::Write(write) => self.wrote(write, ret as u64, text, key),
+            Intent::Copy(copy) => self.copied(tid, copy, ret as u64, text, key),
             Intent::Create { at, fd: true } => {
                 let meta = fs::metadata(fd_path(tid, ret as u64));
                 self.created(meta, at, text, key)
@@ -408,7 +428,7 @@ impl Recorder {
 
     /// What the call stopped at will do, if anything.
     fn decode(&self, tid: i32, regs: &RawRegs) -> Option<Pending> {
-        use Operand::{At, Fd, Path};
+        use Operand::{At, Path};
         let a = |i| sc::arg(regs, i);
         let creat = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64;
         match sc::nr(regs) {
@@ -442,9 +462,11 @@ impl Recorder {
             n::SYMLINKAT => self.symlink(tid, regs, "symlinkat", At(1, 2)),
             n::MKNOD => self.mknod(tid, regs, "mknod", Path(0), a(1)),
             n::MKNODAT => self.mknod(tid, regs, "mknodat", At(0, 1), a(2)),
-            n::COPY_FILE_RANGE => self.copy(tid, regs, "copy_file_range", Fd(2)),
-            n::SENDFILE => self.copy(tid, regs, "sendfile", Fd(0)),
-            n::SPLICE => self.copy(tid, regs, "splice", Fd(2)),
+            // (fd_in, off_in, fd_out, off_out, len, flags)
+            n::COPY_FILE_RANGE => self.copy(tid, regs, "copy_file_range", 2, Some(3)),
+            n::SPLICE => self.copy(tid, regs, "splice", 2, Some(3)),
+            // (out_fd, in_fd, offset of in_fd, count)
+            n::SENDFILE => self.copy(tid, regs, "sendfile", 0, None),
             n::IO_URING_SETUP => unseen("io_uring_setup", "io_uring"),
             n::IO_SETUP => unseen("io_setup", "Linux AIO (io_submit)"),
             _ => None,
@@ -843,19 +865,68 @@ impl Recorder {
         )
     }
 
-    /// A copy inside the kernel into `to`: its bytes are not seen.
-    fn copy(&self, tid: i32, regs: &RawRegs, name: &str, to: Operand) -> Option<Pending> {
-        let Operand::Fd(i) = to else {
-            return None;
-        };
-        let path = match self.fd(tid, sc::arg(regs, i)) {
-            Target::Known(_, meta) if meta.is_file() => fd_link(tid, sc::arg(regs, i)),
-            Target::Stray(path) => path,
+    /// A copy inside the kernel into descriptor argument `out`, at the
+    /// offset argument `off_out` points to if it is given and not null, else
+    /// at the descriptor's position (the end with `O_APPEND`). A copy out of
+    /// the directory, or into a pipe or socket, changes nothing here.
+    fn copy(
+        &self,
+        tid: i32,
+        regs: &RawRegs,
+        name: &str,
+        out: usize,
+        off_out: Option<usize>,
+    ) -> Option<Pending> {
+        let fd = sc::arg(regs, out);
+        let (ino, meta) = match self.fd(tid, fd) {
+            Target::Known(ino, meta) if meta.is_file() => (ino, meta),
+            Target::Stray(path) => {
+                return self.stray(format!("{name}(to {})", self.show(&path)), &path);
+            }
             _ => return None,
         };
-        let text = format!("{name}(to {})", self.show(&path));
-        let why = format!("{text}: the bytes it copies are not recorded");
-        pending(Intent::Unmodelled { why, path: None }, text)
+        let file = self.show(&fd_link(tid, fd));
+        let (pos, sync) = placement(sc::nr(regs), regs, &fdinfo(tid, fd)?, meta.len());
+        // Read before the call moves it on.
+        let off = match off_out.map_or(0, |i| sc::arg(regs, i)) {
+            0 => Some(pos),
+            ptr => read_u64(tid, ptr),
+        };
+        let Some(off) = off else {
+            let text = format!("{name}(to {file})");
+            let why = format!("{text}: its offset could not be read from the program's memory");
+            return pending(Intent::Unmodelled { why, path: None }, text);
+        };
+        let text = format!("{name}(to {file} at {off})");
+        pending(Intent::Copy(Copy { ino, fd, off, sync }), text)
+    }
+
+    /// Records a copy that returned `ret`: a write of the bytes it left in
+    /// the file, read back through the destination descriptor.
+    fn copied(&mut self, tid: i32, copy: Copy, ret: u64, text: String, key: usize) {
+        let Copy { ino, fd, off, sync } = copy;
+        if ret == 0 {
+            return;
+        }
+        // The count asked for is often far larger than the file (cp asks
+        // for SSIZE_MAX): only what was copied counts against the limits.
+        if let Some(why) = self.too_big(ret, off.saturating_add(ret)) {
+            return self.flag(format!("{text}: {why}"));
+        }
+        let data = match read_back(tid, fd, off, ret) {
+            Ok(data) => data,
+            Err(e) => {
+                let why = format!("{text}: the bytes it copied could not be read back: {e}");
+                return self.flag(why);
+            }
+        };
+        let write = Write {
+            ino,
+            off,
+            data,
+            sync,
+        };
+        self.wrote(write, ret, text, key)
     }
 
     /// Records a file or directory made at `at`, as `meta` describes it.
@@ -1007,6 +1078,22 @@ fn placement(nr: u64, regs: &RawRegs, info: &FdInfo, size: u64) -> (u64, bool) {
     // O_SYNC is O_DSYNC plus a bit: both have O_DSYNC's.
     let sync = has(info.flags, libc::O_DSYNC) || has(rwf, libc::RWF_SYNC | libc::RWF_DSYNC);
     (off, sync)
+}
+
+/// The `u64` (a `loff_t`) at `addr` in the tracee's memory.
+fn read_u64(tid: i32, addr: u64) -> Option<u64> {
+    let bytes = tracee::read_memory(tid, addr, 8);
+    bytes.try_into().ok().map(u64::from_ne_bytes)
+}
+
+/// `len` bytes at `off` of the file descriptor `fd` of `tid` refers to,
+/// through a read-only open of its `/proc` link.
+fn read_back(tid: i32, fd: u64, off: u64, len: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = fs::File::open(fd_path(tid, fd))?;
+    let mut data = vec![0; len as usize];
+    file.read_exact_at(&mut data, off)?;
+    Ok(data)
 }
 
 /// A descriptor's position and status flags.
@@ -1525,6 +1612,45 @@ mod tests {
                 "unlink 0/leaving #1"
             ]
         );
+        clean(&rec);
+    }
+
+    #[test]
+    fn copies_inside_the_kernel_into_the_directory_are_writes_of_what_landed() {
+        let t = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        fs::write(out.path().join("src"), "0123456789").unwrap();
+        fs::write(t.path().join("inside"), "abc").unwrap();
+        let code = format!(
+            "import os\n\
+             src = os.open('{o}/src', os.O_RDONLY)\n\
+             fd = os.open('f', os.O_WRONLY | os.O_CREAT, 0o644)\n\
+             os.write(fd, b'xy')\n\
+             assert os.copy_file_range(src, fd, 3) == 3\n\
+             assert os.copy_file_range(src, fd, 2, 8, 10) == 2\n\
+             assert os.sendfile(fd, src, 5, 4) == 4\n\
+             r, w = os.pipe(); os.write(w, b'pq')\n\
+             assert os.splice(r, fd, 2, offset_dst=12) == 2\n\
+             # Out of the directory: nothing to record.\n\
+             away = os.open('{o}/away', os.O_WRONLY | os.O_CREAT, 0o644)\n\
+             os.copy_file_range(os.open('inside', os.O_RDONLY), away, 3)",
+            o = out.path().display()
+        );
+        let rec = py(t.path(), &code);
+        assert_eq!(
+            ops(&rec),
+            [
+                "create 0/f #2",
+                r#"write #2 @0 "xy""#,
+                r#"write #2 @2 "012""#,
+                r#"write #2 @10 "89""#,
+                r#"write #2 @5 "5678""#,
+                r#"write #2 @12 "pq""#,
+            ]
+        );
+        let texts: Vec<&str> = rec.log.iter().map(|op| op.text.as_str()).collect();
+        assert_eq!(texts[2], "copy_file_range(to f at 2)");
+        assert_eq!(texts[4], "sendfile(to f at 5)");
         clean(&rec);
     }
 
