@@ -216,6 +216,49 @@ fn artifacts_keep_the_crash_state_and_what_it_dropped() {
     assert!(here.join("dir").is_dir(), "{}", here.display());
     let dropped = std::fs::read_to_string(here.join("dropped.txt")).unwrap();
     assert!(dropped.contains("needs fsync("), "{dropped}");
+    // ops.txt: the crash point, then every operation before it, marked.
+    let ops = std::fs::read_to_string(here.join("ops.txt")).unwrap();
+    let mut lines = ops.lines();
+    let first = lines.next().unwrap();
+    assert!(
+        first.starts_with("crash at the entry of #")
+            || first == "crash after the operation exited 0",
+        "{ops}"
+    );
+    let marked: Vec<(&str, &str)> = lines.map(|l| l.split_once(' ').unwrap()).collect();
+    for (mark, _) in &marked {
+        assert!(
+            ["durable", "kept", "dropped", "point"].contains(mark),
+            "{ops}"
+        );
+    }
+    let named = |mark: &str| -> Vec<String> {
+        let ops = marked.iter().filter(|(m, _)| *m == mark);
+        ops.map(|(_, op)| op.trim().to_string()).collect()
+    };
+    // What dropped.txt names is what ops.txt marks dropped: the unsynced
+    // write or rename.
+    let lost = named("dropped");
+    assert!(
+        !lost.is_empty()
+            && lost
+                .iter()
+                .all(|op| op.contains("write(") || op.contains("rename")),
+        "{ops}"
+    );
+    for line in dropped.lines() {
+        assert!(
+            lost.iter().any(|op| line.starts_with(op.as_str())),
+            "{line}: {ops}"
+        );
+    }
+    // no-fsync never syncs: nothing after the durable start is durable, and
+    // the warm-ups' acknowledgements are points.
+    assert!(named("durable").is_empty(), "{ops}");
+    assert!(
+        named("point").iter().any(|op| op.ends_with("exit 0")),
+        "{ops}"
+    );
     let script = std::fs::read_to_string(here.join("replay.sh")).unwrap();
     assert!(script.contains("--faults power"), "{script}");
 }

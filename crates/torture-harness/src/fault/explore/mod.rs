@@ -233,7 +233,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
                     .filter(|(_, r)| !r.findings.is_empty())
                     .min_by_key(|(j, _)| j.dropped.len())
             {
-                keep_power_artifacts(cfg, best.0, &replay)?;
+                keep_power_artifacts(cfg, best.0, &at, &summary.log, &replay)?;
             }
             rows.entry(*row)
                 .or_insert_with(|| PointRow {
@@ -833,10 +833,13 @@ fn clear(dir: &Path) -> crashsafe::Result<()> {
 
 /// `--artifacts` for a crash point's finding under power loss: the crash
 /// state as built (`dir/`), the operations it did not persist
-/// (`dropped.txt`) and the command that reruns the crash point.
+/// (`dropped.txt`), what it did with every operation of the `log` before
+/// the crash `at` (`ops.txt`) and the command that reruns the crash point.
 fn keep_power_artifacts(
     cfg: &ExploreConfig,
     job: &StateJob,
+    at: &str,
+    log: &[String],
     replay: &str,
 ) -> Result<(), crate::Error> {
     let Some(root) = &cfg.artifacts else {
@@ -860,11 +863,23 @@ fn keep_power_artifacts(
     crate::output::OutputTarget::file("--artifacts", here.join("dropped.txt"))
         .write(listed.as_bytes())
         .map_err(harness)?;
+    crate::output::OutputTarget::file("--artifacts", here.join("ops.txt"))
+        .write(ops_listing(job, at, log).as_bytes())
+        .map_err(harness)?;
     let script = format!("#!/bin/sh\n# Rechecks this crash point.\n{replay}\n");
     crate::output::OutputTarget::file("--artifacts", here.join("replay.sh"))
         .executable()
         .write(script.as_bytes())
         .map_err(harness)
+}
+
+/// `ops.txt`: the crash point, then each operation before it with its mark.
+fn ops_listing(job: &StateJob, at: &str, log: &[String]) -> String {
+    let mut out = format!("crash {at}\n");
+    for (mark, op) in job.marks.iter().zip(log) {
+        out.push_str(&format!("{:<7} {op}\n", mark.name()));
+    }
+    out
 }
 
 #[cfg(test)]

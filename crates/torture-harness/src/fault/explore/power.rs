@@ -54,6 +54,64 @@ pub(super) struct StateJob {
     /// The operations not persisted (at least partly), each with what would
     /// have made it durable.
     pub dropped: Vec<String>,
+    /// What the state did with each operation of the log before the crash.
+    pub marks: Arc<[Mark]>,
+}
+
+impl StateJob {
+    /// The same state at crash point `row` (one with the same prefix).
+    fn at(&self, row: usize) -> StateJob {
+        StateJob {
+            row,
+            image: Arc::clone(&self.image),
+            digest: self.digest,
+            acked: self.acked,
+            dropped: self.dropped.clone(),
+            marks: Arc::clone(&self.marks),
+        }
+    }
+}
+
+/// What a crash state did with one operation of the log, from the least
+/// to the most lost (an operation is marked by its worst piece).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Mark {
+    /// A durability point or an acknowledgement: nothing of its own to
+    /// persist.
+    Point,
+    /// Made durable before the crash: in every state.
+    Durable,
+    /// Not yet durable, but in this state.
+    Kept,
+    /// Not in this state, at least partly.
+    Dropped,
+}
+
+impl Mark {
+    /// The word `ops.txt` shows.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Mark::Point => "point",
+            Mark::Durable => "durable",
+            Mark::Kept => "kept",
+            Mark::Dropped => "dropped",
+        }
+    }
+}
+
+/// The mark of each of the first `c` operations, from whether each unit is
+/// `durable` and whether the state `applied` it.
+fn marks(units: &[model::Unit], durable: &[bool], applied: &[bool], c: usize) -> Arc<[Mark]> {
+    let mut marks = vec![Mark::Point; c];
+    for (u, unit) in units.iter().enumerate().filter(|(_, unit)| unit.op < c) {
+        let mark = match (durable[u], applied[u]) {
+            (true, _) => Mark::Durable,
+            (false, true) => Mark::Kept,
+            (false, false) => Mark::Dropped,
+        };
+        marks[unit.op] = marks[unit.op].max(mark);
+    }
+    marks.into()
 }
 
 /// The crash states of a recording, and what the report says of them.
@@ -207,13 +265,7 @@ pub(super) fn crash_states(
             && *prev == c
         {
             // The same prefix as the previous crash point: the same states.
-            jobs.extend(states.iter().map(|j| StateJob {
-                row,
-                image: Arc::clone(&j.image),
-                digest: j.digest,
-                acked: j.acked,
-                dropped: j.dropped.clone(),
-            }));
+            jobs.extend(states.iter().map(|j| j.at(row)));
             summary.states += states.len() as u64;
             continue;
         }
@@ -250,16 +302,11 @@ pub(super) fn crash_states(
                 image: Arc::new(image),
                 acked,
                 dropped,
+                marks: marks(&units, &durable, &applied, c),
             });
         }
         summary.states += here.len() as u64;
-        jobs.extend(here.iter().map(|j| StateJob {
-            row: j.row,
-            image: Arc::clone(&j.image),
-            digest: j.digest,
-            acked: j.acked,
-            dropped: j.dropped.clone(),
-        }));
+        jobs.extend(here.iter().map(|j| j.at(j.row)));
         last = Some((c, here));
     }
     CrashStates { jobs, summary }
@@ -300,4 +347,57 @@ pub(super) fn combine(
     v.outcome.classes = classes.into_iter().collect();
     v.outcome.end = RunEnd::Ok;
     (v, dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::power::log::{LogOp, ROOT};
+
+    #[test]
+    fn an_operation_is_marked_by_its_worst_piece() {
+        let op = |kind| LogOp {
+            kind,
+            text: String::new(),
+            seq: 0,
+            key: 0,
+        };
+        let write = |byte| OpKind::Write {
+            ino: 1,
+            off: 0,
+            data: vec![byte; 8192].into(),
+        };
+        let log = [
+            op(OpKind::Create {
+                dir: ROOT,
+                name: "f".into(),
+                ino: 1,
+            }),
+            op(write(1)),
+            op(OpKind::FsyncFile { ino: 1 }),
+            op(write(2)),
+            op(OpKind::Ack { seq: 0 }),
+            op(write(3)),
+        ];
+        let units = model::units(&log);
+        // The crash is before the last write: it is not listed.
+        let c = 5;
+        let durable = model::durable(&log, &units, c);
+        // Units: the create's entry, two pieces of each write. Besides the
+        // durable first write, the state keeps the create and the first
+        // piece of the second write.
+        assert_eq!(units.len(), 7);
+        let applied = [true, true, true, true, false, false, false];
+        let marks = marks(&units, &durable, &applied, c);
+        assert_eq!(
+            *marks,
+            [
+                Mark::Kept,
+                Mark::Durable,
+                Mark::Point,
+                Mark::Dropped,
+                Mark::Point
+            ]
+        );
+    }
 }
