@@ -688,49 +688,26 @@ fn write_piece(bytes: &mut Vec<u8>, off: u64, data: &[u8], range: Option<(u64, u
     bytes[start..end].copy_from_slice(&data[from..from + end - start]);
 }
 
+/// Applies an entry operation: the one `log::apply` the recorder's own
+/// check uses too, after making its inodes exist (their create may have
+/// been dropped), as the kind the log creates them as.
 fn apply_entry(image: &mut Image, log: &[LogOp], kind: &OpKind) {
     match kind {
-        OpKind::Create { dir, name, ino } | OpKind::Link { dir, name, ino } => {
-            ensure(image, log, *ino);
-            image.entries.insert((*dir, name.clone()), *ino);
-        }
-        OpKind::Mkdir { dir, name, ino } => {
-            image.nodes.entry(*ino).or_insert(Node::Dir);
-            image.entries.insert((*dir, name.clone()), *ino);
-        }
-        OpKind::Unlink { dir, name, ino } => {
-            let entry = (*dir, name.clone());
-            if image.entries.get(&entry) == Some(ino) {
-                image.entries.remove(&entry);
-            }
-        }
+        OpKind::Create { ino, .. } | OpKind::Link { ino, .. } => ensure(image, log, *ino),
         OpKind::Rename {
-            from,
-            to,
             ino,
+            replaced,
             exchange,
             ..
-        } => rename(image, log, from, to, *ino, *exchange),
+        } => {
+            ensure(image, log, *ino);
+            if let (true, Some(other)) = (*exchange, replaced) {
+                ensure(image, log, *other);
+            }
+        }
         _ => {}
     }
-}
-
-fn rename(
-    image: &mut Image,
-    log: &[LogOp],
-    from: &(Ino, OsString),
-    to: &(Ino, OsString),
-    ino: Ino,
-    exchange: bool,
-) {
-    ensure(image, log, ino);
-    let there = image.entries.get(to).copied();
-    if exchange && let Some(other) = there {
-        image.entries.insert(from.clone(), other);
-    } else if image.entries.get(from) == Some(&ino) {
-        image.entries.remove(from);
-    }
-    image.entries.insert(to.clone(), ino);
+    super::log::apply(image, kind);
 }
 
 /// Makes `ino` exist, as the kind the log creates it as.

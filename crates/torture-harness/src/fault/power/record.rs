@@ -38,7 +38,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::log::{Image, Ino, LogOp, Node, OpKind, ROOT};
+use super::log::{Image, Ino, LogOp, Node, OpKind, ROOT, apply_all};
 use crate::fault::syscalls::{self as sc, Operand, RawRegs, number as n};
 use crate::fault::tracee;
 
@@ -1238,70 +1238,6 @@ impl Scan {
         });
         self.image.nodes.insert(ino, Node::File(bytes));
         Ok(None)
-    }
-}
-
-/// The image `base` becomes when every operation of `log` persists: the
-/// directory as the program left it, in the model.
-pub fn apply_all(base: &Image, log: &[LogOp]) -> Image {
-    let mut image = base.clone();
-    for op in log {
-        apply(&mut image, &op.kind);
-    }
-    image
-}
-
-/// Applies one operation to `image`. A name is removed only if it still
-/// names the operation's inode, so an operation whose create was dropped
-/// leaves what was there; a create or link of an inode with no bytes yet
-/// makes it an empty file.
-pub fn apply(image: &mut Image, op: &OpKind) {
-    match op {
-        OpKind::Create { dir, name, ino } | OpKind::Link { dir, name, ino } => {
-            image
-                .nodes
-                .entry(*ino)
-                .or_insert_with(|| Node::File(Vec::new()));
-            image.entries.insert((*dir, name.clone()), *ino);
-        }
-        OpKind::Mkdir { dir, name, ino } => {
-            image.nodes.insert(*ino, Node::Dir);
-            image.entries.insert((*dir, name.clone()), *ino);
-        }
-        OpKind::Unlink { dir, name, ino } => {
-            let entry = (*dir, name.clone());
-            if image.entries.get(&entry) == Some(ino) {
-                image.entries.remove(&entry);
-            }
-        }
-        OpKind::Rename {
-            from,
-            to,
-            ino,
-            replaced,
-            exchange,
-        } => {
-            if image.entries.get(from) == Some(ino) {
-                image.entries.remove(from);
-            }
-            if let (true, Some(other)) = (*exchange, replaced) {
-                image.entries.insert(from.clone(), *other);
-            }
-            image.entries.insert(to.clone(), *ino);
-        }
-        OpKind::Write { ino, off, data } => {
-            let bytes = image.file_mut(*ino);
-            let (off, end) = (*off as usize, *off as usize + data.len());
-            if bytes.len() < end {
-                bytes.resize(end, 0);
-            }
-            bytes[off..end].copy_from_slice(data);
-        }
-        OpKind::Truncate { ino, size } => image.file_mut(*ino).resize(*size as usize, 0),
-        OpKind::FsyncFile { .. }
-        | OpKind::FsyncDir { .. }
-        | OpKind::SyncAll
-        | OpKind::Ack { .. } => {}
     }
 }
 
