@@ -314,10 +314,21 @@ fn every_strategy_meets_its_power_model() {
 }
 
 /// The settings of the power-loss tier are refused without it, and bad
-/// values are refused, each in one line, exit 2.
+/// values are refused, each in one line, exit 2; so is a program whose
+/// operation touches nothing in the run directory (its crash states would
+/// prove nothing).
 #[test]
 fn power_settings_are_refused_where_they_do_not_apply() {
     let t = TestDir::new();
+    // Its ops go to a file outside the run directory.
+    let outside = t.join("outside");
+    let exec = format!("echo \"$TORTURE_OP\" >> '{}'", outside.display());
+    let check = format!("cat '{}' 2>/dev/null || true", outside.display());
+    t.run(&[
+        "explore", "--faults", "power", "--exec", &exec, "--check", &check,
+    ])
+    .expect_code(2)
+    .expect_one_error_line("no file-system syscall");
     for (args, needle) in [
         (vec!["explore", "--model", "posix"], "--model"),
         (vec!["explore", "--faults", "kill", "--seed", "3"], "--seed"),

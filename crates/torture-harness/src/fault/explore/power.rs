@@ -178,6 +178,14 @@ impl Explorer<'_> {
                 crate::runner::exec::tail(&self.output())
             )));
         }
+        if seq == self.seq && t.points.is_empty() {
+            // No crash point inside the operation: its states would prove
+            // nothing about it.
+            return Err(bad(format!(
+                "the operation made no file-system syscall in {}: does it use $TORTURE_STATE? (--all-syscalls counts syscalls anywhere)",
+                self.dir.display()
+            )));
+        }
         super::restore(&self.dir, &checker.dir)
             .map_err(harness("cannot copy the run directory for its check"))?;
         let must: Vec<u64> = (0..=seq).collect();
