@@ -315,20 +315,26 @@ pub fn apply(image: &mut Image, op: &OpKind) {
             }
             image.entries.insert(to.clone(), *ino);
         }
-        OpKind::Write { ino, off, data } => {
-            let bytes = image.file_mut(*ino);
-            let (off, end) = (*off as usize, *off as usize + data.len());
-            if bytes.len() < end {
-                bytes.resize(end, 0);
-            }
-            bytes[off..end].copy_from_slice(data);
-        }
+        OpKind::Write { ino, off, data } => write_piece(image.file_mut(*ino), *off, data, None),
         OpKind::Truncate { ino, size } => image.file_mut(*ino).resize(*size as usize, 0),
         OpKind::FsyncFile { .. }
         | OpKind::FsyncDir { .. }
         | OpKind::SyncAll
         | OpKind::Ack { .. } => {}
     }
+}
+
+/// Writes `data`, written at `off`, into `bytes`: all of it, or only the
+/// piece `range` (absolute offsets inside the write) when a model keeps a
+/// write in part. The file grows as needed.
+pub fn write_piece(bytes: &mut Vec<u8>, off: u64, data: &[u8], range: Option<(u64, u64)>) {
+    let (start, end) = range.unwrap_or((off, off + data.len() as u64));
+    let (start, end) = (start as usize, end as usize);
+    if bytes.len() < end {
+        bytes.resize(end, 0);
+    }
+    let from = start - off as usize;
+    bytes[start..end].copy_from_slice(&data[from..from + end - start]);
 }
 
 /// A name for reports: `state`, `sub/x`, lossy.

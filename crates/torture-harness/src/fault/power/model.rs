@@ -667,7 +667,7 @@ pub fn replay(base: &Image, log: &[LogOp], units: &[Unit], applied: &[bool]) -> 
 fn apply(image: &mut Image, log: &[LogOp], unit: &Unit) {
     match (&unit.class, &log[unit.op].kind) {
         (UnitClass::Data, OpKind::Write { ino, off, data }) => {
-            write_piece(image.file_mut(*ino), *off, data, unit.range);
+            super::log::write_piece(image.file_mut(*ino), *off, data, unit.range);
         }
         (UnitClass::Size, OpKind::Truncate { ino, size }) => {
             image.file_mut(*ino).resize(*size as usize, 0);
@@ -676,16 +676,6 @@ fn apply(image: &mut Image, log: &[LogOp], unit: &Unit) {
         // `units` never pairs a class with another kind of operation.
         _ => {}
     }
-}
-
-fn write_piece(bytes: &mut Vec<u8>, off: u64, data: &[u8], range: Option<(u64, u64)>) {
-    let (start, end) = range.unwrap_or((off, off + data.len() as u64));
-    let (start, end) = (start as usize, end as usize);
-    if bytes.len() < end {
-        bytes.resize(end, 0);
-    }
-    let from = start - off as usize;
-    bytes[start..end].copy_from_slice(&data[from..from + end - start]);
 }
 
 /// Applies an entry operation: the one `log::apply` the recorder's own
