@@ -253,6 +253,22 @@ struct RunArgs {
     /// report the harness's throughput against it.
     #[arg(long)]
     baseline: bool,
+    /// Run on a recording disk of this file system (ext4, ext4-journal,
+    /// xfs, btrfs), then cut the power at crash points of its block log and
+    /// check every crash state (root, /dev/fuse and loop devices).
+    #[arg(long, value_name = "FS")]
+    power_loss: Option<String>,
+    /// With --power-loss: how many crash points to check, or `all`
+    /// [default: 100].
+    #[arg(long, value_name = "N", value_parser = config::CrashPoints::parse)]
+    crash_points: Option<config::CrashPoints>,
+    /// With --power-loss: the most crash states checked at one crash point
+    /// [default: 4].
+    #[arg(long, value_name = "N", value_parser = parse_ops, allow_negative_numbers = true)]
+    max_states: Option<u64>,
+    /// With --power-loss: the recording disk's size in MiB, sparse [default: 1024].
+    #[arg(long, value_name = "MIB", value_parser = parse_ops, allow_negative_numbers = true)]
+    image_mib: Option<u64>,
 }
 
 /// The options of `torture fscompare`.
@@ -662,6 +678,10 @@ fn run_settings(args: RunArgs) -> RunSettings {
         dir: args.dir,
         artifacts: args.artifacts,
         baseline: args.baseline,
+        power_loss: args.power_loss,
+        crash_points: args.crash_points,
+        max_states: args.max_states,
+        image_mib: args.image_mib,
         progress: false,
         announce: true,
     }
@@ -1229,6 +1249,17 @@ mod tests {
             RunSettings {
                 kill_at: Some(KillAt::Syscall),
                 kill_rate: Some(1.0),
+                ..base.clone()
+            },
+            RunSettings {
+                power_loss: Some("xfs".into()),
+                crash_points: Some(config::CrashPoints::All),
+                max_states: Some(9),
+                image_mib: Some(512),
+                ..base.clone()
+            },
+            RunSettings {
+                power_loss: Some("ext4-journal".into()),
                 ..base
             },
         ];

@@ -29,8 +29,9 @@ pub use explore::{
     EXPLORE_PAYLOAD, ExploreConfig, ExploreSettings, default_jobs,
 };
 pub use run::{
-    BUILTIN_KILL_RATE, DEFAULT_MIN_ACKED, DEFAULT_MIN_KILLS, DEFAULT_OP_TIMEOUT,
-    DEFAULT_STALL_TIMEOUT, EXEC_KILL_RATE, Minimums, RunConfig, RunLength, RunSettings,
+    BUILTIN_KILL_RATE, CrashPoints, DEFAULT_CRASH_POINTS, DEFAULT_IMAGE_MIB, DEFAULT_MIN_ACKED,
+    DEFAULT_MIN_KILLS, DEFAULT_OP_TIMEOUT, DEFAULT_POWER_MAX_STATES, DEFAULT_STALL_TIMEOUT,
+    EXEC_KILL_RATE, Minimums, POWER_LOSS_FS, PowerLoss, RunConfig, RunLength, RunSettings,
 };
 
 /// Defaults shared by the command line, scenario files and `fscompare`.

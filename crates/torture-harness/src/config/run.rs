@@ -93,6 +93,57 @@ pub struct RunConfig {
     /// `--until-covered K`: end the run once every fault point of the
     /// operation has had K kills land on it (with `--kill-at syscall`).
     pub until_covered: Option<u64>,
+    /// `--power-loss FS`: the run happens on a recording disk of this file
+    /// system, and crash states of its block log are checked after it.
+    pub power_loss: Option<PowerLoss>,
+}
+
+/// The file systems `--power-loss` runs on: those with a block device.
+pub const POWER_LOSS_FS: &[&str] = &["ext4", "ext4-journal", "xfs", "btrfs"];
+
+/// The default of [`PowerLoss::crash_points`].
+pub const DEFAULT_CRASH_POINTS: u64 = 100;
+
+/// The default of [`PowerLoss::max_states`].
+pub const DEFAULT_POWER_MAX_STATES: u64 = 4;
+
+/// The default of [`PowerLoss::image_mib`]: sparse, so only what the file
+/// system writes costs space; XFS refuses less than 300 MB.
+pub const DEFAULT_IMAGE_MIB: u64 = 1024;
+
+/// A run with a power cut: see [`RunConfig::power_loss`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowerLoss {
+    /// The file system: one of [`POWER_LOSS_FS`].
+    pub fs: String,
+    /// How many crash points of the log to check; `None`: every one.
+    pub crash_points: Option<u64>,
+    /// The most crash states checked at one crash point.
+    pub max_states: u64,
+    /// The recording disk's size in MiB.
+    pub image_mib: u64,
+}
+
+/// `--crash-points`: a number, or every candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoints {
+    /// Every position between two writes, and every acknowledgement.
+    All,
+    /// This many, seeded.
+    Count(u64),
+}
+
+impl CrashPoints {
+    /// Parses `all` or a count of at least 1.
+    pub fn parse(s: &str) -> Result<CrashPoints, String> {
+        if s == "all" {
+            return Ok(CrashPoints::All);
+        }
+        let n: u64 = s
+            .parse()
+            .map_err(|_| format!("{s:?} is neither a number nor `all`"))?;
+        check::at_least_one(n).map(CrashPoints::Count)
+    }
 }
 
 impl std::fmt::Debug for RunConfig {
@@ -161,6 +212,9 @@ impl RunConfig {
                     .or_else(|why| err(setting, why))?;
             }
         }
+        if let Some(p) = &self.power_loss {
+            self.check_power_loss(p, naming)?;
+        }
         if let Workload::Exec(spec) = &self.workload {
             if let Some(p) = spec.problem() {
                 return err(p.field, p.reason);
@@ -174,6 +228,57 @@ impl RunConfig {
                     ),
                 );
             }
+        }
+        Ok(())
+    }
+
+    fn check_power_loss(&self, p: &PowerLoss, naming: Naming) -> Result<(), ConfigError> {
+        let err = |setting, reason: String| Err(ConfigError::new(setting, naming, reason));
+        let flag = Setting("power_loss").named(naming);
+        if p.fs == "tmpfs" {
+            return err(
+                "power_loss",
+                "tmpfs has no disk to lose power on (a process crash is all it can show)".into(),
+            );
+        }
+        if !POWER_LOSS_FS.contains(&p.fs.as_str()) {
+            return err(
+                "power_loss",
+                format!(
+                    "unknown file system {:?} (valid: {})",
+                    p.fs,
+                    POWER_LOSS_FS.join(", ")
+                ),
+            );
+        }
+        if self.dir.is_some() {
+            return err(
+                "dir",
+                format!("cannot be used with {flag}: the run happens on a disk torture makes"),
+            );
+        }
+        if let Workload::Exec(_) = &self.workload {
+            return err(
+                "power_loss",
+                format!(
+                    "needs a built-in strategy for now, not {} (explore --faults power takes outside programs)",
+                    Setting("exec").named(naming)
+                ),
+            );
+        }
+        if let Some(n) = p.crash_points {
+            check::named(check::at_least_one(n), "crash_points", naming)?;
+        }
+        check::named(check::at_least_one(p.max_states), "max_states", naming)?;
+        let min_mib = if p.fs == "xfs" { 300 } else { 64 };
+        if p.image_mib < min_mib {
+            return err(
+                "image_mib",
+                format!(
+                    "{} MiB is too small for {} (at least {min_mib})",
+                    p.image_mib, p.fs
+                ),
+            );
         }
         Ok(())
     }
@@ -216,6 +321,19 @@ impl RunConfig {
         if let Some(k) = self.until_covered {
             line.push("--until-covered", k.to_string());
         }
+        if let Some(p) = &self.power_loss {
+            line.push("--power-loss", p.fs.clone());
+            match p.crash_points {
+                Some(n) => line.push("--crash-points", n.to_string()),
+                None => line.push("--crash-points", "all".into()),
+            }
+            if p.max_states != DEFAULT_POWER_MAX_STATES {
+                line.push("--max-states", p.max_states.to_string());
+            }
+            if p.image_mib != DEFAULT_IMAGE_MIB {
+                line.push("--image-mib", p.image_mib.to_string());
+            }
+        }
         line.push("--seed", self.seed.to_string());
         line.finish()
     }
@@ -257,6 +375,14 @@ pub struct RunSettings {
     pub dir: Option<PathBuf>,
     /// Where to keep the evidence of a failing run.
     pub artifacts: Option<PathBuf>,
+    /// `--power-loss FS`: run on a recording disk of this file system.
+    pub power_loss: Option<String>,
+    /// Crash points to check [default: [`DEFAULT_CRASH_POINTS`]].
+    pub crash_points: Option<CrashPoints>,
+    /// Crash states per crash point [default: [`DEFAULT_POWER_MAX_STATES`]].
+    pub max_states: Option<u64>,
+    /// The recording disk's size [default: [`DEFAULT_IMAGE_MIB`]].
+    pub image_mib: Option<u64>,
     /// Time an in-process loop first.
     pub baseline: bool,
     /// A live progress line on stderr.
@@ -284,7 +410,37 @@ impl RunSettings {
             (Some(n), None) => RunLength::Ops(n),
             (None, d) => RunLength::Duration(d.unwrap_or(defaults::DURATION)),
         };
+        let power_loss = match self.power_loss {
+            Some(fs) => Some(PowerLoss {
+                fs,
+                crash_points: match self
+                    .crash_points
+                    .unwrap_or(CrashPoints::Count(DEFAULT_CRASH_POINTS))
+                {
+                    CrashPoints::All => None,
+                    CrashPoints::Count(n) => Some(n),
+                },
+                max_states: self.max_states.unwrap_or(DEFAULT_POWER_MAX_STATES),
+                image_mib: self.image_mib.unwrap_or(DEFAULT_IMAGE_MIB),
+            }),
+            None => {
+                let stray = [
+                    ("crash_points", self.crash_points.is_some()),
+                    ("max_states", self.max_states.is_some()),
+                    ("image_mib", self.image_mib.is_some()),
+                ];
+                if let Some((setting, _)) = stray.iter().find(|s| s.1) {
+                    return Err(ConfigError::new(
+                        setting,
+                        naming,
+                        format!("needs {}", Setting("power_loss").named(naming)),
+                    ));
+                }
+                None
+            }
+        };
         let config = RunConfig {
+            power_loss,
             writers: self.writers.unwrap_or(defaults::WRITERS),
             readers: self.readers.unwrap_or(defaults::READERS),
             kill_rate: self

@@ -25,7 +25,18 @@ pub fn summary(r: &Report) -> String {
         "torture: {} with {} writer(s), {} reader(s), kill rate {}, {length}, payload {} B, seed {}",
         c.strategy, c.writers, c.readers, c.kill_rate, c.payload_bytes, c.seed
     );
-    let _ = writeln!(s, "fault tier: {} ({TIER_NOTE})", r.fault_tier);
+    match &r.power_loss {
+        Some(p) => {
+            let _ = writeln!(
+                s,
+                "fault tier: {} and process crash (mkfs: {}; mount -o {})",
+                p.label, p.mkfs, p.mount_options
+            );
+        }
+        None => {
+            let _ = writeln!(s, "fault tier: {} ({TIER_NOTE})", r.fault_tier);
+        }
+    }
     let removed = match (r.dir_removed, r.dir_kept) {
         (true, _) => " (temporary, removed)",
         (_, true) => " (temporary, kept as evidence: `torture clean` removes it)",
@@ -83,16 +94,15 @@ pub fn summary(r: &Report) -> String {
         );
     }
     coverage(&mut s, r);
+    power_loss(&mut s, r);
     evidence(&mut s, r);
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", basis_line(r));
-    let _ = writeln!(
-        s,
-        "verdict: {} ({} tier){}",
-        verdict_word(r),
-        r.fault_tier,
-        stop_note(r)
-    );
+    let tier = match &r.power_loss {
+        Some(p) => p.label.clone(),
+        None => format!("{} tier", r.fault_tier),
+    };
+    let _ = writeln!(s, "verdict: {} ({tier}){}", verdict_word(r), stop_note(r));
     if r.verdict == Verdict::Inconclusive {
         for why in &r.basis.shortfall {
             let _ = writeln!(s, "  not enough evidence: {why}");
@@ -100,6 +110,44 @@ pub fn summary(r: &Report) -> String {
     }
     let _ = writeln!(s, "replay: {}", r.replay);
     s
+}
+
+/// The crash points and states checked under `--power-loss`.
+fn power_loss(s: &mut String, r: &Report) {
+    let Some(p) = &r.power_loss else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "  {:<18} {} crash point(s) of {} candidate(s), {} crash state(s) ({} image(s) mounted) in {:.1} s ({:.1} states/s)",
+        "power cuts",
+        p.crash_points,
+        p.candidates,
+        p.crash_states,
+        p.distinct_images,
+        p.check_seconds,
+        p.states_per_second
+    );
+    let _ = writeln!(
+        s,
+        "  {:<18} torn {}, lost {}, phantom {} crash state(s){}",
+        "power-loss states",
+        p.violations.torn,
+        p.violations.lost,
+        p.violations.phantom,
+        if p.interrupted { " (interrupted)" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "  {:<18} positions {}..{}: {} write(s), {} flush(es), {} zeroing(s), {} MiB",
+        "block log",
+        p.log.start,
+        p.log.end,
+        p.log.writes,
+        p.log.flushes,
+        p.log.zeroes,
+        p.log.bytes >> 20
+    );
 }
 
 fn throughput(r: &Report) -> String {
@@ -237,6 +285,7 @@ mod tests {
             artifacts: None,
             minimums: Minimums::default(),
             until_covered: None,
+            power_loss: None,
         };
         let mut verifier = Verifier::new(1);
         for at_ms in 0..10 {

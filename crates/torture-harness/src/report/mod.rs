@@ -329,6 +329,86 @@ pub struct Report {
     /// With `--kill-at syscall`: the kills landed at each fault point.
     #[serde(default)]
     pub coverage: Option<Coverage>,
+    /// With `--power-loss`: the recording disk, the crash points and
+    /// states checked, and what they showed (added in v1: older reports
+    /// lack it).
+    #[serde(default)]
+    pub power_loss: Option<PowerLossReport>,
+}
+
+/// What `--power-loss` checked and found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerLossReport {
+    /// The file system (`ext4`, `ext4-journal`, `xfs`, `btrfs`).
+    pub fs: String,
+    /// The tier and the file system in words: `power loss (ext4, data=ordered)`.
+    pub label: String,
+    /// How the file system was made.
+    pub mkfs: String,
+    /// How it was mounted.
+    pub mount_options: String,
+    /// The disk's size (sparse).
+    pub image_bytes: u64,
+    /// The block log.
+    pub log: PowerLog,
+    /// Positions of begins and acknowledgements the writers reported.
+    pub positions_reported: u64,
+    /// Positions the supervisor stood in with, on the safe side (a writer
+    /// died between its report and its message).
+    pub positions_stood_in: u64,
+    /// The seed of the crash points and states.
+    pub seed: u64,
+    /// Crash points checked.
+    pub crash_points: u64,
+    /// The positions they were drawn from.
+    pub candidates: u64,
+    /// The most crash states checked at one crash point.
+    pub max_states: u64,
+    /// Crash states judged.
+    pub crash_states: u64,
+    /// Distinct crash images mounted (a state shared by crash points is
+    /// mounted once).
+    pub distinct_images: u64,
+    /// Crash images the file system refused to mount.
+    pub unmountable: u64,
+    /// Crash states showing each class.
+    pub violations: PowerViolations,
+    /// Wall time of the check.
+    pub check_seconds: f64,
+    /// Crash states judged per second of the check.
+    pub states_per_second: f64,
+    /// Crash images mounted, read and unmounted per second of the check.
+    pub images_per_second: f64,
+    /// Whether an interrupt ended the check early.
+    pub interrupted: bool,
+}
+
+/// The recording disk's block log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerLog {
+    /// The position after the initial state was synced: crash points lie after it.
+    pub start: u64,
+    /// The position when the run ended.
+    pub end: u64,
+    /// Block writes logged.
+    pub writes: u64,
+    /// Cache flushes logged.
+    pub flushes: u64,
+    /// Discards and write-zeroes logged.
+    pub zeroes: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Crash states showing each class under power loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerViolations {
+    /// Not mountable, the state missing or undecodable.
+    pub torn: u64,
+    /// An update acknowledged before the crash point missing.
+    pub lost: u64,
+    /// More updates than had begun before the crash point.
+    pub phantom: u64,
 }
 
 impl Report {
@@ -413,7 +493,47 @@ impl Report {
             dir_kept: false,
             basis,
             coverage: out.coverage,
+            power_loss: None,
         }
+    }
+
+    /// Adds what the crash states of a `--power-loss` run showed: the
+    /// tier becomes power loss, each crash state showing a class counts
+    /// once in that class (`lost` counts the most acknowledged updates one
+    /// state lacks, as a process-crash check does), and the verdict is
+    /// judged again. A check that judged no crash state proved nothing.
+    pub fn add_power_loss(
+        &mut self,
+        power: PowerLossReport,
+        evidence: Vec<Evidence>,
+        most_lost: u64,
+    ) {
+        self.tier = Tier::PowerLoss;
+        self.fault_tier = Tier::PowerLoss.words().into();
+        self.violations.torn += power.violations.torn;
+        self.violations.phantom += power.violations.phantom;
+        self.violations.lost = self.violations.lost.max(most_lost);
+        let room = crate::verifier::MAX_EVIDENCE.saturating_sub(self.evidence.len());
+        self.evidence
+            .extend(evidence.into_iter().take(room).map(|e| Evidence {
+                seed: power.seed,
+                ..e
+            }));
+        if power.crash_states == 0 && !power.interrupted {
+            self.basis.shortfall.push(
+                "no crash state was checked: the run wrote nothing to the disk after its initial state (raise --duration or --ops)".into(),
+            );
+        }
+        let violated = ViolationKind::ALL
+            .into_iter()
+            .any(|k| self.violations.get(k) > 0);
+        self.verdict = match self.verdict {
+            _ if violated => Verdict::Fail,
+            Verdict::Pass if power.interrupted => Verdict::Interrupted,
+            Verdict::Pass if !self.basis.shortfall.is_empty() => Verdict::Inconclusive,
+            v => v,
+        };
+        self.power_loss = Some(power);
     }
 
     /// The classes with a non-zero count.

@@ -50,6 +50,9 @@ pub struct ChildSpec {
     pub first_seq: Seq,
     /// The writer stops before this sequence number (`Seq::MAX`: never).
     pub end_seq: Seq,
+    /// `--power-loss`: the recording disk's position file, which a writer
+    /// reads around each operation and reports ([`Message::Position`]).
+    pub position: Option<PathBuf>,
 }
 
 impl ChildSpec {
@@ -59,18 +62,24 @@ impl ChildSpec {
             Role::Writer => "writer",
             Role::Reader => "reader",
         };
-        vec![
+        let mut args: Vec<OsString> = vec![
             role.into(),
             self.strategy.clone().into(),
             self.state.clone().into(),
             self.slot.to_string().into(),
             self.first_seq.to_string().into(),
             self.end_seq.to_string().into(),
-        ]
+        ];
+        args.extend(self.position.clone().map(OsString::from));
+        args
     }
 
     /// Parses what [`ChildSpec::to_args`] produced.
     pub fn from_args(args: &[OsString]) -> Option<Self> {
+        let (position, args) = match args {
+            [rest @ .., position] if rest.len() == 6 => (Some(PathBuf::from(position)), rest),
+            _ => (None, args),
+        };
         let [role, strategy, state, slot, first_seq, end_seq] = args else {
             return None;
         };
@@ -86,6 +95,7 @@ impl ChildSpec {
             slot: slot.to_str()?.parse().ok()?,
             first_seq: first_seq.to_str()?.parse().ok()?,
             end_seq: end_seq.to_str()?.parse().ok()?,
+            position,
         })
     }
 }
@@ -124,13 +134,39 @@ fn send(out: &mut impl Write, msg: &Message) -> io::Result<()> {
 fn writer(strategy: &dyn Strategy, spec: &ChildSpec) -> io::Result<()> {
     let mut out = io::stdout().lock();
     let mut seq = spec.first_seq;
+    let position = match &spec.position {
+        Some(path) => Some(std::fs::File::open(path)?),
+        None => None,
+    };
+    let report_position = |out: &mut io::StdoutLock<'_>| -> io::Result<()> {
+        match &position {
+            Some(file) => send(out, &Message::Position(read_position(file)?)),
+            None => Ok(()),
+        }
+    };
     while !platform::stop_requested() && seq < spec.end_seq {
+        report_position(&mut out)?;
         send(&mut out, &Message::Begin(seq))?;
         let msg = apply_one(strategy, &spec.state, spec.slot, seq);
+        if matches!(msg, Message::Ack(..)) {
+            report_position(&mut out)?;
+        }
         send(&mut out, &msg)?;
         seq += 1;
     }
     Ok(())
+}
+
+/// The recording disk's log position now: the decimal number its position
+/// file holds, read afresh (the file is served with direct I/O).
+fn read_position(file: &std::fs::File) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 32];
+    let n = file.read_at(&mut buf, 0)?;
+    std::str::from_utf8(&buf[..n])
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| io::Error::other("the disk's position file holds no number"))
 }
 
 /// Runs operation `seq` of writer `slot` through the strategy and says how
@@ -239,6 +275,12 @@ mod tests {
             slot: 3,
             first_seq: 99,
             end_seq: 120,
+            position: None,
+        };
+        assert_eq!(ChildSpec::from_args(&spec.to_args()), Some(spec.clone()));
+        let spec = ChildSpec {
+            position: Some("/tmp/p/fuse/position".into()),
+            ..spec
         };
         assert_eq!(ChildSpec::from_args(&spec.to_args()), Some(spec));
     }

@@ -20,6 +20,7 @@ pub mod artifacts;
 pub mod child;
 pub mod coverage;
 pub mod exec;
+mod power;
 pub mod protocol;
 pub mod schedule;
 mod supervisor;
@@ -205,14 +206,24 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedRun<'_>, crate::Error> {
     if let Some(a) = &config.artifacts {
         artifacts::check_target(a)?;
     }
+    if let Some(p) = &config.power_loss {
+        power::preflight(p)?;
+    }
     let watchdog = Watchdog::start(&config.program)
         .map_err(|e| crate::Error::Harness(format!("cannot start the watchdog: {e}")))?;
     let watchdog = Arc::new(watchdog);
-    let dir = prepare_dir(config.dir.as_deref(), Some(&watchdog))?;
+    let (dir, disk) = match &config.power_loss {
+        Some(p) => {
+            let disk = power::create_disk(p, &watchdog)?;
+            (power::run_dir(&disk, &watchdog)?, Some(disk))
+        }
+        None => (prepare_dir(config.dir.as_deref(), Some(&watchdog))?, None),
+    };
     Ok(PreparedRun {
         config,
         dir,
         watchdog,
+        disk,
     })
 }
 
@@ -223,6 +234,9 @@ pub struct PreparedRun<'a> {
     /// Removes the temporary directories and kills what is left if
     /// `torture` dies; stopped when the run is over.
     watchdog: Arc<Watchdog>,
+    /// `--power-loss`: the recording disk the run directory is on. Dropped
+    /// after the run directory (a field declared later drops later).
+    disk: Option<crate::disk::RecordingDisk>,
 }
 
 impl PreparedRun<'_> {
@@ -237,9 +251,28 @@ impl PreparedRun<'_> {
             config,
             dir,
             watchdog,
+            disk,
         } = self;
         let schedule = Box::new(SeededSchedule::new(config.seed, config.kill_rate));
-        let result = supervisor::run(config, &dir.path, schedule, Arc::clone(&watchdog));
+        let probe = disk.as_ref().map(|d| supervisor::DiskProbe {
+            clock: d.clock(),
+            position_file: d.position_file(),
+        });
+        let result = supervisor::run(config, &dir.path, schedule, Arc::clone(&watchdog), probe);
+        if let (Some(disk), Some(power)) = (disk, &config.power_loss) {
+            // On the disk, the run directory goes with it, pass or fail.
+            let (report, positions) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    drop(dir);
+                    drop(disk);
+                    return Err(e);
+                }
+            };
+            let positions = positions.unwrap_or_default();
+            return power::finish(config, power, dir, disk, report, positions);
+        }
+        let result = result.map(|(report, _)| report);
         let failed = result
             .as_ref()
             .is_ok_and(|r| r.verdict == crate::vocab::Verdict::Fail);

@@ -30,6 +30,11 @@ pub enum Message {
     /// `--kill-at syscall`: operation `seq` ended having reached this many
     /// fault points.
     Points(Seq, u64),
+    /// `--power-loss`: the recording disk's log position, read by a writer
+    /// right before its `Begin` (nothing of the operation can be in the log
+    /// before it) and right after its update returned, before the `Ack`
+    /// (everything the operation waited for is in the log before it).
+    Position(u64),
 }
 
 impl Message {
@@ -49,6 +54,7 @@ impl Message {
             Message::Killed(s, ord, at) => format!("K {s} {ord} {}", one_line(at)),
             Message::Missed(s) => format!("M {s}"),
             Message::Points(s, n) => format!("P {s} {n}"),
+            Message::Position(p) => format!("D {p}"),
         };
         line + "\n"
     }
@@ -88,6 +94,7 @@ impl Message {
                 let (s, n) = seq_and(rest)?;
                 Some(Message::Points(s, n.parse().ok()?))
             }
+            "D" => Some(Message::Position(rest.parse().ok()?)),
             _ => None,
         }
     }
@@ -113,6 +120,7 @@ mod tests {
             Message::Killed(6, 4, "fsync(.state.tmp-x)".into()),
             Message::Missed(7),
             Message::Points(8, 12),
+            Message::Position(123_456),
         ];
         for m in msgs {
             let line = m.encode();
@@ -126,5 +134,6 @@ mod tests {
         assert_eq!(Message::parse("A 3"), None);
         assert_eq!(Message::parse("T 5 00a"), None);
         assert_eq!(Message::parse("Q 1"), None);
+        assert_eq!(Message::parse("D 12x"), None);
     }
 }

@@ -50,7 +50,8 @@ impl Driver for BuiltinDriver {
         if sup.cfg.baseline {
             sup.out.baseline_ops_per_s = Some(sup.baseline()?);
         }
-        sup.init_state()
+        sup.init_state()?;
+        sup.sync_disk()
     }
 
     fn spawn_writer(sup: &mut Supervisor<'_, Self>, slot: usize) -> Result<(), crate::Error> {
@@ -61,7 +62,11 @@ impl Driver for BuiltinDriver {
             slot,
             first_seq: sup.writers[slot].next_seq,
             end_seq: sup.writers[slot].end_seq,
+            position: sup.disk.as_ref().map(|d| d.probe.position_file.clone()),
         };
+        if let Some(d) = sup.disk.as_mut() {
+            d.spawning(slot);
+        }
         let running = sup.spawn_builtin(&spec)?;
         sup.writers[slot].running = Some(running);
         Ok(())
@@ -75,6 +80,7 @@ impl Driver for BuiltinDriver {
             slot: index,
             first_seq: 0,
             end_seq: 0,
+            position: None,
         };
         let running = sup.spawn_builtin(&spec)?;
         sup.readers[index] = Some(running);

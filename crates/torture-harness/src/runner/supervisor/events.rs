@@ -134,6 +134,11 @@ impl<D: Driver> Supervisor<'_, D> {
             Message::Killed(seq, ordinal, syscall) => self.on_landed(slot, seq, ordinal, &syscall),
             Message::Missed(_) => self.out.kills_missed += 1,
             Message::Points(_, n) => self.coverage.observe(n),
+            Message::Position(p) => {
+                if let (Some(d), Child::Writer(_)) = (self.disk.as_mut(), id.child) {
+                    d.report(slot, p);
+                }
+            }
             Message::TornRead(why, bytes) => {
                 let ev = self.evidence(
                     ViolationKind::TornReads,

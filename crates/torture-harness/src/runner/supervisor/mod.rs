@@ -23,6 +23,7 @@
 mod builtin;
 mod checks;
 mod clock;
+mod disk;
 mod driver;
 mod events;
 mod exec;
@@ -63,6 +64,9 @@ use exec::ExecDriver;
 use final_phase::{FinalOpEnd, FinalPhase};
 use slot::{AllowedExit, INITIAL_OP_ESTIMATE, Running, WriterSlot, quota};
 
+use disk::DiskTrack;
+pub use disk::{DiskProbe, Positions};
+
 /// The longest the loop sleeps, so interrupts and deadlines are noticed.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -71,22 +75,29 @@ const KEEP_ERRORS: usize = 8;
 
 /// Runs the torture `cfg` describes in the directory `dir`, killing
 /// operations as `schedule` says; an outside program's commands are
-/// registered with `watchdog`.
+/// registered with `watchdog`. On a recording disk (`disk`), also returns
+/// where each operation began and was acknowledged in its log.
 pub(super) fn run(
     cfg: &RunConfig,
     dir: &Path,
     schedule: Box<dyn KillSchedule>,
     watchdog: Arc<Watchdog>,
-) -> Result<Report, crate::Error> {
+    disk: Option<DiskProbe>,
+) -> Result<(Report, Option<Positions>), crate::Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let track = disk.map(|probe| DiskTrack::new(probe, cfg.writers));
     match &cfg.workload {
         Workload::Builtin(strategy) => {
             let driver = BuiltinDriver::new(*strategy, dir);
-            Supervisor::new(cfg, dir, driver, schedule, clock).run()
+            let mut sup = Supervisor::new(cfg, dir, driver, schedule, clock);
+            sup.disk = track;
+            sup.run()
         }
         Workload::Exec(spec) => {
             let driver = ExecDriver::new(spec, watchdog)?;
-            Supervisor::new(cfg, dir, driver, schedule, clock).run()
+            let mut sup = Supervisor::new(cfg, dir, driver, schedule, clock);
+            sup.disk = track;
+            sup.run()
         }
     }
 }
@@ -124,6 +135,8 @@ struct Supervisor<'a, D> {
     artifacts: Option<Artifacts>,
     final_phase: FinalPhase,
     final_op: Option<FinalOpEnd>,
+    /// `--power-loss`: the operations' positions in the disk's log.
+    disk: Option<DiskTrack>,
 }
 
 impl<'a, D: Driver> Supervisor<'a, D> {
@@ -170,10 +183,11 @@ impl<'a, D: Driver> Supervisor<'a, D> {
             artifacts: cfg.artifacts.as_deref().map(Artifacts::new),
             final_phase: FinalPhase::NotYet,
             final_op: None,
+            disk: None,
         }
     }
 
-    fn run(mut self) -> Result<Report, crate::Error> {
+    fn run(mut self) -> Result<(Report, Option<Positions>), crate::Error> {
         crate::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM])
             .map_err(|e| crate::Error::Harness(format!("cannot install signal handlers: {e}")))?;
         D::prepare(&mut self)?;
@@ -384,7 +398,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         self.errors.push_back(e);
     }
 
-    fn finish(mut self) -> Result<Report, crate::Error> {
+    fn finish(mut self) -> Result<(Report, Option<Positions>), crate::Error> {
         self.out.elapsed = self.elapsed();
         D::finish(&mut self);
         self.out.litter = litter(&self.dir);
@@ -407,7 +421,23 @@ impl<'a, D: Driver> Supervisor<'a, D> {
                 a.dir().display()
             )));
         }
-        Ok(report)
+        Ok((report, self.disk.map(|d| d.positions)))
+    }
+
+    /// On a recording disk: makes what is in the run directory durable
+    /// (`syncfs`) and takes the log position as the base of every crash
+    /// point.
+    fn sync_disk(&mut self) -> Result<(), crate::Error> {
+        let Some(disk) = self.disk.as_mut() else {
+            return Ok(());
+        };
+        let dir = std::fs::File::open(&self.dir).map_err(|e| {
+            crate::Error::Harness(format!("cannot open {}: {e}", self.dir.display()))
+        })?;
+        nix::unistd::syncfs(&dir)
+            .map_err(|e| crate::Error::Harness(format!("syncfs of {}: {e}", self.dir.display())))?;
+        disk.positions.base = disk.probe.now();
+        Ok(())
     }
 }
 

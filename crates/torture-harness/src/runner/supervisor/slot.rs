@@ -123,6 +123,9 @@ pub(super) fn quota(length: RunLength, writers: usize, slot: usize) -> Seq {
 impl<D: Driver> Supervisor<'_, D> {
     pub(super) fn on_begin(&mut self, slot: usize, seq: Seq, at: Instant) {
         self.ledgers[slot].attempted += 1;
+        if let Some(d) = self.disk.as_mut() {
+            d.begin(slot);
+        }
         // The final liveness op is in the ledgers (the state must hold it)
         // but not in the run's counts: `--ops N` means N operations.
         if self.final_phase == FinalPhase::NotYet {
@@ -150,6 +153,10 @@ impl<D: Driver> Supervisor<'_, D> {
             return;
         };
         w.in_flight = None;
+        if let Some(d) = self.disk.as_mut() {
+            d.end(slot, s, matches!(end, OpEnd::Acked(_)));
+        }
+        let w = &mut self.writers[slot];
         // `w.killed` stays set until the process is reaped: its death by
         // our SIGKILL is expected even when the op beat the kill.
         let mut killed =

@@ -163,6 +163,7 @@ impl Rig {
             artifacts: None,
             minimums: Minimums::default(),
             until_covered: None,
+            power_loss: None,
         }));
         let log = Rc::new(RefCell::new(Log::default()));
         let clock = FakeClock::new();

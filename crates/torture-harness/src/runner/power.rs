@@ -1,0 +1,653 @@
+//! `--power-loss FS`: the run on a recording disk, then a power cut at
+//! crash points of its block log.
+//!
+//! The whole run (SIGKILLs included) happens on a file system made on a
+//! [`RecordingDisk`]: every block write and every cache flush of the file
+//! system reaches the disk's log, in order. Writers report the log position
+//! right before each operation begins and right after it is acknowledged
+//! (see `supervisor::disk`). After the run:
+//!
+//! - **Crash points.** A crash point `p` is a log position: entries `0..p`
+//!   reached the disk's volatile cache. Candidates are the positions right
+//!   after a write (a power cut between two writes) and every
+//!   acknowledgement's position (the instant a lost update shows best),
+//!   after the initial state was synced. `--crash-points N` draws N of them,
+//!   seeded: half at acknowledgements, the rest anywhere (fewer candidates:
+//!   all of them).
+//! - **Crash states.** At `p`, every write before the last flush before `p`
+//!   is durable; each write after it may or may not have reached the media
+//!   (a volatile cache writes back in any order). The states are: none of
+//!   them, all of them, and seeded subsets, up to `--max-states` (every
+//!   subset when there are few enough).
+//! - **The check.** Each distinct image is mounted read-write (the file
+//!   system's own recovery runs; what it writes goes to a private overlay,
+//!   never to the log), the state is read through the strategy's read path,
+//!   and the image is unmounted. At each crash point using it, the state is
+//!   judged against the positions: not mountable, missing or undecodable is
+//!   `torn`; a writer's counter below the number of its operations
+//!   acknowledged at or before `p` is `lost`; above the number of its
+//!   operations begun before `p` is `phantom`.
+//!
+//! Approximations, said in the README: the log is the order in which
+//! requests arrive at a device that serves one at a time (a real volatile
+//! cache; dm-log-writes logs completion order, which can be looser); the
+//! crash points are a function of the seed and of the log, which depends
+//! on timing, so a replay repeats the configuration, not the states.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::{PowerLoss, RunConfig};
+use crate::disk::{EntryKind, FsSpec, RecordingDisk, ViewError};
+use crate::owned::{self, ScratchDir};
+use crate::process::Watchdog;
+use crate::report::{PowerLog, PowerLossReport, PowerViolations, Report};
+use crate::state::Document;
+use crate::strategy::Strategy;
+use crate::verifier::Evidence;
+use crate::vocab::{OpId, ViolationKind};
+
+use super::RunDir;
+use super::supervisor::Positions;
+
+/// Checks, before anything is made, that the recording disk of `power`
+/// can be made here: root, FUSE, loop devices, the mkfs, a usable TMPDIR.
+pub(super) fn preflight(power: &PowerLoss) -> Result<(), crate::Error> {
+    let spec = FsSpec::parse(&power.fs).map_err(crate::Error::BadInput)?;
+    crate::disk::preflight_recording(&spec).map_err(crate::Error::BadInput)?;
+    crate::paths::check("TMPDIR", &std::env::temp_dir()).map_err(crate::Error::BadInput)
+}
+
+/// Makes the recording disk of `power`, with its file system mounted.
+pub(super) fn create_disk(
+    power: &PowerLoss,
+    watchdog: &Arc<Watchdog>,
+) -> Result<RecordingDisk, crate::Error> {
+    let spec = FsSpec::parse(&power.fs).map_err(crate::Error::BadInput)?;
+    let tmp = std::env::temp_dir();
+    RecordingDisk::create(&spec, &tmp, power.image_mib << 20, watchdog)
+        .map_err(|e| crate::Error::Harness(format!("the recording disk: {e}")))
+}
+
+/// The run directory: a fresh one on the recording disk's file system.
+pub(super) fn run_dir(
+    disk: &RecordingDisk,
+    watchdog: &Arc<Watchdog>,
+) -> Result<RunDir, crate::Error> {
+    let temp = ScratchDir::create(owned::Kind::Run, disk.root(), Some(watchdog.clone() as _))
+        .map_err(crate::Error::Harness)?;
+    Ok(RunDir {
+        path: temp.path().to_path_buf(),
+        temp: Some(temp),
+    })
+}
+
+/// After the run: unmounts the live file system, checks the crash states
+/// and adds what they show to `report`.
+pub(super) fn finish(
+    config: &RunConfig,
+    power: &PowerLoss,
+    dir: RunDir,
+    mut disk: RecordingDisk,
+    report: Report,
+    positions: Positions,
+) -> Result<Report, crate::Error> {
+    let mut report = report;
+    let end = disk.position();
+    let rel = dir
+        .path
+        .strip_prefix(disk.root())
+        .map(Path::to_path_buf)
+        .map_err(|_| crate::Error::Harness("the run directory is not on the disk".into()))?;
+    // The run directory goes with the disk: its removal is logged after
+    // the last crash point, and the evidence is the crash state itself.
+    drop(dir);
+    report.dir_removed = true;
+    disk.finish()
+        .map_err(|e| crate::Error::Harness(format!("unmounting the recording disk: {e}")))?;
+    let crashsafe_strategy = match &config.workload {
+        crate::config::Workload::Builtin(s) => *s,
+        crate::config::Workload::Exec(_) => {
+            return Err(crate::Error::Harness(
+                "--power-loss runs built-in strategies only".into(),
+            ));
+        }
+    };
+    let plan = Plan::new(
+        &disk.kinds(),
+        positions.base,
+        end,
+        &positions,
+        power,
+        config.seed,
+    );
+    let checked = check(
+        &disk,
+        &plan,
+        &positions,
+        &rel.join(crate::config::STATE_FILE),
+        crashsafe_strategy,
+        config.writers,
+    )?;
+    let spec = FsSpec::parse(&power.fs).map_err(crate::Error::Harness)?;
+    let stats = disk.stats();
+    let secs = checked.seconds.max(1e-9);
+    let summary = PowerLossReport {
+        fs: power.fs.clone(),
+        label: format!("power loss ({})", spec.label()),
+        mkfs: disk.mkfs_line().to_string(),
+        mount_options: disk.mount_options().to_string(),
+        image_bytes: power.image_mib << 20,
+        log: PowerLog {
+            start: positions.base,
+            end,
+            writes: stats.writes,
+            flushes: stats.flushes,
+            zeroes: stats.zeroes,
+            bytes: stats.bytes,
+        },
+        positions_reported: positions.reported,
+        positions_stood_in: positions.stand_ins,
+        seed: config.seed,
+        crash_points: plan.points.len() as u64,
+        candidates: plan.candidates,
+        max_states: power.max_states,
+        crash_states: checked.states,
+        distinct_images: checked.images,
+        unmountable: checked.unmountable,
+        violations: checked.violations,
+        check_seconds: checked.seconds,
+        states_per_second: checked.states as f64 / secs,
+        images_per_second: checked.images as f64 / secs,
+        interrupted: checked.interrupted,
+    };
+    report.add_power_loss(summary, checked.evidence, checked.most_lost);
+    Ok(report)
+}
+
+/// The crash points and, at each, the crash states to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The crash points, ascending.
+    pub points: Vec<Point>,
+    /// How many candidates they were drawn from.
+    pub candidates: u64,
+}
+
+/// One crash point and its states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Point {
+    /// The log position: entries before it reached the disk's cache.
+    pub at: u64,
+    /// Entries before this one are durable (one past the last flush).
+    pub durable_end: u64,
+    /// How many writes after the last flush may or may not be on the media.
+    pub window: u64,
+    /// Each state: the writes of the window it keeps.
+    pub states: Vec<Vec<u64>>,
+}
+
+impl Plan {
+    /// Draws the crash points in `(base, end]` of a log with `kinds`, and
+    /// their states, as `power` says, seeded by `seed`.
+    pub(crate) fn new(
+        kinds: &[EntryKind],
+        base: u64,
+        end: u64,
+        positions: &Positions,
+        power: &PowerLoss,
+        seed: u64,
+    ) -> Plan {
+        let end = end.min(kinds.len() as u64);
+        let in_range = |p: u64| p > base && p <= end;
+        let mut acks: Vec<u64> = positions
+            .acks
+            .iter()
+            .flatten()
+            .map(|a| a.0)
+            .filter(|&p| in_range(p))
+            .collect();
+        acks.sort_unstable();
+        acks.dedup();
+        let writes: Vec<u64> = (base + 1..=end)
+            .filter(|&p| kinds[p as usize - 1] != EntryKind::Flush)
+            .filter(|p| acks.binary_search(p).is_err())
+            .collect();
+        let candidates = (acks.len() + writes.len()) as u64;
+        let mut chosen: Vec<u64> = match power.crash_points {
+            Some(n) if n < candidates => {
+                let mut rng = Stream::new(seed, 0x6372_6173_6870_7473); // "crashpts"
+                let from_acks = (n / 2).min(acks.len() as u64);
+                let from_writes = (n - from_acks).min(writes.len() as u64);
+                let from_acks = n - from_writes;
+                let mut picked = rng.sample(&acks, from_acks as usize);
+                picked.extend(rng.sample(&writes, from_writes as usize));
+                picked
+            }
+            _ => acks.iter().chain(&writes).copied().collect(),
+        };
+        chosen.sort_unstable();
+        let last_flush = durable_ends(kinds);
+        let points = chosen
+            .into_iter()
+            .map(|at| {
+                let durable_end = last_flush[at as usize];
+                let window: Vec<u64> = (durable_end..at)
+                    .filter(|&i| kinds[i as usize] != EntryKind::Flush)
+                    .collect();
+                Point {
+                    at,
+                    durable_end,
+                    window: window.len() as u64,
+                    states: states(&window, power.max_states, seed ^ at.rotate_left(17)),
+                }
+            })
+            .collect();
+        Plan { points, candidates }
+    }
+}
+
+/// For each position `p` (`0..=len`), one past the last flush before it
+/// (0 when there is none): every entry before it is durable at `p`.
+fn durable_ends(kinds: &[EntryKind]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(kinds.len() + 1);
+    let mut last = 0u64;
+    out.push(0);
+    for (i, k) in kinds.iter().enumerate() {
+        if *k == EntryKind::Flush {
+            last = i as u64 + 1;
+        }
+        out.push(last);
+    }
+    out
+}
+
+/// The states of a window of unflushed writes: none kept, all kept, then
+/// seeded subsets, up to `max` (every subset when there are at most `max`).
+fn states(window: &[u64], max: u64, seed: u64) -> Vec<Vec<u64>> {
+    if window.is_empty() {
+        return vec![Vec::new()];
+    }
+    let n = window.len();
+    if n < 63 && (1u64 << n) <= max {
+        // Every subset, none first and all second, so the cheapest cut
+        // shows first.
+        let full = (1u64 << n) - 1;
+        let mut masks = vec![0, full];
+        masks.extend(1..full);
+        return masks
+            .into_iter()
+            .map(|m| subset(window, |i| m >> i & 1 == 1))
+            .collect();
+    }
+    let mut out = vec![Vec::new(), window.to_vec()];
+    let mut rng = Stream::new(seed, 0x7374_6174_6573); // "states"
+    let mut tries = 0;
+    while (out.len() as u64) < max && tries < 8 * max {
+        tries += 1;
+        let pick = subset(window, |_| rng.next() & 1 == 1);
+        if !out.contains(&pick) {
+            out.push(pick);
+        }
+    }
+    out
+}
+
+fn subset(window: &[u64], mut keep: impl FnMut(usize) -> bool) -> Vec<u64> {
+    window
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, &e)| e)
+        .collect()
+}
+
+/// A SplitMix64 stream: the same draws for the same seed everywhere.
+struct Stream(u64);
+
+impl Stream {
+    fn new(seed: u64, tag: u64) -> Stream {
+        Stream(crate::seed::splitmix64(seed ^ tag))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        crate::seed::splitmix64(self.0)
+    }
+
+    /// `k` distinct items of `items`, in draw order (a partial shuffle).
+    fn sample(&mut self, items: &[u64], k: usize) -> Vec<u64> {
+        let mut pool = items.to_vec();
+        let k = k.min(pool.len());
+        for i in 0..k {
+            let j = i + (self.next() % (pool.len() - i) as u64) as usize;
+            pool.swap(i, j);
+        }
+        pool.truncate(k);
+        pool
+    }
+}
+
+/// What one crash image holds, as far as the verdict goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Image {
+    /// The file system refused to mount it.
+    Unmountable(String),
+    /// The state could not be read, is missing, or does not decode.
+    Unreadable(String, Vec<u8>),
+    /// The writers' counters.
+    Counters(Vec<u64>),
+}
+
+/// What the crash states showed.
+#[derive(Debug, Default)]
+struct Checked {
+    states: u64,
+    images: u64,
+    unmountable: u64,
+    violations: PowerViolations,
+    evidence: Vec<Evidence>,
+    /// The most acknowledged updates missing from one state.
+    most_lost: u64,
+    seconds: f64,
+    interrupted: bool,
+}
+
+/// Mounts each distinct image of `plan` once and judges every state.
+fn check(
+    disk: &RecordingDisk,
+    plan: &Plan,
+    positions: &Positions,
+    state: &Path,
+    strategy: &'static dyn Strategy,
+    writers: usize,
+) -> Result<Checked, crate::Error> {
+    let start = Instant::now();
+    let mut cache: HashMap<(u64, Vec<u64>), Image> = HashMap::new();
+    let mut out = Checked::default();
+    let end = plan.points.last().map_or(0, |p| p.at);
+    'points: for point in &plan.points {
+        for (i, kept) in point.states.iter().enumerate() {
+            if crate::platform::stop_requested() {
+                out.interrupted = true;
+                break 'points;
+            }
+            let key = (point.durable_end, kept.clone());
+            let image = match cache.get(&key) {
+                Some(image) => image.clone(),
+                None => {
+                    let image = read_image(disk, point.durable_end, kept, state, strategy)?;
+                    out.images += 1;
+                    if matches!(image, Image::Unmountable(_)) {
+                        out.unmountable += 1;
+                    }
+                    cache.insert(key, image.clone());
+                    image
+                }
+            };
+            out.states += 1;
+            let seen_by = format!(
+                "power cut at block-log position {} of {end}, state {} of {}: {} of {} unflushed write(s) kept",
+                point.at,
+                i + 1,
+                point.states.len(),
+                kept.len(),
+                point.window
+            );
+            judge(&image, point.at, positions, writers, &seen_by, &mut out);
+        }
+    }
+    out.seconds = start.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+/// Mounts the image (durable prefix + `kept`), reads the state, unmounts.
+fn read_image(
+    disk: &RecordingDisk,
+    durable_end: u64,
+    kept: &[u64],
+    state: &Path,
+    strategy: &'static dyn Strategy,
+) -> Result<Image, crate::Error> {
+    let view = match disk.mount_view(durable_end, kept) {
+        Ok(view) => view,
+        Err(ViewError::MountFailed(why)) => return Ok(Image::Unmountable(why)),
+        Err(ViewError::Harness(why)) => {
+            return Err(crate::Error::Harness(format!("a crash image: {why}")));
+        }
+    };
+    let path: PathBuf = view.root().join(state);
+    Ok(match strategy.read(&path) {
+        Err(e) => Image::Unreadable(format!("cannot read the state: {e}"), Vec::new()),
+        Ok(None) => Image::Unreadable("the state file is missing".into(), Vec::new()),
+        Ok(Some(bytes)) => match Document::decode(&bytes) {
+            Ok(doc) => Image::Counters(doc.counters),
+            Err(why) => Image::Unreadable(why, bytes),
+        },
+    })
+}
+
+/// Judges one crash state at position `at` (see the module docs).
+fn judge(
+    image: &Image,
+    at: u64,
+    positions: &Positions,
+    writers: usize,
+    seen_by: &str,
+    out: &mut Checked,
+) {
+    let evidence = |kind, writer: Option<usize>, op: Option<String>, detail: String| Evidence {
+        kind,
+        seen_by: seen_by.to_string(),
+        op,
+        writer,
+        at_ms: 0,
+        detail,
+        bytes_hex: None,
+        seed: 0,
+    };
+    let counters = match image {
+        Image::Unmountable(why) => {
+            out.violations.torn += 1;
+            let ev = evidence(
+                ViolationKind::Torn,
+                None,
+                None,
+                format!("the crash image does not mount: {why}"),
+            );
+            keep(out, ev);
+            return;
+        }
+        Image::Unreadable(why, bytes) => {
+            out.violations.torn += 1;
+            let mut ev = evidence(ViolationKind::Torn, None, None, why.clone());
+            if !bytes.is_empty() {
+                ev.bytes_hex = Some(crate::hex::encode(&bytes[..bytes.len().min(64 << 10)]));
+            }
+            keep(out, ev);
+            return;
+        }
+        Image::Counters(c) => c,
+    };
+    let mut lost_here = 0u64;
+    let mut lost_ev = None;
+    let mut phantom_ev = None;
+    for slot in 0..writers {
+        let have = counters.get(slot).copied().unwrap_or(0);
+        let acks = positions.acks.get(slot).map_or(&[][..], Vec::as_slice);
+        let acked: Vec<_> = acks.iter().filter(|a| a.0 <= at).collect();
+        let begun = positions
+            .begins
+            .get(slot)
+            .map_or(0, |b| b.iter().filter(|&&p| p < at).count() as u64);
+        if have < acked.len() as u64 {
+            let missing = acked.len() as u64 - have;
+            lost_here += missing;
+            // Counters count updates, so the first acknowledged one past
+            // the counter is the oldest that cannot be in the state.
+            let (pos, seq) = *acked[have as usize];
+            lost_ev.get_or_insert_with(|| {
+                evidence(
+                    ViolationKind::Lost,
+                    Some(slot),
+                    Some(OpId::new(slot, seq).to_string()),
+                    format!(
+                        "writer {slot}'s counter is {have}, but {} of its updates were acknowledged by position {at}; {} (acknowledged at position {pos}) and {} after it are missing",
+                        acked.len(),
+                        OpId::new(slot, seq),
+                        missing - 1
+                    ),
+                )
+            });
+        }
+        if have > begun {
+            phantom_ev.get_or_insert_with(|| {
+                evidence(
+                    ViolationKind::Phantom,
+                    Some(slot),
+                    None,
+                    format!(
+                        "writer {slot}'s counter is {have}, but only {begun} of its updates had begun by position {at}"
+                    ),
+                )
+            });
+        }
+    }
+    if let Some(ev) = lost_ev {
+        out.violations.lost += 1;
+        out.most_lost = out.most_lost.max(lost_here);
+        keep(out, ev);
+    }
+    if let Some(ev) = phantom_ev {
+        out.violations.phantom += 1;
+        keep(out, ev);
+    }
+}
+
+/// Keeps the first evidence items of each class (the report keeps 32 in all).
+fn keep(out: &mut Checked, ev: Evidence) {
+    let same = out.evidence.iter().filter(|e| e.kind == ev.kind).count();
+    if same < 8 {
+        out.evidence.push(ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EntryKind::{Flush as F, Write as W};
+
+    fn power(points: Option<u64>, max_states: u64) -> PowerLoss {
+        PowerLoss {
+            fs: "ext4".into(),
+            crash_points: points,
+            max_states,
+            image_mib: 256,
+        }
+    }
+
+    fn positions(begins: Vec<Vec<u64>>, acks: Vec<Vec<(u64, u64)>>) -> Positions {
+        Positions {
+            base: 0,
+            begins,
+            acks,
+            reported: 0,
+            stand_ins: 0,
+        }
+    }
+
+    #[test]
+    fn durable_ends_follow_the_last_flush() {
+        assert_eq!(durable_ends(&[W, F, W, W, F, W]), vec![0, 0, 2, 2, 2, 5, 5]);
+    }
+
+    #[test]
+    fn every_point_and_state_when_few() {
+        let kinds = [W, W, F, W, W, F, W];
+        let pos = positions(vec![vec![]], vec![vec![(6, 0)]]);
+        let plan = Plan::new(&kinds, 2, 7, &pos, &power(None, 8), 1);
+        // Positions after a write in (2, 7], and the ack at 6.
+        let at: Vec<u64> = plan.points.iter().map(|p| p.at).collect();
+        assert_eq!(at, vec![4, 5, 6, 7]);
+        assert_eq!(plan.candidates, 4);
+        let p5 = &plan.points[1];
+        assert_eq!((p5.durable_end, p5.window), (3, 2));
+        assert_eq!(p5.states, vec![vec![], vec![3, 4], vec![3], vec![4]]);
+        let p6 = &plan.points[2];
+        assert_eq!((p6.durable_end, p6.states.clone()), (6, vec![vec![]]));
+    }
+
+    #[test]
+    fn drawn_points_are_seeded_half_at_acks_and_bounded() {
+        let kinds: Vec<EntryKind> = (0..400).map(|i| if i % 10 == 9 { F } else { W }).collect();
+        let acks: Vec<(u64, u64)> = (0..30).map(|i| (i * 13 + 5, i)).collect();
+        let pos = positions(vec![vec![]], vec![acks.clone()]);
+        let a = Plan::new(&kinds, 0, 400, &pos, &power(Some(20), 3), 42);
+        let b = Plan::new(&kinds, 0, 400, &pos, &power(Some(20), 3), 42);
+        let c = Plan::new(&kinds, 0, 400, &pos, &power(Some(20), 3), 43);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.points.len(), 20);
+        let at_acks = a
+            .points
+            .iter()
+            .filter(|p| acks.iter().any(|x| x.0 == p.at))
+            .count();
+        assert!(at_acks >= 10, "{at_acks} of 20 at acknowledgements");
+        for p in &a.points {
+            assert!(p.states.len() <= 3 && !p.states.is_empty());
+            assert!(p.at >= 1 && p.at <= 400);
+            let mut sorted = p.states.clone();
+            sorted.dedup();
+            assert_eq!(sorted.len(), p.states.len());
+        }
+    }
+
+    #[test]
+    fn judged_against_the_positions() {
+        // Writer 0: began at 10, acked at 20; began at 30, acked at 40.
+        let pos = positions(vec![vec![10, 30]], vec![vec![(20, 0), (40, 1)]]);
+        let verdict = |counters: Vec<u64>, at: u64| {
+            let mut out = Checked::default();
+            judge(&Image::Counters(counters), at, &pos, 1, "t", &mut out);
+            (out.violations.lost, out.violations.phantom, out.most_lost)
+        };
+        assert_eq!(
+            verdict(vec![0], 20),
+            (1, 0, 1),
+            "acked at 20, missing at 20"
+        );
+        assert_eq!(verdict(vec![0], 19), (0, 0, 0), "not yet acked at 19");
+        assert_eq!(verdict(vec![1], 45), (1, 0, 1));
+        assert_eq!(verdict(vec![0], 45), (1, 0, 2));
+        assert_eq!(verdict(vec![2], 45), (0, 0, 0));
+        assert_eq!(
+            verdict(vec![1], 10),
+            (0, 1, 0),
+            "nothing had begun before 10"
+        );
+        assert_eq!(verdict(vec![1], 11), (0, 0, 0));
+        assert_eq!(verdict(vec![2], 30), (0, 1, 0), "the second began at 30");
+        let mut out = Checked::default();
+        judge(
+            &Image::Unmountable("bad superblock".into()),
+            5,
+            &pos,
+            1,
+            "t",
+            &mut out,
+        );
+        judge(
+            &Image::Unreadable("missing".into(), vec![]),
+            5,
+            &pos,
+            1,
+            "t",
+            &mut out,
+        );
+        assert_eq!(out.violations.torn, 2);
+        assert!(out.evidence[0].detail.contains("bad superblock"));
+    }
+}
