@@ -211,10 +211,6 @@ fn refusals_are_one_line_and_exit_2() {
             vec!["--power-loss", "xfs", "--image-mib", "100"],
             "too small",
         ),
-        (
-            vec!["--power-loss", "ext4", "--exec", "true", "--check", "true"],
-            "built-in strategy",
-        ),
     ] {
         t.run(&args).expect_code(2).expect_one_error_line(needle);
     }

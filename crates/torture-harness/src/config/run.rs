@@ -257,15 +257,6 @@ impl RunConfig {
                 format!("cannot be used with {flag}: the run happens on a disk torture makes"),
             );
         }
-        if let Workload::Exec(_) = &self.workload {
-            return err(
-                "power_loss",
-                format!(
-                    "needs a built-in strategy for now, not {} (explore --faults power takes outside programs)",
-                    Setting("exec").named(naming)
-                ),
-            );
-        }
         if let Some(n) = p.crash_points {
             check::named(check::at_least_one(n), "crash_points", naming)?;
         }

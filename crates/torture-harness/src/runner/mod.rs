@@ -270,7 +270,7 @@ impl PreparedRun<'_> {
                 }
             };
             let positions = positions.unwrap_or_default();
-            return power::finish(config, power, dir, disk, report, positions);
+            return power::finish(config, power, dir, disk, report, positions, &watchdog);
         }
         let result = result.map(|(report, _)| report);
         let failed = result

@@ -39,11 +39,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::{PowerLoss, RunConfig};
+use crate::config::{ExecSpec, PowerLoss, RunConfig, Workload};
 use crate::disk::{EntryKind, FsSpec, RecordingDisk, ViewError};
 use crate::owned::{self, ScratchDir};
 use crate::process::Watchdog;
+use crate::process::reaper::{self, RunTag};
 use crate::report::{PowerLog, PowerLossReport, PowerViolations, Report};
+use crate::runner::exec::{Which, tail};
 use crate::state::Document;
 use crate::strategy::Strategy;
 use crate::verifier::Evidence;
@@ -93,6 +95,7 @@ pub(super) fn finish(
     mut disk: RecordingDisk,
     report: Report,
     positions: Positions,
+    watchdog: &Arc<Watchdog>,
 ) -> Result<Report, crate::Error> {
     let mut report = report;
     let end = disk.position();
@@ -107,13 +110,9 @@ pub(super) fn finish(
     report.dir_removed = true;
     disk.finish()
         .map_err(|e| crate::Error::Harness(format!("unmounting the recording disk: {e}")))?;
-    let crashsafe_strategy = match &config.workload {
-        crate::config::Workload::Builtin(s) => *s,
-        crate::config::Workload::Exec(_) => {
-            return Err(crate::Error::Harness(
-                "--power-loss runs built-in strategies only".into(),
-            ));
-        }
+    let reader = match &config.workload {
+        Workload::Builtin(s) => Reader::Builtin(*s),
+        Workload::Exec(spec) => Reader::Exec(ExecReader::new(spec, config, watchdog)?),
     };
     let plan = Plan::new(
         &disk.kinds(),
@@ -123,14 +122,7 @@ pub(super) fn finish(
         power,
         config.seed,
     );
-    let checked = check(
-        &disk,
-        &plan,
-        &positions,
-        &rel.join(crate::config::STATE_FILE),
-        crashsafe_strategy,
-        config.writers,
-    )?;
+    let checked = check(&disk, &plan, &positions, &rel, &reader, config.writers)?;
     let spec = FsSpec::parse(&power.fs).map_err(crate::Error::Harness)?;
     let stats = disk.stats();
     let secs = checked.seconds.max(1e-9);
@@ -337,8 +329,98 @@ pub(crate) enum Image {
     Unmountable(String),
     /// The state could not be read, is missing, or does not decode.
     Unreadable(String, Vec<u8>),
-    /// The writers' counters.
+    /// The writers' counters (a built-in strategy's document).
     Counters(Vec<u64>),
+    /// The op ids an outside program's check printed.
+    Ids(Vec<OpId>, Vec<String>),
+}
+
+/// How a crash state is read: a built-in strategy's read path, or an
+/// outside program's `--check`.
+enum Reader {
+    Builtin(&'static dyn Strategy),
+    Exec(ExecReader),
+}
+
+/// Runs an outside program's check in a crash image, as the runner's
+/// checks run: in the run directory, with the protocol's environment, in
+/// its own process group registered with the watchdog, killed after the
+/// op timeout.
+struct ExecReader {
+    spec: ExecSpec,
+    logs: ScratchDir,
+    tag: RunTag,
+    watchdog: Arc<Watchdog>,
+    timeout: std::time::Duration,
+}
+
+impl ExecReader {
+    fn new(
+        spec: &ExecSpec,
+        config: &RunConfig,
+        watchdog: &Arc<Watchdog>,
+    ) -> Result<ExecReader, crate::Error> {
+        let logs = ScratchDir::in_tmp(owned::Kind::Logs, Some(watchdog.clone() as _))
+            .map_err(crate::Error::Harness)?;
+        let tag = RunTag::random();
+        watchdog.watch_run(&tag);
+        Ok(ExecReader {
+            spec: spec.clone(),
+            logs,
+            tag,
+            watchdog: Arc::clone(watchdog),
+            timeout: config.op_timeout,
+        })
+    }
+
+    /// Runs the check in `dir`: the ids it printed, or why it failed.
+    fn read(&self, dir: &Path) -> Result<Image, crate::Error> {
+        let out = self.logs.path().join("power-check.out");
+        let program = self.spec.program(Which::Check);
+        let harness =
+            |e: std::io::Error| crate::Error::Harness(format!("cannot run {program}: {e}"));
+        let process = self
+            .spec
+            .spawn(Which::Check, dir, &out, &self.tag.command(0))
+            .map_err(harness)?;
+        let pid = process.pid();
+        self.watchdog.watch(pid);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(crate::process::wait_exited(pid)));
+        let finished = rx.recv_timeout(self.timeout).is_ok();
+        process.kill_group();
+        self.watchdog.forget(pid);
+        let status = process.wait().map_err(harness)?;
+        reaper::kill_tagged(&self.tag);
+        if !finished {
+            return Ok(Image::Unreadable(
+                format!(
+                    "the check did not finish within --op-timeout {:?}",
+                    self.timeout
+                ),
+                Vec::new(),
+            ));
+        }
+        if !status.success() {
+            return Ok(Image::Unreadable(
+                format!(
+                    "the check failed ({}): {}",
+                    super::supervisor::describe_status(status),
+                    tail(&out)
+                ),
+                Vec::new(),
+            ));
+        }
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let (mut ids, mut junk) = (Vec::new(), Vec::new());
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.parse::<OpId>() {
+                Ok(id) => ids.push(id),
+                Err(_) => junk.push(line.chars().take(80).collect()),
+            }
+        }
+        Ok(Image::Ids(ids, junk))
+    }
 }
 
 /// What the crash states showed.
@@ -355,13 +437,14 @@ struct Checked {
     interrupted: bool,
 }
 
-/// Mounts each distinct image of `plan` once and judges every state.
+/// Mounts each distinct image of `plan` once and judges every state; `rel`
+/// is the run directory's path on the disk.
 fn check(
     disk: &RecordingDisk,
     plan: &Plan,
     positions: &Positions,
-    state: &Path,
-    strategy: &'static dyn Strategy,
+    rel: &Path,
+    reader: &Reader,
     writers: usize,
 ) -> Result<Checked, crate::Error> {
     let start = Instant::now();
@@ -378,7 +461,7 @@ fn check(
             let image = match cache.get(&key) {
                 Some(image) => image.clone(),
                 None => {
-                    let image = read_image(disk, point.durable_end, kept, state, strategy)?;
+                    let image = read_image(disk, point.durable_end, kept, rel, reader)?;
                     out.images += 1;
                     if matches!(image, Image::Unmountable(_)) {
                         out.unmountable += 1;
@@ -408,8 +491,8 @@ fn read_image(
     disk: &RecordingDisk,
     durable_end: u64,
     kept: &[u64],
-    state: &Path,
-    strategy: &'static dyn Strategy,
+    rel: &Path,
+    reader: &Reader,
 ) -> Result<Image, crate::Error> {
     let view = match disk.mount_view(durable_end, kept) {
         Ok(view) => view,
@@ -418,7 +501,12 @@ fn read_image(
             return Err(crate::Error::Harness(format!("a crash image: {why}")));
         }
     };
-    let path: PathBuf = view.root().join(state);
+    let dir: PathBuf = view.root().join(rel);
+    let strategy = match reader {
+        Reader::Builtin(s) => *s,
+        Reader::Exec(exec) => return exec.read(&dir),
+    };
+    let path = dir.join(crate::config::STATE_FILE);
     Ok(match strategy.read(&path) {
         Err(e) => Image::Unreadable(format!("cannot read the state: {e}"), Vec::new()),
         Ok(None) => Image::Unreadable("the state file is missing".into(), Vec::new()),
@@ -470,6 +558,10 @@ fn judge(
             return;
         }
         Image::Counters(c) => c,
+        Image::Ids(ids, junk) => {
+            judge_ids(ids, junk, at, positions, seen_by, out);
+            return;
+        }
     };
     let mut lost_here = 0u64;
     let mut lost_ev = None;
@@ -481,7 +573,7 @@ fn judge(
         let begun = positions
             .begins
             .get(slot)
-            .map_or(0, |b| b.iter().filter(|&&p| p < at).count() as u64);
+            .map_or(0, |b| b.iter().filter(|&&(p, _)| p < at).count() as u64);
         if have < acked.len() as u64 {
             let missing = acked.len() as u64 - have;
             lost_here += missing;
@@ -526,6 +618,79 @@ fn judge(
     }
 }
 
+/// Judges the op ids an outside program's check printed in a crash state
+/// at position `at`: an id acknowledged at or before `at` and absent is
+/// `lost`; an id present that had not begun before `at`, or is no op of
+/// the run, is `phantom`.
+fn judge_ids(
+    ids: &[OpId],
+    junk: &[String],
+    at: u64,
+    positions: &Positions,
+    seen_by: &str,
+    out: &mut Checked,
+) {
+    let present: std::collections::HashSet<OpId> = ids.iter().copied().collect();
+    let mut lost: Vec<(OpId, u64)> = Vec::new();
+    for (slot, acks) in positions.acks.iter().enumerate() {
+        for &(pos, seq) in acks.iter().filter(|a| a.0 <= at) {
+            let id = OpId::new(slot, seq);
+            if !present.contains(&id) {
+                lost.push((id, pos));
+            }
+        }
+    }
+    let begun = |id: &OpId| {
+        positions
+            .begins
+            .get(id.slot)
+            .is_some_and(|b| b.iter().any(|&(p, s)| s == id.seq && p < at))
+    };
+    let mut phantoms: Vec<String> = ids
+        .iter()
+        .filter(|id| !begun(id))
+        .map(|id| id.to_string())
+        .collect();
+    phantoms.extend(junk.iter().cloned());
+    let ev = |kind, op: Option<OpId>, detail: String| Evidence {
+        kind,
+        seen_by: seen_by.to_string(),
+        op: op.map(|o| o.to_string()),
+        writer: op.map(|o| o.slot),
+        at_ms: 0,
+        detail,
+        bytes_hex: None,
+        seed: 0,
+    };
+    let list = |ids: Vec<String>| {
+        let n = ids.len();
+        let mut shown = ids.into_iter().take(20).collect::<Vec<_>>().join(", ");
+        if n > 20 {
+            shown += &format!(" and {} more", n - 20);
+        }
+        shown
+    };
+    if let Some(&(first, pos)) = lost.first() {
+        out.violations.lost += 1;
+        out.most_lost = out.most_lost.max(lost.len() as u64);
+        let detail = format!(
+            "{} op(s) acknowledged by position {at} missing ({first} was acknowledged at position {pos}): {}",
+            lost.len(),
+            list(lost.iter().map(|l| l.0.to_string()).collect())
+        );
+        keep(out, ev(ViolationKind::Lost, Some(first), detail));
+    }
+    if !phantoms.is_empty() {
+        out.violations.phantom += 1;
+        let detail = format!(
+            "{} line(s) that are no op begun before position {at}: {}",
+            phantoms.len(),
+            list(phantoms)
+        );
+        keep(out, ev(ViolationKind::Phantom, None, detail));
+    }
+}
+
 /// Keeps the first evidence items of each class (the report keeps 32 in all).
 fn keep(out: &mut Checked, ev: Evidence) {
     let same = out.evidence.iter().filter(|e| e.kind == ev.kind).count();
@@ -548,7 +713,7 @@ mod tests {
         }
     }
 
-    fn positions(begins: Vec<Vec<u64>>, acks: Vec<Vec<(u64, u64)>>) -> Positions {
+    fn positions(begins: Vec<Vec<(u64, u64)>>, acks: Vec<Vec<(u64, u64)>>) -> Positions {
         Positions {
             base: 0,
             begins,
@@ -608,7 +773,7 @@ mod tests {
     #[test]
     fn judged_against_the_positions() {
         // Writer 0: began at 10, acked at 20; began at 30, acked at 40.
-        let pos = positions(vec![vec![10, 30]], vec![vec![(20, 0), (40, 1)]]);
+        let pos = positions(vec![vec![(10, 0), (30, 1)]], vec![vec![(20, 0), (40, 1)]]);
         let verdict = |counters: Vec<u64>, at: u64| {
             let mut out = Checked::default();
             judge(&Image::Counters(counters), at, &pos, 1, "t", &mut out);
@@ -649,5 +814,41 @@ mod tests {
         );
         assert_eq!(out.violations.torn, 2);
         assert!(out.evidence[0].detail.contains("bad superblock"));
+    }
+
+    #[test]
+    fn printed_ids_are_judged_against_the_positions() {
+        let pos = positions(
+            vec![vec![(10, 0), (30, 1)], vec![(12, 0)]],
+            vec![vec![(20, 0), (40, 1)], vec![]],
+        );
+        let id = |s: &str| s.parse::<OpId>().unwrap();
+        let verdict = |ids: &[&str], junk: &[&str], at: u64| {
+            let mut out = Checked::default();
+            let ids: Vec<OpId> = ids.iter().map(|s| id(s)).collect();
+            let junk: Vec<String> = junk.iter().map(|s| s.to_string()).collect();
+            judge(&Image::Ids(ids, junk), at, &pos, 2, "t", &mut out);
+            (out.violations.lost, out.violations.phantom, out.most_lost)
+        };
+        assert_eq!(verdict(&[], &[], 19), (0, 0, 0));
+        assert_eq!(verdict(&[], &[], 20), (1, 0, 1), "w0-0 acked at 20");
+        assert_eq!(verdict(&["w0-0"], &[], 45), (1, 0, 1), "w0-1 acked at 40");
+        assert_eq!(verdict(&["w0-0", "w0-1", "w1-0"], &[], 45), (0, 0, 0));
+        assert_eq!(
+            verdict(&["w0-0", "w1-0"], &[], 12),
+            (0, 1, 0),
+            "w1-0 began at 12"
+        );
+        assert_eq!(
+            verdict(&["w0-0", "w0-1"], &[], 30),
+            (0, 1, 0),
+            "w0-1 began at 30"
+        );
+        assert_eq!(
+            verdict(&["w0-0", "w9-3"], &[], 25),
+            (0, 1, 0),
+            "no op of the run"
+        );
+        assert_eq!(verdict(&["w0-0"], &["hello"], 25), (0, 1, 0));
     }
 }

@@ -3,6 +3,11 @@
 //! can be judged: an operation acknowledged at or before `p` must be in
 //! it, one begun at or after `p` cannot be.
 //!
+//! An outside program's operation is one process: it begins no earlier
+//! than the position read when the supervisor asks for it to be spawned,
+//! and is acknowledged no later than the position read when its exit 0 is
+//! handled.
+//!
 //! A built-in writer reads the disk's position file itself right before it
 //! announces an operation and right after its update returns
 //! ([`Message::Position`](crate::runner::protocol::Message::Position)): the
@@ -41,9 +46,9 @@ pub struct Positions {
     /// The position after the initial state was synced (`syncfs`): every
     /// crash point lies after it.
     pub base: u64,
-    /// Per writer slot, the begin position of each operation attempted, in
-    /// order (a slot's operations are sequential).
-    pub begins: Vec<Vec<u64>>,
+    /// Per writer slot, the begin position and sequence number of each
+    /// operation attempted, in order (a slot's operations are sequential).
+    pub begins: Vec<Vec<(u64, Seq)>>,
     /// Per writer slot, the acknowledgement position and sequence number
     /// of each acknowledged operation, in order.
     pub acks: Vec<Vec<(u64, Seq)>>,
@@ -91,8 +96,8 @@ impl DiskTrack {
         }
     }
 
-    /// Writer `slot` began an operation.
-    pub(super) fn begin(&mut self, slot: usize) {
+    /// Writer `slot` began operation `seq`.
+    pub(super) fn begin(&mut self, slot: usize, seq: Seq) {
         let p = match self.reported[slot].take() {
             Some(p) => {
                 self.positions.reported += 1;
@@ -103,7 +108,7 @@ impl DiskTrack {
                 self.spawned_at[slot]
             }
         };
-        self.positions.begins[slot].push(p);
+        self.positions.begins[slot].push((p, seq));
     }
 
     /// Writer `slot`'s operation `seq` ended: acknowledged or not.
@@ -142,21 +147,24 @@ mod tests {
         t.spawning(0);
         clock.store(20, Ordering::Release);
         t.report(0, 12);
-        t.begin(0);
+        t.begin(0, 0);
         t.report(0, 18);
         clock.store(25, Ordering::Release);
         t.end(0, 0, true);
         // Died between Begin and its position: the spawn position stands in.
-        t.begin(0);
+        t.begin(0, 1);
         clock.store(30, Ordering::Release);
         t.end(0, 1, true);
         // A failed op leaves no ack, and its stale report is dropped.
         t.report(1, 26);
-        t.begin(1);
+        t.begin(1, 0);
         t.report(1, 29);
         t.end(1, 0, false);
-        t.begin(1);
-        assert_eq!(t.positions.begins, vec![vec![12, 10], vec![26, 0]]);
+        t.begin(1, 1);
+        assert_eq!(
+            t.positions.begins,
+            vec![vec![(12, 0), (10, 1)], vec![(26, 0), (0, 1)]]
+        );
         assert_eq!(t.positions.acks, vec![vec![(18, 0), (30, 1)], vec![]]);
         assert_eq!((t.positions.reported, t.positions.stand_ins), (3, 3));
     }

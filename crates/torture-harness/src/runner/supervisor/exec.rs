@@ -71,7 +71,7 @@ pub(super) struct ExecDriver {
     pub(super) reaper: Reaper,
 }
 
-pub(super) fn describe_status(status: ExitStatus) -> String {
+pub(crate) fn describe_status(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => format!("exit {c}"),
@@ -402,6 +402,9 @@ impl Supervisor<'_, ExecDriver> {
         } else {
             Tracing::Off
         };
+        if let Some(d) = self.disk.as_mut() {
+            d.spawning(slot);
+        }
         self.driver.spawners[slot]
             .send(OpRequest { id, seq, tracing })
             .map_err(|_| crate::Error::Harness("a spawner thread is gone".into()))?;

@@ -66,6 +66,7 @@ use slot::{AllowedExit, INITIAL_OP_ESTIMATE, Running, WriterSlot, quota};
 
 use disk::DiskTrack;
 pub use disk::{DiskProbe, Positions};
+pub(crate) use exec::describe_status;
 
 /// The longest the loop sleeps, so interrupts and deadlines are noticed.
 const TICK: Duration = Duration::from_millis(50);

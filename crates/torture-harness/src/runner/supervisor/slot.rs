@@ -124,7 +124,7 @@ impl<D: Driver> Supervisor<'_, D> {
     pub(super) fn on_begin(&mut self, slot: usize, seq: Seq, at: Instant) {
         self.ledgers[slot].attempted += 1;
         if let Some(d) = self.disk.as_mut() {
-            d.begin(slot);
+            d.begin(slot, seq);
         }
         // The final liveness op is in the ledgers (the state must hold it)
         // but not in the run's counts: `--ops N` means N operations.
