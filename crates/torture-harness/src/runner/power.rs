@@ -11,9 +11,11 @@
 //!   reached the disk's volatile cache. Candidates are the positions right
 //!   after a write (a power cut between two writes) and every
 //!   acknowledgement's position (the instant a lost update shows best),
-//!   after the initial state was synced. `--crash-points N` draws N of them,
-//!   seeded: half at acknowledgements, the rest anywhere (fewer candidates:
-//!   all of them).
+//!   after the initial state was synced, and the end of the run (always
+//!   checked: it shows what a strategy that never forces its writes loses,
+//!   even when the run wrote nothing to the disk). `--crash-points N` draws
+//!   the others, seeded: half at acknowledgements, the rest anywhere (fewer
+//!   candidates: all of them).
 //! - **Crash states.** At `p`, every write before the last flush before `p`
 //!   is durable; each write after it may or may not have reached the media
 //!   (a volatile cache writes back in any order). The states are: none of
@@ -106,6 +108,9 @@ pub(super) fn finish(
         .map_err(|_| crate::Error::Harness("the run directory is not on the disk".into()))?;
     // The run directory goes with the disk: its removal is logged after
     // the last crash point, and the evidence is the crash state itself.
+    if let Workload::Builtin(s) = &config.workload {
+        s.close_all();
+    }
     drop(dir);
     report.dir_removed = true;
     disk.finish()
@@ -203,13 +208,19 @@ impl Plan {
             .collect();
         acks.sort_unstable();
         acks.dedup();
-        let writes: Vec<u64> = (base + 1..=end)
+        // The end of the run is always a crash point: after the last
+        // acknowledgement, before anything else was flushed, it shows what
+        // a strategy that never forces its writes loses, even when the
+        // run wrote nothing to the disk at all.
+        acks.retain(|&p| p != end);
+        let writes: Vec<u64> = (base + 1..end)
             .filter(|&p| kinds[p as usize - 1] != EntryKind::Flush)
             .filter(|p| acks.binary_search(p).is_err())
             .collect();
-        let candidates = (acks.len() + writes.len()) as u64;
+        let candidates = (acks.len() + writes.len()) as u64 + 1;
         let mut chosen: Vec<u64> = match power.crash_points {
             Some(n) if n < candidates => {
+                let n = n - 1;
                 let mut rng = Stream::new(seed, 0x6372_6173_6870_7473); // "crashpts"
                 let from_acks = (n / 2).min(acks.len() as u64);
                 let from_writes = (n - from_acks).min(writes.len() as u64);
@@ -220,6 +231,7 @@ impl Plan {
             }
             _ => acks.iter().chain(&writes).copied().collect(),
         };
+        chosen.push(end);
         chosen.sort_unstable();
         let last_flush = durable_ends(kinds);
         let points = chosen
@@ -507,7 +519,9 @@ fn read_image(
         Reader::Exec(exec) => return exec.read(&dir),
     };
     let path = dir.join(crate::config::STATE_FILE);
-    Ok(match strategy.read(&path) {
+    let read = strategy.read(&path);
+    strategy.close_all();
+    Ok(match read {
         Err(e) => Image::Unreadable(format!("cannot read the state: {e}"), Vec::new()),
         Ok(None) => Image::Unreadable("the state file is missing".into(), Vec::new()),
         Ok(Some(bytes)) => match Document::decode(&bytes) {
@@ -586,10 +600,13 @@ fn judge(
                     Some(slot),
                     Some(OpId::new(slot, seq).to_string()),
                     format!(
-                        "writer {slot}'s counter is {have}, but {} of its updates were acknowledged by position {at}; {} (acknowledged at position {pos}) and {} after it are missing",
+                        "writer {slot}'s counter is {have}, but {} of its updates were acknowledged by position {at}: {} (acknowledged at position {pos}){} missing",
                         acked.len(),
                         OpId::new(slot, seq),
-                        missing - 1
+                        match missing - 1 {
+                            0 => " is".to_string(),
+                            n => format!(" and {n} after it are"),
+                        }
                     ),
                 )
             });
@@ -745,6 +762,16 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_wrote_nothing_is_still_cut_at_its_end() {
+        let kinds = [W, F];
+        let pos = positions(vec![vec![(2, 0)]], vec![vec![(2, 0)]]);
+        let plan = Plan::new(&kinds, 2, 2, &pos, &power(Some(10), 4), 1);
+        assert_eq!(plan.candidates, 1);
+        assert_eq!(plan.points.len(), 1);
+        assert_eq!((plan.points[0].at, plan.points[0].durable_end), (2, 2));
+    }
+
+    #[test]
     fn drawn_points_are_seeded_half_at_acks_and_bounded() {
         let kinds: Vec<EntryKind> = (0..400).map(|i| if i % 10 == 9 { F } else { W }).collect();
         let acks: Vec<(u64, u64)> = (0..30).map(|i| (i * 13 + 5, i)).collect();
@@ -760,7 +787,8 @@ mod tests {
             .iter()
             .filter(|p| acks.iter().any(|x| x.0 == p.at))
             .count();
-        assert!(at_acks >= 10, "{at_acks} of 20 at acknowledgements");
+        assert!(at_acks >= 9, "{at_acks} of 20 at acknowledgements");
+        assert_eq!(a.points.last().map(|p| p.at), Some(400), "the end is always checked");
         for p in &a.points {
             assert!(p.states.len() <= 3 && !p.states.is_empty());
             assert!(p.at >= 1 && p.at <= 400);

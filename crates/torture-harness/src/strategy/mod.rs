@@ -46,6 +46,9 @@ pub trait Strategy: Send + Sync {
     fn update(&self, state: &Path, f: &mut Compute<'_>) -> Result<()>;
     /// Reads the state the way a reader using this strategy would.
     fn read(&self, state: &Path) -> Result<Option<Vec<u8>>>;
+    /// Closes whatever this thread keeps open across calls (SQLite's
+    /// connections), so that the file system holding it can be unmounted.
+    fn close_all(&self) {}
 }
 
 static ZOO: &[&dyn Strategy] = &[

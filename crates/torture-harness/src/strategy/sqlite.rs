@@ -131,4 +131,8 @@ impl Strategy for Sqlite {
                 .map_err(|e| sqlite_error(state, e))
         })
     }
+
+    fn close_all(&self) {
+        CONNECTIONS.with(|cell| cell.borrow_mut().clear());
+    }
 }
