@@ -326,10 +326,49 @@ struct FsCompareArgs {
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
     json: Option<PathBuf>,
     /// Write JUnit XML to this file (or stdout with `-`): one suite per file
-    /// system, one test case per strategy, failing when the strategy did
-    /// not get its expected verdict.
+    /// system, one test case per strategy (and one per power run), failing
+    /// when the strategy did not get its expected verdict.
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
+    /// Also run each strategy on a recording disk of each file system with
+    /// a block device (ext4, ext4-journal, xfs, btrfs; made in $TMPDIR),
+    /// cut the power at crash points of its block log and judge the crash
+    /// states (root, /dev/fuse and loop devices).
+    #[arg(long)]
+    power_loss: bool,
+    /// With --power-loss: crash points checked per run, or `all` [default: 30].
+    #[arg(long, value_name = "N", value_parser = config::CrashPoints::parse)]
+    crash_points: Option<config::CrashPoints>,
+    /// With --power-loss: the most crash states checked at one crash point
+    /// [default: 2].
+    #[arg(long, value_name = "N", value_parser = parse_ops, allow_negative_numbers = true)]
+    max_states: Option<u64>,
+}
+
+impl FsCompareArgs {
+    /// `--power-loss` and its settings; either setting without it is bad input.
+    fn power(&self) -> Result<Option<torture_harness::fscompare::PowerParams>, Error> {
+        use torture_harness::fscompare::power;
+        if !self.power_loss {
+            let stray = [
+                ("--crash-points", self.crash_points.is_some()),
+                ("--max-states", self.max_states.is_some()),
+            ];
+            return match stray.iter().find(|s| s.1) {
+                Some((flag, _)) => Err(Error::bad_input(format!("{flag} needs --power-loss"))),
+                None => Ok(None),
+            };
+        }
+        let crash_points = match self.crash_points {
+            Some(config::CrashPoints::All) => None,
+            Some(config::CrashPoints::Count(n)) => Some(n),
+            None => Some(power::DEFAULT_CRASH_POINTS),
+        };
+        Ok(Some(power::PowerParams {
+            crash_points,
+            max_states: self.max_states.unwrap_or(power::DEFAULT_MAX_STATES),
+        }))
+    }
 }
 
 /// A parsed `--faults` list (an alias, so that clap takes it as one value).
@@ -719,6 +758,7 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         json: args.json.clone(),
         junit: args.junit.clone(),
     };
+    let power = args.power()?;
     let targets = prepare_outputs(&outputs)?;
     // `compare` checks it again; here it comes before anything is printed.
     fscompare::out_dir(&args.out)
@@ -788,6 +828,7 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         program,
         command: command.join(" "),
         progress: true,
+        power,
     };
     stop_on_signals()?;
     let report = fscompare::compare(&config)?;

@@ -596,6 +596,60 @@ fn fscompare_rows() -> Vec<Row> {
             "--junit",
         ),
         cli(&["fscompare", "--out", "o", "--junit", "full"], "--junit"),
+        cli(
+            &["fscompare", "--out", "o", "--crash-points", "5"],
+            "--crash-points needs --power-loss",
+        ),
+        cli(
+            &["fscompare", "--out", "o", "--max-states", "3"],
+            "--max-states needs --power-loss",
+        ),
+        cli(
+            &[
+                "fscompare",
+                "--out",
+                "o",
+                "--power-loss",
+                "--crash-points",
+                "0",
+            ],
+            "--crash-points",
+        ),
+        cli(
+            &[
+                "fscompare",
+                "--out",
+                "o",
+                "--power-loss",
+                "--crash-points",
+                "x",
+            ],
+            "--crash-points",
+        ),
+        cli(
+            &[
+                "fscompare",
+                "--out",
+                "o",
+                "--power-loss",
+                "--max-states",
+                "0",
+            ],
+            "--max-states",
+        ),
+        cli(
+            &[
+                "fscompare",
+                "--out",
+                "o",
+                "--fs",
+                "xfs",
+                "--power-loss",
+                "--image-mib",
+                "200",
+            ],
+            "--image-mib",
+        ),
     ]
 }
 

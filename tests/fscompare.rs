@@ -15,6 +15,22 @@ use std::time::Duration;
 
 use util::{TestDir, read_json, wait_for};
 
+/// Why this machine cannot make a recording disk, if it cannot.
+fn cannot_record() -> Option<&'static str> {
+    if let Some(why) = cannot_mount() {
+        return Some(why);
+    }
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .is_err()
+    {
+        return Some("no usable /dev/fuse");
+    }
+    None
+}
+
 /// Why this machine cannot mount, if it cannot.
 fn cannot_mount() -> Option<&'static str> {
     if !nix::unistd::geteuid().is_root() {
@@ -235,6 +251,24 @@ fn bad_input_is_one_line_and_exit_2() {
     ])
     .expect_code(2)
     .expect_one_error_line("nope");
+    for flag in ["--crash-points", "--max-states"] {
+        t.run(&["fscompare", "--fs", "tmpfs", flag, "5", "--out", "o"])
+            .expect_code(2)
+            .expect_one_error_line(&format!("{flag} needs --power-loss"));
+    }
+    // A recording disk of ext4 needs 64 MiB, whatever the plain image takes.
+    t.run(&[
+        "fscompare",
+        "--fs",
+        "ext4",
+        "--power-loss",
+        "--image-mib",
+        "32",
+        "--out",
+        "o",
+    ])
+    .expect_code(2)
+    .expect_one_error_line("--image-mib");
     assert!(!t.join("o").exists(), "nothing written on bad input");
 }
 
@@ -430,5 +464,171 @@ fn json_on_stdout_and_junit_fail_exactly_the_missed_runs() {
     assert!(
         stderr.contains("| strategy | here |"),
         "the tables go to stderr"
+    );
+}
+
+/// `--power-loss`: each strategy again on a recording disk of ext4, its
+/// crash states judged, and the matrix in every report: `reference` must
+/// pass, `no-dir-fsync` (guilty under `posix`) is observed, each with its
+/// crash states, its slowdown against the plain run and the models'
+/// predictions.
+#[test]
+fn power_loss_matrix_is_written() {
+    if let Some(why) = cannot_record() {
+        eprintln!("skipped: fscompare --power-loss needs a recording disk here ({why})");
+        return;
+    }
+    let t = TestDir::new();
+    let scratch = t.path().display().to_string();
+    let run = t.run(&[
+        "fscompare",
+        "--fs",
+        "ext4",
+        "--strategies",
+        "reference,no-dir-fsync",
+        "--ops",
+        "100",
+        "--power-loss",
+        "--crash-points",
+        "10",
+        "--image-mib",
+        "256",
+        // Sized by counts, as the short comparison: one landed kill is
+        // enough evidence for the process-crash tier.
+        "--kill-rate",
+        "0.3",
+        "--min-kills",
+        "1",
+        "--writers",
+        "4",
+        "--seed",
+        "7",
+        "--scratch",
+        &scratch,
+        "--out",
+        "out",
+        "--junit",
+        "junit.xml",
+    ]);
+    run.expect_code(0);
+    let r = read_json(&t.join("out/report.json"));
+    assert_eq!(r["schema"], "torture/fscompare/v1");
+    assert_eq!(r["params"]["power"]["crash_points"], 10);
+    assert_eq!(r["params"]["power"]["max_states"], 2);
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{}", run.describe());
+    for row in rows {
+        let strategy = row["strategy"].as_str().unwrap();
+        let cell = &row["power"];
+        assert!(cell.is_object(), "{strategy}: {row}");
+        assert_eq!(row["power_skipped"], serde_json::Value::Null);
+        assert_eq!(cell["met"], true, "{strategy}: {cell}");
+        assert!(cell["label"].as_str().unwrap().contains("ext4"), "{cell}");
+        let points = cell["crash_points"].as_u64().unwrap();
+        assert!((1..=10).contains(&points), "{cell}");
+        assert!(cell["crash_states"].as_u64().unwrap() >= points, "{cell}");
+        assert!(cell["states_per_second"].as_f64().unwrap() > 0.0, "{cell}");
+        assert!(cell["ops_per_s"].as_f64().unwrap() > 0.0, "{cell}");
+        assert!(cell["slowdown"].as_f64().unwrap() > 0.0, "{cell}");
+        match strategy {
+            "reference" => {
+                assert_eq!(cell["expected"], "pass");
+                assert_eq!(cell["verdict"], "pass");
+                assert_eq!(cell["model_posix"], "pass");
+                assert_eq!(cell["model_disagrees"], false, "{cell}");
+            }
+            _ => {
+                assert_eq!(cell["expected"], "observed");
+                assert_eq!(cell["model_posix"], "lost");
+            }
+        }
+    }
+    let md = std::fs::read_to_string(t.join("out/report.md")).unwrap();
+    for needle in [
+        "## Power loss\n",
+        "at 10 crash points of its block log",
+        "| strategy | ext4 | posix model | ordered model |",
+        "| reference | pass · ",
+        "| no-dir-fsync | ",
+        "### Speed of the power tier",
+        "| ext4 | reference | ",
+    ] {
+        assert!(md.contains(needle), "{needle:?} missing from:\n{md}");
+    }
+    let html = std::fs::read_to_string(t.join("out/report.html")).unwrap();
+    assert!(html.contains("<h2>Power loss</h2>"), "{html}");
+    assert!(html.contains("<h3>Speed</h3>"), "{html}");
+    let cases = junit_cases(&t.join("junit.xml"));
+    for strategy in ["reference", "no-dir-fsync"] {
+        let name = format!("{strategy} (power loss)");
+        assert!(
+            cases.contains(&("fscompare.ext4".into(), name, None)),
+            "{cases:?}"
+        );
+    }
+    assert!(
+        run.stderr()
+            .contains("torture: reference on ext4 (power loss): pass, "),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        mounts_under(t.path()).is_empty(),
+        "{:?}",
+        mounts_under(t.path())
+    );
+    assert!(
+        images_under(t.path()).is_empty(),
+        "{:?}",
+        images_under(t.path())
+    );
+}
+
+/// `--power-loss` over a directory already mounted: no block device, so
+/// no power run and no model explored; the rows say why, and the reports
+/// say there was none. No root needed.
+#[test]
+fn power_loss_skips_a_file_system_without_a_block_device() {
+    let t = TestDir::new();
+    let dir = format!("here={}", t.path().display());
+    let run = t.run(&[
+        "fscompare",
+        "--dir",
+        &dir,
+        "--strategies",
+        "reference",
+        "--ops",
+        "200",
+        "--kill-rate",
+        "0.3",
+        "--min-kills",
+        "1",
+        "--writers",
+        "4",
+        "--power-loss",
+        "--crash-points",
+        "all",
+        "--out",
+        "out",
+    ]);
+    run.expect_code(0);
+    let r = read_json(&t.join("out/report.json"));
+    assert_eq!(
+        r["params"]["power"]["crash_points"],
+        serde_json::Value::Null
+    );
+    assert_eq!(r["params"]["power"]["max_states"], 2);
+    assert_eq!(r["rows"][0]["power"], serde_json::Value::Null);
+    assert_eq!(r["rows"][0]["power_skipped"], "no block device");
+    let md = std::fs::read_to_string(t.join("out/report.md")).unwrap();
+    assert!(md.contains("Not on here: no block device."), "{md}");
+    assert!(
+        md.contains("No power run: no file system with a block device."),
+        "{md}"
+    );
+    assert!(
+        !run.stderr().contains("ordered model"),
+        "{}",
+        run.describe()
     );
 }

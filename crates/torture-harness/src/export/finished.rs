@@ -67,7 +67,8 @@ impl CompareResult {
     }
 
     /// `error` (a file system broke), `interrupted`, `expected verdicts`,
-    /// or the runs that missed theirs as `strategy@fs=observed`.
+    /// or the runs that missed theirs as `strategy@fs=observed` (a power
+    /// run as `strategy@fs(power loss)=observed`).
     pub fn observed(&self) -> String {
         let r = &self.report;
         if r.broken.is_some() {
@@ -76,12 +77,19 @@ impl CompareResult {
         if r.interrupted {
             return "interrupted".into();
         }
-        let missed: Vec<String> = r
+        let plain = r
             .rows
             .iter()
             .filter(|row| !row.met)
-            .map(|row| format!("{}@{}={}", row.strategy, row.fs, row.observed))
-            .collect();
+            .map(|row| format!("{}@{}={}", row.strategy, row.fs, row.observed));
+        let power = r.rows.iter().filter_map(|row| {
+            let cell = row.power.as_ref().filter(|c| !c.met)?;
+            Some(format!(
+                "{}@{}(power loss)={}",
+                row.strategy, row.fs, cell.observed
+            ))
+        });
+        let missed: Vec<String> = plain.chain(power).collect();
         match missed.is_empty() {
             true => EXPECTED_VERDICTS.into(),
             false => missed.join(" "),

@@ -15,6 +15,9 @@
 //! get, with what it got and what it must get in the message. A run the
 //! harness could not carry out (its file system broke) is an error, and a
 //! run not made (the comparison was interrupted or ended first) is skipped.
+//! With `--power-loss`, each power run is a case of its own beside its
+//! strategy's, `STRATEGY (power loss)`, failing in the same way; it is
+//! there only when the power run was made.
 //!
 //! Each has an `evidence` case (a comparison's in a suite of its own, named
 //! for it) that fails when the run, exploration or comparison was cut short
@@ -26,6 +29,7 @@ use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, Tes
 
 use super::{CompareResult, ExploreResult, Exporter, Finished, RunResult};
 use crate::fault::report::FindingRecord;
+use crate::fscompare::power::PowerCell;
 use crate::fscompare::report::Row;
 use crate::vocab::{Expectation, ExploreExpectation, Fault, Finding, Verdict, ViolationKind};
 
@@ -246,6 +250,15 @@ fn compare_suites(c: &CompareResult) -> Vec<TestSuite> {
                     TestCase::new(strategy.as_str(), compare_status(c, &fs.name, strategy));
                 case.set_classname(format!("torture.{}.{}", c.name, fs.name));
                 suite.add_test_case(case);
+                if let Some((row, cell)) = r
+                    .row(&fs.name, strategy)
+                    .and_then(|row| row.power.as_ref().map(|cell| (row, cell)))
+                {
+                    let name = format!("{strategy} (power loss)");
+                    let mut case = TestCase::new(name, power_status(row, cell, &r.command));
+                    case.set_classname(format!("torture.{}.{}", c.name, fs.name));
+                    suite.add_test_case(case);
+                }
             }
             suite
         })
@@ -289,6 +302,52 @@ fn compare_status(c: &CompareResult, fs: &str, strategy: &str) -> TestCaseStatus
             format!("observed {}, expected {}", row.observed, row.expected),
             verdict.name(),
             row_text(row, &r.command),
+        ),
+    }
+}
+
+/// One power run: met, missed, or an error.
+fn power_status(row: &Row, cell: &PowerCell, command: &str) -> TestCaseStatus {
+    let v = &cell.violations;
+    let text = format!(
+        "{} on {} ({}): verdict {}, observed {}, expected {}\n\
+         crash points {}, crash states {} ({} distinct images, {} unmountable), {:.1} states/s\n\
+         crash states torn {}, lost {}, phantom {}\n\
+         models: posix {}, ordered {}{}\n\
+         replay the comparison: {command}\n",
+        row.strategy,
+        row.fs,
+        cell.label,
+        cell.verdict.name(),
+        cell.observed,
+        cell.expected,
+        cell.crash_points,
+        cell.crash_states,
+        cell.distinct_images,
+        cell.unmountable,
+        cell.states_per_second,
+        v.torn,
+        v.lost,
+        v.phantom,
+        cell.model_posix.as_deref().unwrap_or("?"),
+        cell.model_ordered.as_deref().unwrap_or("?"),
+        cell.disagreement()
+            .map_or(String::new(), |d| format!(" ({d})")),
+    );
+    match (cell.met, cell.verdict) {
+        (true, _) => TestCaseStatus::success(),
+        (false, Verdict::Error) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status
+                .set_message("error: the harness could not carry out the power run")
+                .set_type("error")
+                .set_description(text);
+            status
+        }
+        (false, verdict) => failure(
+            format!("observed {}, expected {}", cell.observed, cell.expected),
+            verdict.name(),
+            text,
         ),
     }
 }

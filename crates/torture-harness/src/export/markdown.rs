@@ -10,6 +10,7 @@ use std::fmt::Write;
 
 use super::{CompareResult, ExploreResult, Exporter, Finished, RunResult};
 use crate::fscompare::FsCompareReport;
+use crate::fscompare::power::{PowerCell, slowdown_words};
 use crate::fscompare::report::Row;
 use crate::vocab::Fault;
 
@@ -219,6 +220,7 @@ fn comparison(out: &mut String, r: &FsCompareReport) {
     }
     *out += "## Verdicts\n\nWhat each strategy got; a miss of its expected verdict is in bold.\n\n";
     *out += &fs_table(r, verdict_cell);
+    power(out, r);
     *out += "\n## Acknowledged operations per second\n\n![throughput](throughput.svg)\n\n";
     *out += &fs_table(r, |row| format!("{:.0}", row.ops_per_s));
     *out += "\n## Latency of an acknowledged update, p50 / p99 (µs)\n\n![p99](p99.svg)\n\n";
@@ -236,6 +238,84 @@ fn comparison(out: &mut String, r: &FsCompareReport) {
             fs.name, fs.backing, fs.fsync_p50_us
         );
     }
+}
+
+/// With `--power-loss`: the power-loss matrix (a column per file system
+/// with a block device, then the models' predictions) and its speed table.
+fn power(out: &mut String, r: &FsCompareReport) {
+    let Some(params) = &r.params.power else {
+        return;
+    };
+    let _ = writeln!(out, "\n## Power loss\n\n{}\n", params.describe());
+    for (fs, why) in r.power_skipped() {
+        let _ = writeln!(out, "Not on {fs}: {why}.\n");
+    }
+    let filesystems = r.power_filesystems();
+    if filesystems.is_empty() {
+        *out += "No power run: no file system with a block device.\n";
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| strategy | {} | posix model | ordered model |\n|---|{}---|---|",
+        filesystems.join(" | "),
+        "---:|".repeat(filesystems.len())
+    );
+    for strategy in &r.strategies {
+        let mut line = vec![strategy.clone()];
+        line.extend(
+            filesystems
+                .iter()
+                .map(|fs| r.power(fs, strategy).map_or("-".into(), power_cell)),
+        );
+        let models = r.models_of(strategy);
+        for model in [
+            models.and_then(|c| c.model_posix.as_deref()),
+            models.and_then(|c| c.model_ordered.as_deref()),
+        ] {
+            line.push(model.unwrap_or("?").to_string());
+        }
+        let _ = writeln!(out, "| {} |", line.join(" | "));
+    }
+    for strategy in &r.strategies {
+        if let Some(note) = r.models_of(strategy).and_then(|c| c.model_note.as_deref()) {
+            let _ = writeln!(out, "\nNo prediction for {strategy}: {note}.");
+        }
+    }
+    *out += "\n### Speed of the power tier\n\n\
+             | file system | strategy | crash states/s | ops/s plain | ops/s recorded | slowdown | worst slowdown |\n\
+             |---|---|---:|---:|---:|---:|---:|\n";
+    for sp in r.power_speed() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} | {:.0} | {:.0} | {} | {} |",
+            sp.fs,
+            sp.strategy,
+            sp.states_per_second,
+            sp.plain_ops_per_s,
+            sp.recorded_ops_per_s,
+            sp.slowdown.map_or("-".into(), slowdown_words),
+            sp.worst
+                .map_or("-".into(), |(s, x)| format!("{} ({s})", slowdown_words(x)))
+        );
+    }
+}
+
+/// A power-loss cell: its summary, the expectation in bold when missed,
+/// and a too-lax model.
+fn power_cell(c: &PowerCell) -> String {
+    let mut text = c.observed.clone();
+    if !c.met {
+        let _ = write!(text, " **(expected {})**", c.expected);
+    }
+    let _ = write!(text, " · {} states", c.crash_states);
+    if let Some(s) = c.slowdown {
+        let _ = write!(text, " · {}", slowdown_words(s));
+    }
+    if let Some(lax) = c.disagreement() {
+        let _ = write!(text, " · **{lax}**");
+    }
+    text
 }
 
 /// A table of one cell per strategy (rows) and file system (columns); `-`

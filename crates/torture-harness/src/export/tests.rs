@@ -2,9 +2,10 @@
 //! two file systems, two strategies, one run that missed its verdict.
 
 use super::*;
+use crate::fscompare::power::{PowerCell, PowerParams};
 use crate::fscompare::report::{FsInfo, Params, Row, SCHEMA};
 use crate::fscompare::{FsCompareReport, Machine};
-use crate::report::{StopReason, Violations};
+use crate::report::{PowerViolations, StopReason, Violations};
 use crate::vocab::Verdict;
 
 const COMMAND: &str = "torture fscompare --fs tmpfs,ext4 --out out";
@@ -40,6 +41,8 @@ fn row(fs: &str, strategy: &str, verdict: Verdict) -> Row {
         kills: 20,
         kills_missed: 3,
         stopped: StopReason::Completed,
+        power: None,
+        power_skipped: None,
     }
 }
 
@@ -69,6 +72,7 @@ fn comparison() -> FsCompareReport {
             kill_rate: 0.1,
             seed: 7,
             image_bytes: 256 << 20,
+            power: None,
         },
         filesystems: vec![
             fs("tmpfs", "tmpfs", None),
@@ -174,9 +178,14 @@ fn the_json_of_a_comparison_is_its_report_with_the_v1_keys() {
             "p99_us",
             "kills",
             "kills_missed",
-            "stopped"
+            "stopped",
+            "power",
+            "power_skipped"
         ])
     );
+    assert_eq!(keys(&doc["params"]).len(), 8, "v1's params and `power`");
+    assert_eq!(doc["params"]["power"], serde_json::Value::Null);
+    assert_eq!(doc["rows"][0]["power"], serde_json::Value::Null);
     assert_eq!(doc["rows"][2]["verdict"], "inconclusive");
     assert_eq!(doc["rows"][2]["met"], false);
 }
@@ -336,4 +345,199 @@ fn a_comparisons_verdict_follows_the_one_precedence() {
     let mut all_met = comparison();
     all_met.rows[2] = row("ext4", "reference", Verdict::Pass);
     assert_eq!(all_met.verdict(), Verdict::Pass);
+}
+
+/// A power cell of ext4: `observed` with `expected` (met or not), 60 crash
+/// states, recorded at 1234.5 / `slowdown` ops/s; `lax`: the models that
+/// predicted less than it showed.
+fn power_cell(observed: &str, expected: &str, slowdown: f64, lax: &[&str]) -> PowerCell {
+    let met = expected == "observed" || observed == expected;
+    let lost = u64::from(observed.contains("lost")) * 4;
+    let torn = u64::from(observed.contains("torn")) * 2;
+    PowerCell {
+        label: "power loss (ext4, data=ordered)".into(),
+        expected: expected.into(),
+        verdict: if lost + torn > 0 {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        },
+        observed: observed.into(),
+        met,
+        crash_points: 30,
+        crash_states: 60,
+        distinct_images: 44,
+        unmountable: 0,
+        violations: PowerViolations {
+            torn,
+            lost,
+            phantom: 0,
+        },
+        check_seconds: 5.0,
+        states_per_second: 12.0,
+        ops_per_s: 1234.5 / slowdown,
+        slowdown: Some(slowdown),
+        model_posix: Some(
+            if expected == "observed" {
+                observed
+            } else {
+                "pass"
+            }
+            .into(),
+        ),
+        model_ordered: None,
+        model_note: Some("ordered: its exploration was inconclusive".into()),
+        model_disagrees: !lax.is_empty(),
+        lax_models: lax.iter().map(|m| m.to_string()).collect(),
+    }
+}
+
+/// The comparison with `--power-loss`: tmpfs has no block device;
+/// `reference` lost on ext4 (a miss, and both models too lax), `naive`
+/// torn (an observation), recorded 4.5 times slower.
+fn power_comparison() -> FsCompareReport {
+    let mut report = comparison();
+    report.params.power = Some(PowerParams {
+        crash_points: Some(30),
+        max_states: 2,
+    });
+    report.rows[2] = row("ext4", "reference", Verdict::Pass);
+    for row in &mut report.rows[..2] {
+        row.power_skipped = Some("no block device".into());
+    }
+    report.rows[2].power = Some(power_cell("lost", "pass", 2.0, &["posix"]));
+    report.rows[3].power = Some(power_cell("torn", "observed", 4.5, &[]));
+    report.all_met = false;
+    report
+}
+
+#[test]
+fn markdown_has_the_power_matrix_and_its_speed() {
+    let md = text(MarkdownExporter.render(&finished(power_comparison())));
+    for line in [
+        "\n## Power loss\n\nEach strategy ran again on a recording disk",
+        "power was cut at 30 crash points of its block log, at most 2 crash state(s) each.",
+        "Not on tmpfs: no block device.\n",
+        "| strategy | ext4 | posix model | ordered model |\n|---|---:|---|---|\n",
+        "| reference | lost **(expected pass)** · 60 states · 2.0× · **model too lax (posix)** | pass | ? |\n",
+        "| naive | torn · 60 states · 4.5× (over 3×) | torn | ? |\n",
+        "No prediction for reference: ordered: its exploration was inconclusive.",
+        "| file system | strategy | crash states/s | ops/s plain | ops/s recorded | slowdown | worst slowdown |\n",
+        "| ext4 | reference | 12.0 | 1234 | 617 | 2.0× | 4.5× (over 3×) (naive) |\n",
+    ] {
+        assert!(md.contains(line), "{line:?} missing from:\n{md}");
+    }
+    let plain = text(MarkdownExporter.render(&finished(comparison())));
+    assert!(
+        !plain.contains("Power loss"),
+        "nothing without --power-loss"
+    );
+}
+
+#[test]
+fn markdown_says_when_no_file_system_had_a_block_device() {
+    let mut report = comparison();
+    report.params.power = Some(PowerParams {
+        crash_points: None,
+        max_states: 2,
+    });
+    report.filesystems.truncate(1);
+    report.rows.truncate(2);
+    for row in &mut report.rows {
+        row.power_skipped = Some("no block device".into());
+    }
+    let md = text(MarkdownExporter.render(&finished(report)));
+    assert!(md.contains("at every crash point of its block log"), "{md}");
+    assert!(md.contains("Not on tmpfs: no block device.\n"), "{md}");
+    assert!(
+        md.contains("No power run: no file system with a block device.\n"),
+        "{md}"
+    );
+    assert!(!md.contains("| posix model |"), "{md}");
+}
+
+#[test]
+fn a_missed_power_run_fails_the_comparison_and_its_junit_case() {
+    let report = power_comparison();
+    assert_eq!(report.verdict(), Verdict::Fail);
+    let c = CompareResult::new(report.clone());
+    assert!(!c.met());
+    assert_eq!(c.observed(), "reference@ext4(power loss)=lost");
+    let xml = text(JunitExporter.render(&finished(report)));
+    assert_eq!(
+        cases(&xml),
+        [
+            "fscompare.tmpfs/reference",
+            "fscompare.tmpfs/naive",
+            "fscompare.ext4/reference",
+            "fscompare.ext4/reference (power loss): failure: observed lost, expected pass",
+            "fscompare.ext4/naive",
+            "fscompare.ext4/naive (power loss)",
+            "fscompare/evidence",
+        ],
+        "{xml}"
+    );
+    for line in [
+        "reference on ext4 (power loss (ext4, data=ordered)): verdict fail, observed lost, expected pass\n",
+        "crash points 30, crash states 60 (44 distinct images, 0 unmountable), 12.0 states/s\n",
+        "models: posix pass, ordered ? (model too lax (posix))\n",
+    ] {
+        assert!(xml.contains(line), "{line:?} missing from {xml}");
+    }
+    // Met, the power cells change nothing.
+    let mut met = power_comparison();
+    met.rows[2].power = Some(power_cell("pass", "pass", 2.0, &[]));
+    met.all_met = true;
+    assert_eq!(met.verdict(), Verdict::Pass);
+    assert!(CompareResult::new(met).met());
+}
+
+#[test]
+fn the_power_cells_are_new_keys_of_v1() {
+    let json = JsonExporter.render(&finished(power_comparison()));
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(doc["schema"], "torture/fscompare/v1");
+    assert_eq!(doc["params"]["power"]["crash_points"], 30);
+    assert_eq!(doc["params"]["power"]["max_states"], 2);
+    assert_eq!(doc["rows"][0]["power"], serde_json::Value::Null);
+    assert_eq!(doc["rows"][0]["power_skipped"], "no block device");
+    let cell = &doc["rows"][2]["power"];
+    assert_eq!(doc["rows"][2]["power_skipped"], serde_json::Value::Null);
+    for (key, value) in [
+        ("verdict", serde_json::json!("fail")),
+        ("observed", serde_json::json!("lost")),
+        ("expected", serde_json::json!("pass")),
+        ("met", serde_json::json!(false)),
+        ("crash_states", serde_json::json!(60)),
+        ("slowdown", serde_json::json!(2.0)),
+        ("model_posix", serde_json::json!("pass")),
+        ("model_ordered", serde_json::Value::Null),
+        ("model_disagrees", serde_json::json!(true)),
+        ("lax_models", serde_json::json!(["posix"])),
+    ] {
+        assert_eq!(cell[key], value, "{key}: {cell}");
+    }
+    assert_eq!(cell["violations"]["lost"], 4);
+}
+
+#[test]
+fn the_html_has_the_power_matrix() {
+    let html = power_comparison().html();
+    assert!(html.contains("<h2>Power loss</h2>"), "{html}");
+    assert!(
+        html.contains("<p>Not on tmpfs: no block device.</p>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<th>ext4</th><th>posix model</th><th>ordered model</th>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td class=\"miss\" title=\"expected pass; power loss (ext4, data=ordered)\">lost (expected pass) · 60 states · 2.0×<br><strong>model too lax (posix)</strong></td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td class=\"met\" title=\"expected observed; power loss (ext4, data=ordered)\">torn · 60 states · 4.5× (over 3×)</td>"), "{html}");
+    assert!(html.contains("<h3>Speed</h3>"), "{html}");
+    assert!(html.contains("<td>ext4</td><td>reference</td><td>12.0</td><td>1234</td><td>617</td><td>2.0×</td><td>4.5× (over 3×) (naive)</td>"), "{html}");
+    assert!(!comparison().html().contains("Power loss"));
 }

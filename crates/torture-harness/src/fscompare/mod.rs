@@ -13,6 +13,11 @@
 //! Mounts and images are removed on every way out, and by the watchdog if
 //! `torture` itself is killed.
 //!
+//! With `--power-loss`, each strategy on each file system with a block
+//! device runs a second time on a recording disk of that file system (the
+//! runner's `--power-loss`, in `$TMPDIR`), and its crash states are judged
+//! (see [`power`]): the report gets a power-loss cell beside each run.
+//!
 //! Everything is made in directories of torture's own: images and mount
 //! points in a `torture-fscompare-*` directory under `--scratch`, and on
 //! each file system (a `--dir` one included) the fsync probe and the run
@@ -25,16 +30,20 @@ use std::time::{Duration, Instant};
 
 pub mod chart;
 pub mod mount;
+pub mod power;
 pub mod report;
 
 pub use mount::FsSpec;
+pub use power::PowerParams;
 pub use report::FsCompareReport;
 
 use crate::owned::{Kind, ScratchDir};
 use crate::process::Watchdog;
 
-use crate::config::{KillAt, Naming, RunSettings, Workload};
+use crate::config::{CrashPoints, KillAt, Naming, RunSettings, Workload};
+use crate::report::Report;
 use crate::strategy::Strategy;
+use power::{PowerCell, Predictions};
 
 /// The default image size: room for every run, and above XFS's minimum.
 pub const DEFAULT_IMAGE_SIZE: u64 = 1 << 30;
@@ -74,6 +83,8 @@ pub struct CompareConfig {
     pub command: String,
     /// Print a line per run on stderr.
     pub progress: bool,
+    /// `--power-loss`: each run again on a recording disk.
+    pub power: Option<PowerParams>,
 }
 
 /// Runs the comparison and returns its report; the caller writes it (into
@@ -95,9 +106,11 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, crate::Error> {
     ])
     .map_err(err)?;
     let out = out_dir(&cfg.out);
+    check_power_settings(cfg)?;
     out.check().map_err(|e| err(e.to_string()))?;
     check_scratch(cfg).map_err(err)?;
     mount::preflight(&cfg.filesystems).map_err(err)?;
+    preflight_power(cfg).map_err(err)?;
     out.create().map_err(crate::Error::harness)?;
     let watchdog = Watchdog::start(&cfg.program)
         .map_err(|e| err(format!("cannot start the watchdog: {e}")))?;
@@ -162,6 +175,37 @@ fn check_scratch(cfg: &CompareConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// With `--power-loss`, checks the settings of every power run before
+/// anything is made (`--image-mib` must be large enough for each file
+/// system's recording disk).
+fn check_power_settings(cfg: &CompareConfig) -> Result<(), crate::Error> {
+    let Some(params) = &cfg.power else {
+        return Ok(());
+    };
+    for fs in cfg.filesystems.iter().filter_map(power::recording_fs) {
+        for strategy in &cfg.strategies {
+            settings(cfg, *strategy, Place::Recording(fs, params))
+                .build(cfg.program.clone(), Naming::Flags)?;
+        }
+    }
+    Ok(())
+}
+
+/// With `--power-loss`, checks that this machine can make each recording
+/// disk: root, FUSE, loop devices, the mkfs.
+fn preflight_power(cfg: &CompareConfig) -> Result<(), String> {
+    if cfg.power.is_none() {
+        return Ok(());
+    }
+    for spec in &cfg.filesystems {
+        if let Some(fs) = power::recording_fs(spec) {
+            crate::disk::preflight_recording(spec)
+                .map_err(|e| format!("--power-loss on {fs}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Why the file system at `root` cannot be trusted any more, if it cannot:
 /// it turned read-only (ext4 with `errors=remount-ro` after its journal
 /// aborted), or a small write and fsync fails (XFS shut down).
@@ -192,6 +236,7 @@ fn run_all(
     watchdog: &Arc<Watchdog>,
     report: &mut FsCompareReport,
 ) -> Result<Option<String>, crate::Error> {
+    let models = predictions(cfg);
     for spec in &cfg.filesystems {
         if crate::platform::stop_requested() {
             report.interrupted = true;
@@ -211,7 +256,7 @@ fn run_all(
                 report.interrupted = true;
                 return Ok(None);
             }
-            let mut run = run_one(cfg, work.path(), *strategy)?;
+            let mut run = run_one(cfg, *strategy, Place::In(work.path()))?;
             if let Some(why) = broken(&mounted.root) {
                 let why = format!("{} {why} during the run of {}", spec.name, strategy.name());
                 run.verdict = crate::vocab::Verdict::Error;
@@ -233,20 +278,146 @@ fn run_all(
                 return Ok(None);
             }
             report.add_run(&spec.name, *strategy, &run);
+            let Some(params) = &cfg.power else { continue };
+            let Some(fs) = power::recording_fs(spec) else {
+                report.skip_power(&spec.name, strategy.name(), power::NO_BLOCK_DEVICE);
+                continue;
+            };
+            // None only when an interrupt cut the explorations short.
+            let predicted = models.iter().find(|(s, _)| s == &strategy.name());
+            let Some((_, predicted)) = predicted else {
+                continue;
+            };
+            let plain = run.throughput_ops_per_s;
+            if !run_power(
+                cfg,
+                (&spec.name, fs),
+                *strategy,
+                plain,
+                params,
+                predicted,
+                report,
+            )? {
+                report.interrupted = true;
+                return Ok(None);
+            }
         }
     }
     Ok(None)
 }
 
-/// One torture run of `strategy` in the directory `work/run-STRATEGY`
-/// (`work` is a fresh directory of torture's own).
+/// What the models predict for each strategy, when there will be a power
+/// run to compare them with; explored before anything is mounted.
+fn predictions(cfg: &CompareConfig) -> Vec<(&'static str, Predictions)> {
+    let recorded = cfg
+        .filesystems
+        .iter()
+        .any(|s| power::recording_fs(s).is_some());
+    if cfg.power.is_none() || !recorded {
+        return Vec::new();
+    }
+    let mut models = Vec::new();
+    for strategy in &cfg.strategies {
+        if crate::platform::stop_requested() {
+            break;
+        }
+        let p = Predictions::of(*strategy, &cfg.program, cfg.seed);
+        if cfg.progress {
+            let ordered = match &p.ordered {
+                Ok(f) => power::words(f),
+                Err(why) => format!("no prediction ({why})"),
+            };
+            eprintln!(
+                "torture: {} under the ordered model: {ordered}",
+                strategy.name()
+            );
+        }
+        models.push((strategy.name(), p));
+    }
+    models
+}
+
+/// The power run of `strategy` on the recording disk of `fs` (its name in
+/// the report, and in `--power-loss`), after its plain run did
+/// `plain_ops_per_s`. `false` when an interrupt stopped it.
+fn run_power(
+    cfg: &CompareConfig,
+    (name, fs): (&str, &'static str),
+    strategy: &'static dyn Strategy,
+    plain_ops_per_s: f64,
+    params: &PowerParams,
+    models: &Predictions,
+    report: &mut FsCompareReport,
+) -> Result<bool, crate::Error> {
+    if crate::platform::stop_requested() {
+        return Ok(false);
+    }
+    let run = run_one(cfg, strategy, Place::Recording(fs, params))?;
+    let cell = PowerCell::new(strategy, plain_ops_per_s, &run, models);
+    if cfg.progress {
+        eprintln!(
+            "torture: {} on {name} (power loss): {}, {} crash states, {:.1} states/s, recording {}",
+            strategy.name(),
+            cell.observed,
+            cell.crash_states,
+            cell.states_per_second,
+            cell.slowdown
+                .map_or("-".into(), |s| format!("{s:.1}x slower"))
+        );
+    }
+    let interrupted = run.stopped == crate::report::StopReason::Interrupted
+        || run.power_loss.as_ref().is_some_and(|p| p.interrupted);
+    if interrupted {
+        return Ok(false);
+    }
+    report.add_power(name, strategy.name(), cell);
+    Ok(true)
+}
+
+/// What a run showed, in every row and cell: its violation classes joined
+/// by `+`, or its verdict's name when it showed none.
+fn observed(r: &Report) -> String {
+    let violated = r.violated();
+    if violated.is_empty() {
+        return r.verdict.name().to_string();
+    }
+    violated
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// Where a run happens.
+#[derive(Debug, Clone, Copy)]
+enum Place<'a> {
+    /// In the directory `work/run-STRATEGY` (`work` is a fresh directory
+    /// of torture's own on the file system under comparison).
+    In(&'a Path),
+    /// On a recording disk of this file system, which the runner makes.
+    Recording(&'static str, &'a PowerParams),
+}
+
+/// One torture run of `strategy` at `place`.
 fn run_one(
     cfg: &CompareConfig,
-    work: &Path,
     strategy: &'static dyn Strategy,
-) -> Result<crate::report::Report, crate::Error> {
-    let dir = work.join(format!("run-{}", strategy.name()));
-    let config = RunSettings {
+    place: Place<'_>,
+) -> Result<Report, crate::Error> {
+    let at = || match place {
+        Place::In(work) => format!("{} in {}", strategy.name(), work.display()),
+        Place::Recording(fs, _) => format!("{} on a recording {fs} disk", strategy.name()),
+    };
+    let config = settings(cfg, strategy, place)
+        .build(cfg.program.clone(), Naming::Flags)
+        .map_err(|e| crate::Error::from(e).context(at()))?;
+    crate::runner::run(&config).map_err(|e| e.context(at()))
+}
+
+/// The settings of a run of `strategy` at `place`: the comparison's, the
+/// same for the plain run and the power run.
+fn settings(cfg: &CompareConfig, strategy: &'static dyn Strategy, place: Place<'_>) -> RunSettings {
+    let base = RunSettings {
         workload: Some(Workload::Builtin(strategy)),
         writers: Some(cfg.writers),
         readers: Some(cfg.readers),
@@ -257,15 +428,25 @@ fn run_one(
         seed: Some(cfg.seed),
         min_acked: Some(cfg.minimums.acked_per_writer),
         min_kills: Some(cfg.minimums.kills),
-        dir: Some(dir),
         ..RunSettings::default()
+    };
+    match place {
+        Place::In(work) => RunSettings {
+            dir: Some(work.join(format!("run-{}", strategy.name()))),
+            ..base
+        },
+        Place::Recording(fs, params) => RunSettings {
+            power_loss: Some(fs.to_string()),
+            crash_points: Some(
+                params
+                    .crash_points
+                    .map_or(CrashPoints::All, CrashPoints::Count),
+            ),
+            max_states: Some(params.max_states),
+            image_mib: Some(cfg.image_size >> 20),
+            ..base
+        },
     }
-    .build(cfg.program.clone(), Naming::Flags)
-    .map_err(|e| {
-        crate::Error::from(e).context(format!("{} in {}", strategy.name(), work.display()))
-    })?;
-    crate::runner::run(&config)
-        .map_err(|e| e.context(format!("{} in {}", strategy.name(), work.display())))
 }
 
 /// How many 4 KiB write + fsync rounds measure a file system's fsync cost.
@@ -358,6 +539,100 @@ fn backing_device(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(power: Option<PowerParams>, image_mib: u64) -> CompareConfig {
+        CompareConfig {
+            filesystems: vec![
+                FsSpec::parse("tmpfs").unwrap(),
+                FsSpec::parse("xfs").unwrap(),
+            ],
+            strategies: vec![crate::strategy::reference()],
+            duration: Duration::from_secs(3),
+            ops: Some(100),
+            kill_at: KillAt::Delay,
+            writers: 8,
+            readers: 1,
+            kill_rate: 0.1,
+            minimums: crate::config::Minimums::default(),
+            seed: 7,
+            scratch: "/tmp".into(),
+            image_size: image_mib << 20,
+            out: "/tmp/out".into(),
+            program: "torture".into(),
+            command: "torture fscompare".into(),
+            progress: false,
+            power,
+        }
+    }
+
+    const POWER: PowerParams = PowerParams {
+        crash_points: Some(10),
+        max_states: 3,
+    };
+
+    /// The power run is the plain run's configuration on a recording disk
+    /// of the runner's own: no directory, the comparison's crash points,
+    /// states and image size.
+    #[test]
+    fn a_power_run_is_the_plain_run_on_a_recording_disk() {
+        let cfg = config(Some(POWER), 512);
+        let work = Path::new("/mnt/work");
+        let build = |place| {
+            settings(&cfg, crate::strategy::reference(), place)
+                .build("torture".into(), Naming::Flags)
+                .unwrap()
+        };
+        let plain = build(Place::In(work));
+        let power = build(Place::Recording("xfs", &POWER));
+        assert_eq!(
+            plain.dir.as_deref(),
+            Some(work.join("run-reference").as_path())
+        );
+        assert_eq!(plain.power_loss, None);
+        assert_eq!(power.dir, None);
+        assert_eq!(
+            power.power_loss,
+            Some(crate::config::PowerLoss {
+                fs: "xfs".into(),
+                crash_points: Some(10),
+                max_states: 3,
+                image_mib: 512,
+            })
+        );
+        let same = |c: &crate::config::RunConfig| {
+            (
+                c.writers,
+                c.readers,
+                c.kill_rate,
+                c.kill_at,
+                c.length,
+                c.seed,
+                c.minimums,
+            )
+        };
+        assert_eq!(same(&plain), same(&power));
+        let all = PowerParams {
+            crash_points: None,
+            ..POWER
+        };
+        let every = build(Place::Recording("xfs", &all));
+        assert_eq!(every.power_loss.unwrap().crash_points, None);
+    }
+
+    /// An image too small for a recording disk is refused before anything
+    /// is made, naming the flag; tmpfs needs none.
+    #[test]
+    fn the_power_settings_are_checked_first() {
+        let err = check_power_settings(&config(Some(POWER), 128)).unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("--image-mib"), "{err}");
+        check_power_settings(&config(Some(POWER), 512)).unwrap();
+        check_power_settings(&config(None, 128)).unwrap();
+        let mut tmpfs_only = config(Some(POWER), 16);
+        tmpfs_only.filesystems.truncate(1);
+        check_power_settings(&tmpfs_only).unwrap();
+        assert_eq!(preflight_power(&tmpfs_only), Ok(()));
+    }
 
     #[test]
     fn a_healthy_directory_is_not_broken_and_keeps_nothing() {

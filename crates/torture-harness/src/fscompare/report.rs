@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::chart::{BarChart, Series, escape, short};
 use super::mount::FsSpec;
+use super::power::{PowerCell, PowerParams, slowdown_words};
 use super::{CompareConfig, Machine};
 use crate::report::{Report, Violations};
 use crate::strategy::Strategy;
@@ -37,6 +38,9 @@ pub struct Params {
     pub seed: u64,
     /// Image (and tmpfs) size in bytes.
     pub image_bytes: u64,
+    /// With `--power-loss`: the crash points and states of each power run
+    /// (added in v1: null without it).
+    pub power: Option<PowerParams>,
 }
 
 /// One file system.
@@ -83,6 +87,12 @@ pub struct Row {
     pub kills_missed: u64,
     /// Why the run ended.
     pub stopped: crate::report::StopReason,
+    /// With `--power-loss`: the same run on a recording disk of this file
+    /// system, and its crash states (added in v1: null when not run).
+    pub power: Option<PowerCell>,
+    /// With `--power-loss`, why this row has no power run (`no block
+    /// device`: a tmpfs or a `--dir`); null otherwise (added in v1).
+    pub power_skipped: Option<String>,
 }
 
 /// The whole comparison.
@@ -115,6 +125,55 @@ pub struct FsCompareReport {
     pub broken: Option<String>,
 }
 
+/// How fast the power tier went on one file system: the speed table's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerSpeed<'a> {
+    /// The file system.
+    pub fs: &'a str,
+    /// The strategy measured: `reference` when it ran, else the first.
+    pub strategy: &'a str,
+    /// Its crash states judged per second.
+    pub states_per_second: f64,
+    /// Its plain run's acknowledged ops/s.
+    pub plain_ops_per_s: f64,
+    /// Its recorded run's acknowledged ops/s.
+    pub recorded_ops_per_s: f64,
+    /// The one over the other.
+    pub slowdown: Option<f64>,
+    /// The largest slowdown of any strategy here, and which.
+    pub worst: Option<(&'a str, f64)>,
+}
+
+impl<'a> PowerSpeed<'a> {
+    fn of(report: &'a FsCompareReport, fs: &'a str) -> PowerSpeed<'a> {
+        let cells: Vec<(&Row, &PowerCell)> = report
+            .rows
+            .iter()
+            .filter(|r| r.fs == fs)
+            .filter_map(|r| r.power.as_ref().map(|c| (r, c)))
+            .collect();
+        let (row, cell) = cells
+            .iter()
+            .find(|(r, _)| r.strategy == "reference")
+            .or(cells.first())
+            .copied()
+            .expect("a file system of the power matrix has a cell");
+        let worst = cells
+            .iter()
+            .filter_map(|(r, c)| c.slowdown.map(|s| (r.strategy.as_str(), s)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        PowerSpeed {
+            fs,
+            strategy: &row.strategy,
+            states_per_second: cell.states_per_second,
+            plain_ops_per_s: row.ops_per_s,
+            recorded_ops_per_s: cell.ops_per_s,
+            slowdown: cell.slowdown,
+            worst,
+        }
+    }
+}
+
 impl Params {
     /// Each run's length, in words.
     pub fn length(&self) -> String {
@@ -140,6 +199,7 @@ impl FsCompareReport {
                 kill_rate: cfg.kill_rate,
                 seed: cfg.seed,
                 image_bytes: cfg.image_size,
+                power: cfg.power,
             },
             filesystems: Vec::new(),
             strategies: cfg
@@ -169,6 +229,7 @@ impl FsCompareReport {
     /// [`Verdict::worst`]): a strategy that missed its expected verdict on
     /// evidence fails it however it ended; then an interrupt; then a broken
     /// file system or another harness failure; then too little evidence.
+    /// A power-loss cell counts as a run of its own.
     pub fn verdict(&self) -> Verdict {
         let mut verdict = if self.interrupted {
             Verdict::Interrupted
@@ -178,10 +239,11 @@ impl FsCompareReport {
         if self.broken.is_some() {
             verdict = verdict.worst(Verdict::Error);
         }
-        self.rows
-            .iter()
-            .filter(|r| !r.met)
-            .map(|r| Verdict::of_miss(r.verdict))
+        let plain = self.rows.iter().filter(|r| !r.met).map(|r| r.verdict);
+        let power = self.power_cells().filter(|c| !c.met).map(|c| c.verdict);
+        plain
+            .chain(power)
+            .map(Verdict::of_miss)
             .fold(verdict, Verdict::worst)
     }
 
@@ -191,16 +253,7 @@ impl FsCompareReport {
         // A run the harness could not carry out meets nothing, whatever it saw.
         let met = r.verdict != Verdict::Error && r.meets(&expected);
         self.all_met &= met;
-        let observed = r.violated();
-        let observed = if observed.is_empty() {
-            r.verdict.name().to_string()
-        } else {
-            observed
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join("+")
-        };
+        let observed = super::observed(r);
         self.rows.push(Row {
             fs: fs.to_string(),
             strategy: strategy.name().to_string(),
@@ -216,7 +269,84 @@ impl FsCompareReport {
             kills: r.kills,
             kills_missed: r.kills_missed,
             stopped: r.stopped,
+            power: None,
+            power_skipped: None,
         });
+    }
+
+    /// Records the power run of `strategy` on `fs`, beside its plain run
+    /// (recorded first).
+    pub fn add_power(&mut self, fs: &str, strategy: &str, cell: PowerCell) {
+        self.all_met &= cell.met;
+        if let Some(row) = self.row_mut(fs, strategy) {
+            row.power = Some(cell);
+        }
+    }
+
+    /// Says why `strategy` on `fs` has no power run.
+    pub fn skip_power(&mut self, fs: &str, strategy: &str, why: &str) {
+        if let Some(row) = self.row_mut(fs, strategy) {
+            row.power_skipped = Some(why.to_string());
+        }
+    }
+
+    fn row_mut(&mut self, fs: &str, strategy: &str) -> Option<&mut Row> {
+        self.rows
+            .iter_mut()
+            .rev()
+            .find(|r| r.fs == fs && r.strategy == strategy)
+    }
+
+    /// Every power-loss cell, in row order.
+    pub fn power_cells(&self) -> impl Iterator<Item = &PowerCell> {
+        self.rows.iter().filter_map(|r| r.power.as_ref())
+    }
+
+    /// The power-loss cell of `strategy` on `fs`, if it was run.
+    pub fn power(&self, fs: &str, strategy: &str) -> Option<&PowerCell> {
+        self.row(fs, strategy).and_then(|r| r.power.as_ref())
+    }
+
+    /// The file systems with a power-loss cell, in order: the power matrix's
+    /// columns.
+    pub fn power_filesystems(&self) -> Vec<&str> {
+        self.filesystems
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|fs| self.rows.iter().any(|r| r.fs == *fs && r.power.is_some()))
+            .collect()
+    }
+
+    /// The file systems whose rows say why they have no power run, with
+    /// the reason.
+    pub fn power_skipped(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        for r in &self.rows {
+            if let Some(why) = &r.power_skipped
+                && !out.iter().any(|(fs, _)| *fs == r.fs)
+            {
+                out.push((&r.fs, why));
+            }
+        }
+        out
+    }
+
+    /// A cell of `strategy` (any file system's): the models' predictions
+    /// are the strategy's, the same in each.
+    pub fn models_of(&self, strategy: &str) -> Option<&PowerCell> {
+        self.rows
+            .iter()
+            .filter(|r| r.strategy == strategy)
+            .find_map(|r| r.power.as_ref())
+    }
+
+    /// The speed table's rows, one per file system with power cells: see
+    /// [`PowerSpeed`].
+    pub fn power_speed(&self) -> Vec<PowerSpeed<'_>> {
+        self.power_filesystems()
+            .into_iter()
+            .map(|fs| PowerSpeed::of(self, fs))
+            .collect()
     }
 
     /// The run of `strategy` on `fs`, if it was made.
@@ -309,6 +439,7 @@ impl FsCompareReport {
             let title = format!("expected {}", r.expected);
             (class.to_string(), title, r.observed.clone())
         });
+        out += &self.html_power();
         let _ = write!(
             out,
             "<h2>Throughput</h2>\n<figure>{}</figure>\n",
@@ -341,6 +472,81 @@ impl FsCompareReport {
         out
     }
 
+    /// The power-loss matrix and its speed table; nothing without
+    /// `--power-loss`.
+    fn html_power(&self) -> String {
+        let Some(params) = &self.params.power else {
+            return String::new();
+        };
+        let mut out = format!(
+            "<h2>Power loss</h2>\n<p>{}</p>\n",
+            escape(&params.describe())
+        );
+        for (fs, why) in self.power_skipped() {
+            let _ = writeln!(out, "<p>Not on {}: {}.</p>", escape(fs), escape(why));
+        }
+        let filesystems = self.power_filesystems();
+        if filesystems.is_empty() {
+            out.push_str("<p>No power run: no file system with a block device.</p>\n");
+            return out;
+        }
+        out.push_str("<table><tr><th>strategy</th>");
+        for fs in &filesystems {
+            let _ = write!(out, "<th>{}</th>", escape(fs));
+        }
+        out.push_str("<th>posix model</th><th>ordered model</th></tr>\n");
+        for s in &self.strategies {
+            let _ = write!(out, "<tr><td>{}</td>", escape(s));
+            for fs in &filesystems {
+                out += &match self.power(fs, s) {
+                    Some(c) => html_power_cell(c),
+                    None => "<td>-</td>".into(),
+                };
+            }
+            let models = self.models_of(s);
+            for model in [
+                models.and_then(|c| c.model_posix.as_deref()),
+                models.and_then(|c| c.model_ordered.as_deref()),
+            ] {
+                let _ = write!(out, "<td>{}</td>", escape(model.unwrap_or("?")));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</table>\n");
+        for s in &self.strategies {
+            if let Some(note) = self.models_of(s).and_then(|c| c.model_note.as_deref()) {
+                let _ = writeln!(
+                    out,
+                    "<p>No prediction for {}: {}.</p>",
+                    escape(s),
+                    escape(note)
+                );
+            }
+        }
+        out.push_str(
+            "<h3>Speed</h3>\n<table><tr><th>file system</th><th>strategy</th><th>crash states/s</th>\
+             <th>ops/s plain</th><th>ops/s recorded</th><th>slowdown</th><th>worst slowdown</th></tr>\n",
+        );
+        for sp in self.power_speed() {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td></tr>",
+                escape(sp.fs),
+                escape(sp.strategy),
+                sp.states_per_second,
+                sp.plain_ops_per_s,
+                sp.recorded_ops_per_s,
+                escape(&sp.slowdown.map_or("-".into(), slowdown_words)),
+                escape(
+                    &sp.worst
+                        .map_or("-".into(), |(s, x)| format!("{} ({s})", slowdown_words(x)))
+                ),
+            );
+        }
+        out.push_str("</table>\n");
+        out
+    }
+
     fn html_table(&self, cell: impl Fn(&Row) -> (String, String, String)) -> String {
         let mut out = String::from("<table><tr><th>strategy</th>");
         for fs in &self.filesystems {
@@ -368,4 +574,19 @@ impl FsCompareReport {
         out.push_str("</table>\n");
         out
     }
+}
+
+/// One cell of the power matrix: green when met, red when not; the
+/// expectation and the tier in its title; a too-lax model under it.
+fn html_power_cell(c: &PowerCell) -> String {
+    let class = if c.met { "met" } else { "miss" };
+    let title = format!("expected {}; {}", c.expected, c.label);
+    let lax = c.disagreement().map_or(String::new(), |d| {
+        format!("<br><strong>{}</strong>", escape(&d))
+    });
+    format!(
+        "<td class=\"{class}\" title=\"{}\">{}{lax}</td>",
+        escape(&title),
+        escape(&c.summary())
+    )
 }
