@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod copy;
+pub mod disk;
 pub mod duration;
 pub mod error;
 pub mod exit;
