@@ -1,82 +1,33 @@
-//! STUB (local only, replaced by the helper's module).
-#![allow(missing_docs, unused)]
-pub use crate::fscompare::mount::FsSpec;
-use crate::process::Watchdog;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    Write,
-    Zero,
-    Flush,
-}
-#[derive(Debug, Clone, Default)]
-pub struct LogStats {
-    pub writes: u64,
-    pub flushes: u64,
-    pub zeroes: u64,
-    pub bytes: u64,
-}
-pub enum ViewError {
-    MountFailed(String),
-    Harness(String),
-}
-pub struct RecordingDisk;
-pub struct MountedView<'a>(&'a ());
-impl MountedView<'_> {
-    pub fn root(&self) -> &Path {
-        Path::new("/")
-    }
-}
-pub fn preflight_recording(spec: &FsSpec) -> Result<(), String> {
-    Err("stub".into())
-}
-impl RecordingDisk {
-    pub fn create(
-        spec: &FsSpec,
-        scratch_parent: &Path,
-        image_bytes: u64,
-        watchdog: &Arc<Watchdog>,
-    ) -> Result<RecordingDisk, String> {
-        Err("stub".into())
-    }
-    pub fn root(&self) -> &Path {
-        Path::new("/")
-    }
-    pub fn position(&self) -> u64 {
-        0
-    }
-    pub fn clock(&self) -> Arc<AtomicU64> {
-        Arc::new(AtomicU64::new(0))
-    }
-    pub fn position_file(&self) -> PathBuf {
-        PathBuf::new()
-    }
-    pub fn sync(&self) -> Result<u64, String> {
-        Ok(0)
-    }
-    pub fn finish(&mut self) -> Result<u64, String> {
-        Ok(0)
-    }
-    pub fn kinds(&self) -> Vec<EntryKind> {
-        vec![]
-    }
-    pub fn stats(&self) -> LogStats {
-        LogStats::default()
-    }
-    pub fn mkfs_line(&self) -> &str {
-        ""
-    }
-    pub fn mount_options(&self) -> &str {
-        ""
-    }
-    pub fn mount_view(&self, durable_end: u64, kept: &[u64]) -> Result<MountedView<'_>, ViewError> {
-        Err(ViewError::Harness("stub".into()))
-    }
-}
-impl FsSpec {
-    pub fn label(&self) -> String {
-        self.name.clone()
-    }
-}
+//! A recording block device: the file system under test on a disk whose
+//! every write, zeroed range and cache flush is logged, in order, and the
+//! crash images of that log, mounted.
+//!
+//! A FUSE file system of torture's own ([`fuse`]) serves one file, the
+//! disk, with direct I/O; a loop device over that file carries ext4, XFS
+//! or Btrfs. Every block write of the file system reaches the server as a
+//! write at an offset, every cache flush (a journal commit, an fsync
+//! reaching the disk) as an `fsync` (the loop driver's flush is an fsync
+//! of its file), a discard or write-zeroes as an `fallocate`: a block-level
+//! write log with flush barriers ([`log`]). A *crash image* is the base
+//! image plus every logged entry before a durable end plus a chosen subset
+//! of later ones, served by the same server as another file, copy-on-write
+//! (what recovery writes on mount stays in that image).
+//!
+//! [`RecordingDisk`] ([`device`]) makes and mounts it all, and removes it
+//! all on every way out. The file systems and the one-line checks of what
+//! a machine lacks are [`spec`]'s; `fscompare` re-exports them.
+//!
+//! Approximations, stated: the log is the *arrival* order at a device that
+//! serves one request at a time, not dm-log-writes' completion order (see
+//! [`device`]); the disk never tears a sector or a block; a crash image
+//! applies whole entries.
+
+pub mod device;
+pub mod fuse;
+pub mod log;
+pub mod spec;
+mod sys;
+
+pub use device::{MountedView, RecordingDisk, ViewError};
+pub use log::{BLOCK, EntryKind, LogStats, ViewSpec, durable_end};
+pub use spec::{FsKind, FsSpec, NAMES, find_program, preflight, preflight_recording};

@@ -7,155 +7,17 @@
 //! `torture` itself is killed (a mount point only inside the scratch
 //! directory). A loop device is set up by mount(8) with autoclear: it goes
 //! with the last unmount.
+//!
+//! The file-system specs ([`FsSpec`], [`preflight`], ...) live in
+//! [`crate::disk`], below the runner, which the power-loss tier needs; they
+//! are re-exported here unchanged.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use crate::disk::spec::run;
+pub use crate::disk::{FsKind, FsSpec, NAMES, find_program, preflight};
 use crate::process::Watchdog;
-
-/// A file system to compare.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FsKind {
-    /// A tmpfs (memory; no image).
-    Tmpfs,
-    /// ext4 on a loop image, default options (`data=ordered`).
-    Ext4,
-    /// ext4 on a loop image mounted with `data=journal`.
-    Ext4Journal,
-    /// XFS on a loop image.
-    Xfs,
-    /// Btrfs on a loop image.
-    Btrfs,
-    /// A directory on a file system that is already mounted (`--dir`).
-    Dir(PathBuf),
-}
-
-/// A named file system to compare.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FsSpec {
-    /// The name in reports (`ext4`, or the NAME of `--dir NAME=PATH`).
-    pub name: String,
-    /// How to get it.
-    pub kind: FsKind,
-}
-
-/// The names `--fs` accepts.
-pub const NAMES: &[&str] = &["tmpfs", "ext4", "ext4-journal", "xfs", "btrfs"];
-
-impl FsSpec {
-    /// The file system called `name` in `--fs`.
-    pub fn parse(name: &str) -> Result<FsSpec, String> {
-        let kind = match name {
-            "tmpfs" => FsKind::Tmpfs,
-            "ext4" => FsKind::Ext4,
-            "ext4-journal" => FsKind::Ext4Journal,
-            "xfs" => FsKind::Xfs,
-            "btrfs" => FsKind::Btrfs,
-            _ => {
-                return Err(format!(
-                    "unknown file system {name:?} (valid: {}; or --dir NAME=PATH)",
-                    NAMES.join(", ")
-                ));
-            }
-        };
-        Ok(FsSpec {
-            name: name.to_string(),
-            kind,
-        })
-    }
-
-    /// A `--dir NAME=PATH` argument.
-    pub fn parse_dir(arg: &str) -> Result<FsSpec, String> {
-        let (name, path) = arg
-            .split_once('=')
-            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-            .ok_or_else(|| format!("--dir {arg:?}: write it NAME=PATH"))?;
-        let path = PathBuf::from(path);
-        crate::paths::check(&format!("--dir {name}="), &path)?;
-        if !path.is_dir() {
-            return Err(format!("--dir {name}={}: not a directory", path.display()));
-        }
-        Ok(FsSpec {
-            name: name.to_string(),
-            kind: FsKind::Dir(path),
-        })
-    }
-
-    /// The mkfs program, its arguments before the image, and the Debian
-    /// package that has it.
-    pub fn mkfs(&self) -> Option<(&'static str, &'static [&'static str], &'static str)> {
-        match self.kind {
-            FsKind::Ext4 | FsKind::Ext4Journal => Some(("mkfs.ext4", &["-q", "-F"], "e2fsprogs")),
-            FsKind::Xfs => Some(("mkfs.xfs", &["-q", "-f"], "xfsprogs")),
-            FsKind::Btrfs => Some(("mkfs.btrfs", &["-q", "-f"], "btrfs-progs")),
-            FsKind::Tmpfs | FsKind::Dir(_) => None,
-        }
-    }
-
-    /// Extra mount options.
-    pub fn mount_options(&self) -> Option<&'static str> {
-        match self.kind {
-            FsKind::Ext4Journal => Some("data=journal"),
-            _ => None,
-        }
-    }
-
-    /// Whether making it needs root (a mount).
-    pub fn needs_mount(&self) -> bool {
-        !matches!(self.kind, FsKind::Dir(_))
-    }
-}
-
-/// Checks, before anything is made, that every file system can be made:
-/// root, loop devices, the mkfs programs. The error is one line that says
-/// what is missing and what to do.
-pub fn preflight(specs: &[FsSpec]) -> Result<(), String> {
-    let dir_hint = "or measure a file system that is already mounted with --dir NAME=PATH";
-    let Some(first) = specs.iter().find(|s| s.needs_mount()) else {
-        return Ok(());
-    };
-    if !nix::unistd::geteuid().is_root() {
-        return Err(format!(
-            "making a {} file system needs root (mount, loop devices): run as root, {dir_hint}",
-            first.name
-        ));
-    }
-    for tool in ["mount", "umount"] {
-        if find_program(tool).is_none() {
-            return Err(format!(
-                "{tool} not found: apt-get install mount, {dir_hint}"
-            ));
-        }
-    }
-    for spec in specs {
-        if spec.mkfs().is_some() && !Path::new("/dev/loop-control").exists() {
-            return Err(format!(
-                "{}: no loop devices here (/dev/loop-control is missing), {dir_hint}",
-                spec.name
-            ));
-        }
-        if let Some((program, _, package)) = spec.mkfs()
-            && find_program(program).is_none()
-        {
-            return Err(format!(
-                "{program} not found: apt-get install {package}, or leave {} out of --fs, {dir_hint}",
-                spec.name
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The path of `program` in `PATH` (and the sbin directories, which a
-/// non-login root shell may lack).
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
 
 /// A file system ready to run in; unmounted and deleted when dropped.
 pub struct Mounted {
@@ -168,25 +30,6 @@ pub struct Mounted {
     mountpoint: Option<PathBuf>,
     image: Option<PathBuf>,
     watchdog: Arc<Watchdog>,
-}
-
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
-    let path = find_program(program).ok_or_else(|| format!("{program} not found"))?;
-    let out = Command::new(&path)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let err = String::from_utf8_lossy(&out.stderr);
-    Err(format!(
-        "{program} {} failed ({}): {}",
-        args.join(" "),
-        out.status,
-        err.trim()
-    ))
 }
 
 /// Makes and mounts `spec` under `scratch` (an image of `size` bytes).
@@ -267,35 +110,5 @@ impl Drop for Mounted {
         if let Some(image) = self.image.take() {
             let _ = std::fs::remove_file(&image);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_parse_and_junk_is_refused() {
-        for name in NAMES {
-            assert_eq!(FsSpec::parse(name).unwrap().name, *name);
-        }
-        let err = FsSpec::parse("zfs").unwrap_err();
-        assert!(err.contains("zfs") && err.contains("--dir"), "{err}");
-        assert!(FsSpec::parse_dir("x").is_err());
-        assert!(FsSpec::parse_dir("=/tmp").is_err());
-        assert!(FsSpec::parse_dir("nope=/definitely/not/here").is_err());
-        let d = FsSpec::parse_dir("here=/tmp").unwrap();
-        assert_eq!(d.kind, FsKind::Dir("/tmp".into()));
-        assert!(!d.needs_mount());
-        assert_eq!(
-            FsSpec::parse("ext4-journal").unwrap().mount_options(),
-            Some("data=journal")
-        );
-    }
-
-    #[test]
-    fn only_mounted_directories_need_nothing() {
-        let d = FsSpec::parse_dir("here=/tmp").unwrap();
-        assert_eq!(preflight(&[d]), Ok(()));
     }
 }

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! - `kind`: `run` (a run directory, given with `--dir` or temporary),
-//!   `logs`, `explore`, `fscompare` (temporary working directories);
+//!   `logs`, `explore`, `fscompare`, `power` (temporary working directories);
 //! - `pid`, `started`: the process that wrote it and its start time (so a
 //!   reused pid is not taken for it): while it lives, the directory is in
 //!   use and nothing else touches it;
@@ -51,6 +51,9 @@ pub enum Kind {
     Explore,
     /// `torture fscompare`'s images, mount points and run directories.
     Fscompare,
+    /// A recording disk's base image, write log and mount points (the
+    /// power-loss tier on a real file system).
+    Power,
 }
 
 impl Kind {
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Logs => "torture-logs-",
             Kind::Explore => "torture-explore-",
             Kind::Fscompare => "torture-fscompare-",
+            Kind::Power => "torture-power-",
         }
     }
 
@@ -71,6 +75,7 @@ impl Kind {
             Kind::Logs => "log directory",
             Kind::Explore => "explore working directory",
             Kind::Fscompare => "fscompare working directory",
+            Kind::Power => "power-loss working directory",
         }
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! - **A temporary directory** (`$TMPDIR/torture-*`, mode 0700, a random
 //!   name: a run directory when no `--dir` is given, an outside program's
-//!   logs, explore's and fscompare's working directories; see [`scratch`])
+//!   logs, explore's, fscompare's and a recording disk's working
+//!   directories; see [`scratch`])
 //!   is torture's own: it is removed whole at the end, or by the watchdog
 //!   if `torture` is killed, never following a link nor entering another
 //!   file system ([`tree`]). A failing run's directory is kept as evidence,
@@ -258,7 +259,7 @@ pub fn seal(dir: &Path, made: &dyn Fn(&Found) -> bool) -> io::Result<()> {
 
 /// Checks that `path` may be removed, and with `remove` removes it: a run
 /// directory by its manifest (see [`clear_for_reuse`]), then the
-/// directory; a working directory (logs, explore, fscompare) whole, if no
+/// directory; a working directory (logs, explore, fscompare, power) whole, if no
 /// file system is mounted in it. Returns its kind.
 pub fn remove_own_dir(path: &Path, remove: bool) -> Result<Kind, Refusal> {
     let dir = Checked::open(path)?;

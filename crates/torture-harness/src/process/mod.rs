@@ -151,6 +151,36 @@ impl ChildProcess {
     }
 }
 
+/// Runs `cmd` to its end as the leader of its own process group, with the
+/// parent-death signal, the group registered with `watchdog` while it
+/// runs: if `torture` dies meanwhile, nothing it started is left running.
+/// Stdin and stdout are null; returns the exit status and what it wrote
+/// on stderr. For the short system commands torture runs on the user's
+/// behalf (mkfs, mount), which must not outlive a SIGKILLed `torture`.
+///
+/// The parent-death signal fires when the calling *thread* exits, which
+/// cannot happen before this returns.
+pub fn run_guarded(cmd: Command, watchdog: &Watchdog) -> io::Result<(ExitStatus, String)> {
+    use std::io::Read;
+    let mut cmd = cmd;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = ChildProcess::spawn(cmd)?;
+    watchdog.watch(child.pid);
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.child.stderr.take() {
+        let _ = pipe.read_to_end(&mut stderr);
+    }
+    // The leader stays an unreaped zombie until the group is forgotten:
+    // its group id cannot be reused under the watchdog's feet.
+    let _ = wait_exited(child.pid);
+    child.kill_group();
+    watchdog.forget(child.pid);
+    let status = child.wait()?;
+    Ok((status, String::from_utf8_lossy(&stderr).into_owned()))
+}
+
 /// Blocks until process `pid` (a child of this process) has exited, without
 /// reaping it. Meant for a watcher thread; the main thread reaps.
 pub fn wait_exited(pid: i32) -> io::Result<()> {
