@@ -417,6 +417,11 @@ fn bench_fs(fs: &str, size: u64) {
     let created = started.elapsed();
     let recorded = workload(disk.root());
     let stats = disk.stats();
+    // The disk as a crash now would leave it (the journal not checkpointed),
+    // copied to a plain file: recovery there against recovery in a view.
+    let dirty_at = disk.sync().unwrap();
+    let dirty = t.path().join("dirty.img");
+    std::fs::copy(disk.position_file().with_file_name("disk"), &dirty).unwrap();
     let end = disk.finish().unwrap();
     let kinds = disk.kinds();
     let plain = plain_loop(&spec, size, t.path(), &wd);
@@ -457,6 +462,34 @@ fn bench_fs(fs: &str, size: u64) {
         times.len() as f64 / total.as_secs_f64(),
     );
     profile_view(&disk, end);
+    recovery(&disk, dirty_at, &dirty);
+}
+
+/// Mounting the crash image at `p` (recovery runs) in a view, against
+/// mounting `copy`, the same image in a plain file.
+fn recovery(disk: &RecordingDisk, p: u64, copy: &Path) {
+    let s = Instant::now();
+    drop(disk.mount_view(p, &[]).unwrap());
+    let view = s.elapsed();
+    let mnt = copy.with_file_name("dirty-mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mut opts = disk.mount_options().to_string();
+    if disk.spec().name == "xfs" {
+        opts.push_str(",nouuid");
+    }
+    let s = Instant::now();
+    let ok = Command::new("mount")
+        .args(["-o", &opts])
+        .arg(copy)
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    nix::mount::umount2(&mnt, nix::mount::MntFlags::empty()).unwrap();
+    let plain = s.elapsed();
+    std::fs::remove_dir(&mnt).unwrap();
+    std::fs::remove_file(copy).unwrap();
+    println!("  recovery after the workload: view {view:.0?}, plain copy {plain:.0?}");
 }
 
 /// Where the time of a mount_view + drop goes, against mount(8) of a
