@@ -23,9 +23,10 @@
 //! devices go when their file systems let go, and it removes the
 //! directory.
 //!
-//! **What the log is.** The server answers one request at a time, and
-//! logs each as it arrives: the log is the *arrival* order at a device
-//! with a volatile cache that serves one request at a time. A write is
+//! **What the log is.** The server logs each request as it arrives, one
+//! entry at a time (two server threads serve requests, but appending takes
+//! the log's write lock, before the reply): the log is the *arrival* order
+//! at a device with a volatile cache. A write is
 //! logged before the file system above sees it complete, and a file system
 //! issues a flush only once the writes it must cover have completed, so
 //! those writes are always before the flush in the log. dm-log-writes logs

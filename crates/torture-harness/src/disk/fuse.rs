@@ -1,5 +1,5 @@
-//! The FUSE server of a recording disk: one directory of files, served in
-//! order by one thread.
+//! The FUSE server of a recording disk: one directory of files, served by
+//! two threads; the log takes one entry at a time, each before its reply.
 //!
 //! The root directory (inode 1) holds:
 //!
@@ -47,7 +47,9 @@ use std::fs::File;
 use std::os::fd::IntoRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, mpsc,
+};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -76,6 +78,13 @@ const VIEW_INO_BASE: u64 = 1000;
 const POSITION_SIZE: u64 = 32;
 /// How long the kernel may cache what never changes.
 const STABLE: Duration = Duration::from_secs(3600);
+
+/// The server's threads: two, so that two crash images are read side by
+/// side (each under the log's read lock). Appending to the log takes its
+/// write lock: entries are still logged one at a time, each before its
+/// reply, so a write completed before a flush was issued is logged before
+/// it; two requests in flight at once have no order a disk would keep.
+const SERVER_THREADS: usize = 2;
 
 /// What the server and the rest of `torture` share: counters and crash
 /// images, in memory only (no descriptor: see the module's doc).
@@ -167,7 +176,7 @@ enum Node {
 
 /// The `fuser::Filesystem`.
 struct DiskFs {
-    log: Mutex<BlockLog>,
+    log: RwLock<BlockLog>,
     shared: Arc<Shared>,
     born: SystemTime,
     uid: u32,
@@ -240,8 +249,14 @@ impl DiskFs {
         }
     }
 
-    fn log(&self) -> MutexGuard<'_, BlockLog> {
-        lock(&self.log)
+    /// The log, to read: crash images are served side by side.
+    fn log(&self) -> RwLockReadGuard<'_, BlockLog> {
+        self.log.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The log, to append to: one entry at a time.
+    fn log_mut(&self) -> RwLockWriteGuard<'_, BlockLog> {
+        self.log.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read_node(&self, node: &Node, off: u64, size: u32) -> Result<Vec<u8>, Errno> {
@@ -264,14 +279,14 @@ impl DiskFs {
     }
 
     fn write_node(&self, node: &Node, off: u64, data: &[u8]) -> Result<(), Errno> {
-        let mut log = self.log();
         match node {
             Node::Disk => {
+                let mut log = self.log_mut();
                 log.record_write(off, data).map_err(errno)?;
                 self.shared.publish(EntryKind::Write, &log);
                 Ok(())
             }
-            Node::View(_, v) => lock(v).write(&log, off, data).map_err(errno),
+            Node::View(_, v) => lock(v).write(&self.log(), off, data).map_err(errno),
             Node::Position => Err(Errno::EBADF),
             Node::Root => Err(Errno::EISDIR),
         }
@@ -279,7 +294,7 @@ impl DiskFs {
 
     fn fsync_node(&self, node: &Node) -> Result<(), Errno> {
         if let Node::Disk = node {
-            let mut log = self.log();
+            let mut log = self.log_mut();
             log.record_flush().map_err(errno)?;
             self.shared.publish(EntryKind::Flush, &log);
         }
@@ -290,14 +305,15 @@ impl DiskFs {
         if !zeroes(mode) {
             return Err(Errno::EOPNOTSUPP);
         }
-        let mut log = self.log();
         match node {
             Node::Disk => {
+                let mut log = self.log_mut();
                 log.record_zero(off, len).map_err(errno)?;
                 self.shared.publish(EntryKind::Zero, &log);
                 Ok(())
             }
             Node::View(_, v) => {
+                let log = self.log();
                 let mut view = lock(v);
                 let end = off.checked_add(len).ok_or(Errno::EINVAL)?;
                 let zero = [0u8; 1 << 16];
@@ -681,8 +697,7 @@ fn serve(
                 fuser::MountOption::NoSuid,
                 fuser::MountOption::NoDev,
             ];
-            // One thread: requests are served, and logged, one at a time.
-            config.n_threads = Some(1);
+            config.n_threads = Some(SERVER_THREADS);
             fuser::spawn_mount(fs, mountpoint, &config)
                 .map_err(|e| format!("cannot mount FUSE at {}: {e}", mountpoint.display()))
         });
@@ -720,7 +735,7 @@ fn open_fs(files: &ServerFiles, shared: Arc<Shared>) -> Result<DiskFs, String> {
         })?;
     let log = BlockLog::new(base, data, shared.size);
     Ok(DiskFs {
-        log: Mutex::new(log),
+        log: RwLock::new(log),
         shared,
         born: SystemTime::now(),
         uid: nix::unistd::geteuid().as_raw(),

@@ -17,8 +17,8 @@
 //! all on every way out. The file systems and the one-line checks of what
 //! a machine lacks are [`spec`]'s; `fscompare` re-exports them.
 //!
-//! Approximations, stated: the log is the *arrival* order at a device that
-//! serves one request at a time, not dm-log-writes' completion order (see
+//! Approximations, stated: the log is the *arrival* order at the device,
+//! one entry at a time, not dm-log-writes' completion order (see
 //! [`device`]); the disk never tears a sector or a block; a crash image
 //! applies whole entries.
 

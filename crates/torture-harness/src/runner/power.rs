@@ -347,6 +347,14 @@ pub(crate) enum Image {
     Ids(Vec<OpId>, Vec<String>),
 }
 
+impl Drop for ExecReader {
+    /// What a check left outside its process group (a double fork) goes:
+    /// it would hold a crash image busy.
+    fn drop(&mut self) {
+        reaper::kill_tagged(&self.tag);
+    }
+}
+
 /// How a crash state is read: a built-in strategy's read path, or an
 /// outside program's `--check`.
 enum Reader {
@@ -386,14 +394,14 @@ impl ExecReader {
     }
 
     /// Runs the check in `dir`: the ids it printed, or why it failed.
-    fn read(&self, dir: &Path) -> Result<Image, crate::Error> {
-        let out = self.logs.path().join("power-check.out");
+    fn read(&self, dir: &Path, worker: usize) -> Result<Image, crate::Error> {
+        let out = self.logs.path().join(format!("power-check-{worker}.out"));
         let program = self.spec.program(Which::Check);
         let harness =
             |e: std::io::Error| crate::Error::Harness(format!("cannot run {program}: {e}"));
         let process = self
             .spec
-            .spawn(Which::Check, dir, &out, &self.tag.command(0))
+            .spawn(Which::Check, dir, &out, &self.tag.command(worker as u64))
             .map_err(harness)?;
         let pid = process.pid();
         self.watchdog.watch(pid);
@@ -403,7 +411,6 @@ impl ExecReader {
         process.kill_group();
         self.watchdog.forget(pid);
         let status = process.wait().map_err(harness)?;
-        reaper::kill_tagged(&self.tag);
         if !finished {
             return Ok(Image::Unreadable(
                 format!(
@@ -460,27 +467,26 @@ fn check(
     writers: usize,
 ) -> Result<Checked, crate::Error> {
     let start = Instant::now();
-    let mut cache: HashMap<(u64, Vec<u64>), Image> = HashMap::new();
+    // The distinct images, in the order the crash points first use them.
+    let mut keys: Vec<(u64, &[u64])> = Vec::new();
+    let mut index: HashMap<(u64, &[u64]), usize> = HashMap::new();
+    for point in &plan.points {
+        for kept in &point.states {
+            let key = (point.durable_end, kept.as_slice());
+            index.entry(key).or_insert_with(|| {
+                keys.push(key);
+                keys.len() - 1
+            });
+        }
+    }
+    let images = read_images(disk, &keys, rel, reader)?;
     let mut out = Checked::default();
     let end = plan.points.last().map_or(0, |p| p.at);
     'points: for point in &plan.points {
         for (i, kept) in point.states.iter().enumerate() {
-            if crate::platform::stop_requested() {
+            let Some(image) = &images[index[&(point.durable_end, kept.as_slice())]] else {
                 out.interrupted = true;
                 break 'points;
-            }
-            let key = (point.durable_end, kept.clone());
-            let image = match cache.get(&key) {
-                Some(image) => image.clone(),
-                None => {
-                    let image = read_image(disk, point.durable_end, kept, rel, reader)?;
-                    out.images += 1;
-                    if matches!(image, Image::Unmountable(_)) {
-                        out.unmountable += 1;
-                    }
-                    cache.insert(key, image.clone());
-                    image
-                }
             };
             out.states += 1;
             let seen_by = format!(
@@ -491,11 +497,81 @@ fn check(
                 kept.len(),
                 point.window
             );
-            judge(&image, point.at, positions, writers, &seen_by, &mut out);
+            judge(image, point.at, positions, writers, &seen_by, &mut out);
         }
     }
+    out.images = images.iter().flatten().count() as u64;
+    out.unmountable = images
+        .iter()
+        .flatten()
+        .filter(|i| matches!(i, Image::Unmountable(_)))
+        .count() as u64;
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// How many crash images are mounted and read at once: two on ext4 and
+/// XFS (a mount is mostly the file system's own recovery, which two CPUs
+/// halve), one on Btrfs, whose images share one fsid.
+fn check_workers(disk: &RecordingDisk) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match disk.spec().kind {
+        crate::disk::FsKind::Btrfs => 1,
+        _ => cpus.clamp(1, 2),
+    }
+}
+
+/// Reads every image of `keys` on [`check_workers`] threads. An image left
+/// `None` was not read: an interrupt came first.
+fn read_images(
+    disk: &RecordingDisk,
+    keys: &[(u64, &[u64])],
+    rel: &Path,
+    reader: &Reader,
+) -> Result<Vec<Option<Image>>, crate::Error> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Image>>> = Mutex::new(vec![None; keys.len()]);
+    let error: Mutex<Option<crate::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for worker in 0..check_workers(disk) {
+            let (next, failed, results, error) = (&next, &failed, &results, &error);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= keys.len()
+                        || failed.load(Ordering::Relaxed)
+                        || crate::platform::stop_requested()
+                    {
+                        return;
+                    }
+                    let (durable_end, kept) = keys[i];
+                    match read_image(disk, durable_end, kept, rel, reader, worker) {
+                        Ok(image) => {
+                            if let Ok(mut r) = results.lock() {
+                                r[i] = Some(image);
+                            }
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut slot) = error.lock() {
+                                slot.get_or_insert(e);
+                            }
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    results
+        .into_inner()
+        .map_err(|_| crate::Error::Harness("a crash-image worker panicked".into()))
 }
 
 /// Mounts the image (durable prefix + `kept`), reads the state, unmounts.
@@ -505,6 +581,7 @@ fn read_image(
     kept: &[u64],
     rel: &Path,
     reader: &Reader,
+    worker: usize,
 ) -> Result<Image, crate::Error> {
     let view = match disk.mount_view(durable_end, kept) {
         Ok(view) => view,
@@ -516,11 +593,12 @@ fn read_image(
     let dir: PathBuf = view.root().join(rel);
     let strategy = match reader {
         Reader::Builtin(s) => *s,
-        Reader::Exec(exec) => return exec.read(&dir),
+        Reader::Exec(exec) => return exec.read(&dir, worker),
     };
     let path = dir.join(crate::config::STATE_FILE);
     let read = strategy.read(&path);
     strategy.close_all();
+    drop(view);
     Ok(match read {
         Err(e) => Image::Unreadable(format!("cannot read the state: {e}"), Vec::new()),
         Ok(None) => Image::Unreadable("the state file is missing".into(), Vec::new()),
@@ -788,7 +866,11 @@ mod tests {
             .filter(|p| acks.iter().any(|x| x.0 == p.at))
             .count();
         assert!(at_acks >= 9, "{at_acks} of 20 at acknowledgements");
-        assert_eq!(a.points.last().map(|p| p.at), Some(400), "the end is always checked");
+        assert_eq!(
+            a.points.last().map(|p| p.at),
+            Some(400),
+            "the end is always checked"
+        );
         for p in &a.points {
             assert!(p.states.len() <= 3 && !p.states.is_empty());
             assert!(p.at >= 1 && p.at <= 400);
