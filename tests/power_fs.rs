@@ -16,29 +16,10 @@ use std::time::Duration;
 
 use util::{TestDir, wait_for};
 
-/// Why this machine cannot record a disk, if it cannot.
-fn cannot_record() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root");
-    }
-    if !Path::new("/dev/loop-control").exists() {
-        return Some("no loop devices");
-    }
-    if std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-        .is_err()
-    {
-        return Some("no usable /dev/fuse");
-    }
-    None
-}
-
 macro_rules! needs_disk {
     () => {
-        if let Some(why) = cannot_record() {
-            eprintln!("skipped: --power-loss needs a recording disk here ({why})");
+        if !util::can_record_disk() {
+            eprintln!("skipped: --power-loss needs root, /dev/fuse and loop devices here");
             return;
         }
     };

@@ -13,6 +13,12 @@ fn shipped_scenarios_all_meet_their_expectations() {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            // A power cut on a recording disk needs root, /dev/fuse and loop
+            // devices (CI has them); elsewhere those scenarios are left out.
+            let power = std::fs::read_to_string(p).is_ok_and(|t| t.contains("power_loss ="));
+            !power || util::can_record_disk()
+        })
         .map(|p| p.display().to_string())
         .collect();
     files.sort();

@@ -16,6 +16,18 @@ pub const GOOD_EXEC: &str = "exec 9>>\"$TORTURE_STATE.lock\"; flock 9; t=$(mktem
 /// Its check: the state file, which may not exist yet.
 pub const GOOD_CHECK: &str = "cat \"$TORTURE_STATE\" 2>/dev/null || true";
 
+/// Whether `torture --power-loss` can make a recording disk here: root,
+/// loop devices and a usable `/dev/fuse`.
+pub fn can_record_disk() -> bool {
+    nix::unistd::geteuid().is_root()
+        && Path::new("/dev/loop-control").exists()
+        && std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/fuse")
+            .is_ok()
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_torture"))

@@ -65,7 +65,18 @@ struct ScenarioFile {
     recovery_timeout: Option<String>,
     model: Option<String>,
     max_states: Option<usize>,
+    power_loss: Option<String>,
+    crash_points: Option<CountOrAll>,
+    image_mib: Option<u64>,
     expect: Words,
+}
+
+/// `crash_points`: a number, or `"all"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a number or \"all\"")]
+enum CountOrAll {
+    Count(u64),
+    Word(String),
 }
 
 /// A word, or a list of words (`expect`, `faults`).
@@ -218,6 +229,17 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
         ("kill_at", raw.kill_at.is_some(), EVERY_POINT),
         ("min_kills", raw.min_kills.is_some(), EVERY_POINT),
         ("until_covered", raw.until_covered.is_some(), EVERY_POINT),
+        (
+            "power_loss",
+            raw.power_loss.is_some(),
+            "`faults = \"power\"` cuts the power at every point of the operation",
+        ),
+        ("crash_points", raw.crash_points.is_some(), EVERY_POINT),
+        (
+            "image_mib",
+            raw.image_mib.is_some(),
+            "needs key `power_loss`",
+        ),
         ("duration", raw.duration.is_some(), UNTIL_DONE),
         ("ops", raw.ops.is_some(), UNTIL_DONE),
         ("min_acked", raw.min_acked.is_some(), UNTIL_DONE),
@@ -232,7 +254,11 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
         ("warmup_ops", raw.warmup_ops.is_some()),
         ("recovery_timeout", raw.recovery_timeout.is_some()),
         ("model", raw.model.is_some()),
-        ("max_states", raw.max_states.is_some()),
+        // A run takes it with `power_loss` (its settings check that).
+        (
+            "max_states",
+            raw.max_states.is_some() && raw.power_loss.is_none(),
+        ),
     ];
     match mode {
         Mode::Explore => run_only
@@ -287,6 +313,20 @@ impl Scenario {
             min_acked: raw.min_acked,
             min_kills: raw.min_kills,
             until_covered: raw.until_covered,
+            power_loss: raw.power_loss.clone(),
+            crash_points: match &raw.crash_points {
+                None => None,
+                Some(CountOrAll::Count(n)) => Some(
+                    crate::config::CrashPoints::parse(&n.to_string())
+                        .map_err(|e| format!("key `crash_points`: {e}"))?,
+                ),
+                Some(CountOrAll::Word(w)) => Some(
+                    crate::config::CrashPoints::parse(w)
+                        .map_err(|e| format!("key `crash_points`: {e}"))?,
+                ),
+            },
+            max_states: raw.max_states.map(|n| n as u64),
+            image_mib: raw.image_mib,
             ..RunSettings::default()
         };
         let run = settings

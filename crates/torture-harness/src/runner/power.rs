@@ -591,6 +591,12 @@ fn read_image(
         }
     };
     let dir: PathBuf = view.root().join(rel);
+    if !dir.is_dir() {
+        return Ok(Image::Unreadable(
+            "the run directory is missing".into(),
+            Vec::new(),
+        ));
+    }
     let strategy = match reader {
         Reader::Builtin(s) => *s,
         Reader::Exec(exec) => return exec.read(&dir, worker),

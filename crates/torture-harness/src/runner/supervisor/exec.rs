@@ -107,6 +107,7 @@ impl Driver for ExecDriver {
 
     fn prepare(sup: &mut Supervisor<'_, Self>) -> Result<(), crate::Error> {
         sup.preflight()?;
+        sup.sync_disk()?;
         let spawners = (0..sup.cfg.writers)
             .map(|slot| sup.start_spawner(slot))
             .collect::<Result<_, _>>()?;
