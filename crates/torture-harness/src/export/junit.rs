@@ -229,10 +229,14 @@ fn description(run: &RunResult, kind: ViolationKind) -> String {
             e.detail
         );
     }
-    text += &format!(
-        "fault tier: {}\nreplay: {}\n",
-        run.report.fault_tier, run.report.replay
-    );
+    let tier = match &run.report.power_loss {
+        Some(p) => format!(
+            "{} and process crash: {} crash state(s) at {} crash point(s)",
+            p.label, p.crash_states, p.crash_points
+        ),
+        None => run.report.fault_tier.clone(),
+    };
+    text += &format!("fault tier: {tier}\nreplay: {}\n", run.report.replay);
     text
 }
 

@@ -85,10 +85,13 @@ fn runs_table(s: &mut String, runs: &[&RunResult]) {
     *s += "|---|---|---|---|---|---|---|\n";
     for r in runs {
         let expected = r.expected.as_ref().map_or("pass".into(), |e| e.to_string());
+        let name = match &r.report.power_loss {
+            Some(p) => format!("{} · {}, {} crash states", r.name, p.label, p.crash_states),
+            None => r.name.clone(),
+        };
         let _ = writeln!(
             s,
-            "| {} | {expected} | {} | {} | {} | {:.0} | {} |",
-            r.name,
+            "| {name} | {expected} | {} | {} | {} | {:.0} | {} |",
             r.observed(),
             r.report.ops.acked,
             r.report.kills,
