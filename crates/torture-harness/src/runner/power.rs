@@ -119,6 +119,7 @@ pub(super) fn finish(
         Workload::Builtin(s) => Reader::Builtin(*s),
         Workload::Exec(spec) => Reader::Exec(ExecReader::new(spec, config, watchdog)?),
     };
+    self_check(&disk, positions.base, &rel, &reader)?;
     let plan = Plan::new(
         &disk.kinds(),
         positions.base,
@@ -508,6 +509,37 @@ fn check(
         .count() as u64;
     out.seconds = start.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// The recording disk checks itself on every run: the crash image at the
+/// sync before the first operation must hold the initial state, whole and
+/// untouched (every counter 0; an outside program's check prints no op).
+/// If it does not, no crash state of this disk can be trusted: a harness
+/// failure, never a finding against the program.
+fn self_check(
+    disk: &RecordingDisk,
+    base: u64,
+    rel: &Path,
+    reader: &Reader,
+) -> Result<(), crate::Error> {
+    let durable_end = crate::disk::log::durable_end(&disk.kinds(), base);
+    let wrong = match read_image(disk, durable_end, &[], rel, reader, 0)? {
+        Image::Counters(c) if c.iter().all(|&n| n == 0) => None,
+        Image::Ids(ids, junk) if ids.is_empty() && junk.is_empty() => None,
+        Image::Counters(c) => Some(format!("counters {c:?}")),
+        Image::Ids(ids, junk) => Some(format!(
+            "{} op id(s), {} other line(s)",
+            ids.len(),
+            junk.len()
+        )),
+        Image::Unmountable(why) | Image::Unreadable(why, _) => Some(why),
+    };
+    match wrong {
+        None => Ok(()),
+        Some(why) => Err(crate::Error::Harness(format!(
+            "self-check of the recording disk: the crash image at the initial sync (position {base}) does not hold the initial state ({why}); no crash state of it can be trusted"
+        ))),
+    }
 }
 
 /// How many crash images are mounted and read at once: two on ext4 and
