@@ -65,6 +65,7 @@ struct ScenarioFile {
     recovery_timeout: Option<String>,
     model: Option<String>,
     max_states: Option<usize>,
+    fs: Option<String>,
     expect: Words,
 }
 
@@ -233,6 +234,7 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
         ("recovery_timeout", raw.recovery_timeout.is_some()),
         ("model", raw.model.is_some()),
         ("max_states", raw.max_states.is_some()),
+        ("fs", raw.fs.is_some()),
     ];
     match mode {
         Mode::Explore => run_only
@@ -333,6 +335,7 @@ impl ExploreScenario {
             },
             max_states: raw.max_states,
             seed: raw.seed,
+            fs: raw.fs,
             ..ExploreSettings::default()
         };
         let explore = settings
