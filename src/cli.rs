@@ -387,7 +387,8 @@ struct ExploreArgs {
     scenario: Option<PathBuf>,
     /// Faults to put at every point: kill, eio, enospc, edquot, eintr,
     /// short-write, comma-separated, or all [default: all]; power checks
-    /// the crash states a persistence model allows instead (see --model).
+    /// the crash states a persistence model allows instead (see --model),
+    /// or a real file system's (see --fs).
     #[arg(long, value_name = "LIST", value_parser = Fault::parse_list)]
     faults: Option<FaultList>,
     /// Ordinary operations before the explored one, so there is
@@ -432,6 +433,15 @@ struct ExploreArgs {
     /// With --faults power: the seed of the sampled crash states [default: 0].
     #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
     seed: Option<u64>,
+    /// With --faults power alone: run the operations on a recording disk of
+    /// this file system (ext4, ext4-journal, xfs, btrfs) and cut the power
+    /// between every pair of block writes of the explored one, instead of
+    /// a model (root, /dev/fuse and loop devices).
+    #[arg(long, value_name = "FS")]
+    fs: Option<String>,
+    /// With --fs: the recording disk's size in MiB, sparse [default: 1024].
+    #[arg(long, value_name = "MIB", value_parser = parse_image_mib, allow_negative_numbers = true)]
+    image_mib: Option<u64>,
     /// Write the JSON report (schema torture/explore/v1) to this file, or
     /// to stdout with `-`.
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
@@ -923,6 +933,8 @@ fn explore_settings(args: ExploreArgs, scenario: Option<&AnyScenario>) -> Explor
             .max_states
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         seed: args.seed,
+        fs: args.fs,
+        image_mib: args.image_mib,
     };
     from_args.or(base)
 }
@@ -1349,6 +1361,23 @@ mod tests {
                 (vec![Fault::Kill], Some(3)),
                 "{one}"
             );
+        }
+        // A real file system's power loss: its disk comes back too.
+        for (fs, image_mib) in [("ext4", None), ("xfs", Some(512))] {
+            let config = ExploreSettings {
+                workload: Some(exec(None, "s")),
+                faults: Some(vec![Fault::Power]),
+                max_states: Some(8),
+                seed: Some(3),
+                fs: Some(fs.into()),
+                image_mib,
+                ..ExploreSettings::default()
+            }
+            .build(program.to_path_buf(), Naming::Flags)
+            .unwrap();
+            let line = config.replay(&config.faults, None);
+            assert!(line.contains(&format!("--fs {fs}")), "{line}");
+            assert_eq!(parse_explore(&line, program, config.jobs), config, "{line}");
         }
     }
 

@@ -438,6 +438,67 @@ fn explore_rows() -> Vec<Row> {
         cli(&["explore", "--nonsense"], "--nonsense"),
         cli(&["explore", "--all-syscalls=yes"], "--all-syscalls"),
         cli(&["explore", "foo"], "foo"),
+        // A real file system's power loss: the power fault alone, a file
+        // system with a disk, no model, no directory or point of one's own.
+        cli(&["explore", "--fs", "ext4"], "--faults power"),
+        cli(&["explore", "--fs", "ext4", "--faults", "kill"], "--fs"),
+        cli(
+            &["explore", "--fs", "ext4", "--faults", "kill,power"],
+            "--fs",
+        ),
+        cli(
+            &["explore", "--fs", "tmpfs", "--faults", "power"],
+            "tmpfs has no disk",
+        ),
+        cli(
+            &["explore", "--fs", "zfs", "--faults", "power"],
+            "unknown file system",
+        ),
+        cli(&["explore", "--fs", "ext4", "--model", "posix"], "--model"),
+        cli(
+            &[
+                "explore", "--fs", "ext4", "--faults", "power", "--model", "posix",
+            ],
+            "makes no sense with --fs",
+        ),
+        cli(
+            &["explore", "--fs", "ext4", "--faults", "power", "--dir", "d"],
+            "--dir",
+        ),
+        cli(
+            &[
+                "explore", "--fs", "ext4", "--faults", "power", "--point", "3",
+            ],
+            "--point",
+        ),
+        cli(
+            &[
+                "explore",
+                "--fs",
+                "ext4",
+                "--faults",
+                "power",
+                "--all-syscalls",
+            ],
+            "--all-syscalls",
+        ),
+        cli(
+            &[
+                "explore",
+                "--fs",
+                "xfs",
+                "--faults",
+                "power",
+                "--image-mib",
+                "100",
+            ],
+            "too small",
+        ),
+        cli(
+            &["explore", "--faults", "power", "--image-mib", "512"],
+            "--image-mib",
+        ),
+        explore_file(&format!("{EXPLORE}fs = \"tmpfs\"\n"), "`fs`"),
     ]
 }
 

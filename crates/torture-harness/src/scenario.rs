@@ -68,6 +68,7 @@ struct ScenarioFile {
     power_loss: Option<String>,
     crash_points: Option<CountOrAll>,
     image_mib: Option<u64>,
+    fs: Option<String>,
     expect: Words,
 }
 
@@ -259,6 +260,7 @@ fn misplaced_key(raw: &ScenarioFile, mode: Mode) -> Option<String> {
             "max_states",
             raw.max_states.is_some() && raw.power_loss.is_none(),
         ),
+        ("fs", raw.fs.is_some()),
     ];
     match mode {
         Mode::Explore => run_only
@@ -373,6 +375,7 @@ impl ExploreScenario {
             },
             max_states: raw.max_states,
             seed: raw.seed,
+            fs: raw.fs,
             ..ExploreSettings::default()
         };
         let explore = settings

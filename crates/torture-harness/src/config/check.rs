@@ -128,6 +128,39 @@ pub fn at_least_one(n: u64) -> Result<u64, String> {
     Ok(n)
 }
 
+/// The file systems `--power-loss` and `explore --fs` run on: those with a
+/// block device.
+pub const POWER_LOSS_FS: &[&str] = &["ext4", "ext4-journal", "xfs", "btrfs"];
+
+/// A file system with a disk to lose power on: one of [`POWER_LOSS_FS`]
+/// (`--power-loss`, `explore --fs`).
+pub fn power_fs(fs: &str) -> Result<(), String> {
+    if fs == "tmpfs" {
+        return Err(
+            "tmpfs has no disk to lose power on (a process crash is all it can show)".into(),
+        );
+    }
+    if !POWER_LOSS_FS.contains(&fs) {
+        return Err(format!(
+            "unknown file system {fs:?} (valid: {})",
+            POWER_LOSS_FS.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// A recording disk's size in MiB, big enough for `fs`'s mkfs (XFS
+/// refuses less than 300 MB).
+pub fn image_mib(fs: &str, mib: u64) -> Result<(), String> {
+    let min_mib = if fs == "xfs" { 300 } else { 64 };
+    if mib < min_mib {
+        return Err(format!(
+            "{mib} MiB is too small for {fs} (at least {min_mib})"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::check::{self, Naming, Setting};
-use super::{ConfigError, Line, Workload};
+use super::{ConfigError, DEFAULT_IMAGE_MIB, Line, Workload};
 use crate::vocab::{Fault, Model};
 
 /// The default of [`ExploreConfig::warmup_ops`].
@@ -53,6 +53,12 @@ pub struct ExploreConfig {
     pub max_states: usize,
     /// With `power`: the seed of the sampled crash states.
     pub seed: u64,
+    /// With `power` alone: the file system whose own crash states are
+    /// explored, on a recording disk (one of [`POWER_LOSS_FS`](super::POWER_LOSS_FS)); `None`
+    /// for the persistence model's.
+    pub fs: Option<String>,
+    /// With `fs`: the recording disk's size in MiB.
+    pub image_mib: u64,
 }
 
 impl ExploreConfig {
@@ -92,7 +98,49 @@ impl ExploreConfig {
         {
             return err(p.field, p.reason);
         }
+        if let Some(fs) = &self.fs {
+            self.check_fs(fs, naming)?;
+        }
         Ok(())
+    }
+
+    /// The settings that go with `fs` (a real file system's power loss):
+    /// only the power fault, and nothing that needs a tracer or a
+    /// directory of the user's.
+    fn check_fs(&self, fs: &str, naming: Naming) -> Result<(), ConfigError> {
+        let err = |setting, reason: String| Err(ConfigError::new(setting, naming, reason));
+        let flag = Setting("fs").named(naming);
+        check::named(check::power_fs(fs), "fs", naming)?;
+        if self.faults != [Fault::Power] {
+            return err(
+                "fs",
+                format!(
+                    "is for the power-loss tier alone: give {} power",
+                    Setting("faults").named(naming)
+                ),
+            );
+        }
+        let refused = [
+            (
+                "dir",
+                self.dir.is_some(),
+                "the exploration happens on a disk torture makes",
+            ),
+            (
+                "point",
+                self.only_point.is_some(),
+                "a real file system's block log differs from run to run: rerun the whole exploration",
+            ),
+            (
+                "all_syscalls",
+                self.all_syscalls,
+                "nothing is traced: every block write of the operation is a crash point",
+            ),
+        ];
+        if let Some((setting, _, why)) = refused.iter().find(|r| r.1) {
+            return err(*setting, format!("cannot be used with {flag}: {why}"));
+        }
+        check::named(check::image_mib(fs, self.image_mib), "image_mib", naming)
     }
 
     /// The command line that reruns this exploration: of `faults`, at
@@ -137,6 +185,12 @@ impl ExploreConfig {
                 line.push("--seed", self.seed.to_string());
             }
         }
+        if let Some(fs) = &self.fs {
+            line.push("--fs", fs.clone());
+            if self.image_mib != DEFAULT_IMAGE_MIB {
+                line.push("--image-mib", self.image_mib.to_string());
+            }
+        }
         line.finish()
     }
 }
@@ -176,6 +230,10 @@ pub struct ExploreSettings {
     pub max_states: Option<usize>,
     /// With `power`: the seed of sampled crash states [default: 0].
     pub seed: Option<u64>,
+    /// With `power` alone: a real file system's crash states.
+    pub fs: Option<String>,
+    /// With `fs`: the recording disk's size [default: [`DEFAULT_IMAGE_MIB`]].
+    pub image_mib: Option<u64>,
 }
 
 impl ExploreSettings {
@@ -196,6 +254,8 @@ impl ExploreSettings {
             model: self.model.or(base.model),
             max_states: self.max_states.or(base.max_states),
             seed: self.seed.or(base.seed),
+            fs: self.fs.or(base.fs),
+            image_mib: self.image_mib.or(base.image_mib),
         }
     }
 
@@ -222,6 +282,26 @@ impl ExploreSettings {
                 ));
             }
         }
+        if self.image_mib.is_some() && self.fs.is_none() {
+            return Err(ConfigError::new(
+                "image_mib",
+                naming,
+                format!(
+                    "is for a real file system: add {}",
+                    Setting("fs").named(naming)
+                ),
+            ));
+        }
+        if self.model.is_some() && self.fs.is_some() {
+            return Err(ConfigError::new(
+                "model",
+                naming,
+                format!(
+                    "makes no sense with {}: the file system's own behaviour makes the crash states, not a model",
+                    Setting("fs").named(naming)
+                ),
+            ));
+        }
         let config = ExploreConfig {
             workload: self
                 .workload
@@ -240,6 +320,8 @@ impl ExploreSettings {
             model: self.model.unwrap_or_default(),
             max_states: self.max_states.unwrap_or(DEFAULT_MAX_STATES),
             seed: self.seed.unwrap_or(0),
+            fs: self.fs,
+            image_mib: self.image_mib.unwrap_or(DEFAULT_IMAGE_MIB),
         };
         config.validate_as(naming)?;
         Ok(config)

@@ -23,7 +23,7 @@ pub mod check;
 mod explore;
 mod run;
 
-pub use check::{ConfigError, Naming, Setting};
+pub use check::{ConfigError, Naming, POWER_LOSS_FS, Setting};
 pub use explore::{
     DEFAULT_MAX_STATES, DEFAULT_RECOVERY_TIMEOUT, DEFAULT_WARMUP_OPS, EXPLORE_OP_TIMEOUT,
     EXPLORE_PAYLOAD, ExploreConfig, ExploreSettings, default_jobs,
@@ -31,7 +31,7 @@ pub use explore::{
 pub use run::{
     BUILTIN_KILL_RATE, CrashPoints, DEFAULT_CRASH_POINTS, DEFAULT_IMAGE_MIB, DEFAULT_MIN_ACKED,
     DEFAULT_MIN_KILLS, DEFAULT_OP_TIMEOUT, DEFAULT_POWER_MAX_STATES, DEFAULT_STALL_TIMEOUT,
-    EXEC_KILL_RATE, Minimums, POWER_LOSS_FS, PowerLoss, RunConfig, RunLength, RunSettings,
+    EXEC_KILL_RATE, Minimums, PowerLoss, RunConfig, RunLength, RunSettings,
 };
 
 /// Defaults shared by the command line, scenario files and `fscompare`.

@@ -98,9 +98,6 @@ pub struct RunConfig {
     pub power_loss: Option<PowerLoss>,
 }
 
-/// The file systems `--power-loss` runs on: those with a block device.
-pub const POWER_LOSS_FS: &[&str] = &["ext4", "ext4-journal", "xfs", "btrfs"];
-
 /// The default of [`PowerLoss::crash_points`].
 pub const DEFAULT_CRASH_POINTS: u64 = 100;
 
@@ -114,7 +111,7 @@ pub const DEFAULT_IMAGE_MIB: u64 = 1024;
 /// A run with a power cut: see [`RunConfig::power_loss`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PowerLoss {
-    /// The file system: one of [`POWER_LOSS_FS`].
+    /// The file system: one of [`POWER_LOSS_FS`](super::POWER_LOSS_FS).
     pub fs: String,
     /// How many crash points of the log to check; `None`: every one.
     pub crash_points: Option<u64>,
@@ -235,22 +232,7 @@ impl RunConfig {
     fn check_power_loss(&self, p: &PowerLoss, naming: Naming) -> Result<(), ConfigError> {
         let err = |setting, reason: String| Err(ConfigError::new(setting, naming, reason));
         let flag = Setting("power_loss").named(naming);
-        if p.fs == "tmpfs" {
-            return err(
-                "power_loss",
-                "tmpfs has no disk to lose power on (a process crash is all it can show)".into(),
-            );
-        }
-        if !POWER_LOSS_FS.contains(&p.fs.as_str()) {
-            return err(
-                "power_loss",
-                format!(
-                    "unknown file system {:?} (valid: {})",
-                    p.fs,
-                    POWER_LOSS_FS.join(", ")
-                ),
-            );
-        }
+        check::named(check::power_fs(&p.fs), "power_loss", naming)?;
         if self.dir.is_some() {
             return err(
                 "dir",
@@ -261,17 +243,7 @@ impl RunConfig {
             check::named(check::at_least_one(n), "crash_points", naming)?;
         }
         check::named(check::at_least_one(p.max_states), "max_states", naming)?;
-        let min_mib = if p.fs == "xfs" { 300 } else { 64 };
-        if p.image_mib < min_mib {
-            return err(
-                "image_mib",
-                format!(
-                    "{} MiB is too small for {} (at least {min_mib})",
-                    p.image_mib, p.fs
-                ),
-            );
-        }
-        Ok(())
+        check::named(check::image_mib(&p.fs, p.image_mib), "image_mib", naming)
     }
 
     /// The command line that reruns this configuration with the same seed.

@@ -170,14 +170,34 @@ pub struct FindingRecord {
     /// least partly), each with what would have made it durable.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<String>,
+    /// Power loss on a real file system (`--fs`): the crash state that
+    /// showed it, the one that kept the most of the unflushed writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_state: Option<CrashState>,
+}
+
+/// A crash state of a recording disk's block log: every entry before
+/// `durable_end`, plus the `kept` ones of the unflushed writes after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrashState {
+    /// The crash point: entries `0..position` had reached the disk's cache.
+    pub position: u64,
+    /// One past the last flush before the crash point.
+    pub durable_end: u64,
+    /// Writes after the last flush: each may or may not be on the media.
+    pub unflushed: u64,
+    /// The sequence numbers of those this state keeps.
+    pub kept: Vec<u64>,
 }
 
 /// The power-loss tier of an exploration (`--faults power`): the workload
 /// recorded, and the crash states its persistence model allows, checked.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PowerSummary {
-    /// The persistence model.
-    pub model: Model,
+    /// The persistence model (none with `--fs`: the file system's own
+    /// behaviour makes the crash states).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<Model>,
     /// The seed of the sampled crash states.
     pub seed: u64,
     /// Crash states checked at most per crash point.
@@ -207,6 +227,39 @@ pub struct PowerSummary {
     pub seconds: f64,
     /// Crash states checked per second.
     pub states_per_second: f64,
+    /// `--fs`: the recording disk and its crash images.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskPower>,
+}
+
+/// The power-loss tier on a real file system (`--fs`): the operations ran
+/// on a recording disk, and the crash points are positions of its block
+/// log. Its keys sit beside the others of `power`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiskPower {
+    /// The file system, as `--fs` names it.
+    pub fs: String,
+    /// The tier as the findings name it: `power loss (ext4, data=ordered)`.
+    pub label: String,
+    /// The mkfs command line.
+    pub mkfs: String,
+    /// The mount options of the file system and of its crash images.
+    pub mount_options: String,
+    /// The recording disk's size in bytes (sparse).
+    pub image_bytes: u64,
+    /// The block log: from the synced initial state to the end.
+    pub block_log: crate::report::PowerLog,
+    /// The log position when the explored operation was started.
+    pub op_begin: u64,
+    /// The log position once it had exited.
+    pub op_exit: u64,
+    /// Crash states checked (the same as `states`).
+    pub crash_states: u64,
+    /// Distinct crash images mounted (each once, whatever the crash
+    /// points sharing it).
+    pub distinct_images: u64,
+    /// Of those, images the file system refused to mount.
+    pub unmountable: u64,
 }
 
 /// One row of the table: a fault point and its outcome under each fault.
@@ -336,7 +389,9 @@ impl ExploreReport {
             runs_per_second: 0.0,
             interrupted: false,
             replay: cfg.replay(&cfg.faults, cfg.only_point),
-            limits: if cfg.faults.contains(&Fault::Power) {
+            limits: if cfg.fs.is_some() {
+                "power is the power-loss tier on a real file system: a cut between every pair of block writes of the operation, its own journal and recovery included; the disk never tears a sector, and a rerun repeats the configuration, not the block log"
+            } else if cfg.faults.contains(&Fault::Power) {
                 "kill is the process-crash tier, power the power-loss tier under its persistence model (which cannot see writes through a shared mapping), the others the I/O-error tier"
             } else {
                 "kill is the process-crash tier, the others the I/O-error tier; neither can show a missing fsync, which needs power loss (--faults power)"
@@ -382,12 +437,13 @@ impl ExploreReport {
                 outcome: *finding,
                 detail: detail.clone(),
                 replay: replay.to_string(),
-                model: self.power.as_ref().filter(|_| power).map(|p| p.model),
+                model: self.power.as_ref().filter(|_| power).and_then(|p| p.model),
                 dropped: dropped
                     .iter()
                     .find(|(f, _)| f == finding)
                     .map(|(_, d)| d.clone())
                     .unwrap_or_default(),
+                crash_state: None,
             });
         }
         if fault != Fault::Kill {
@@ -395,6 +451,27 @@ impl ExploreReport {
                 self.litter
                     .push(format!("#{ordinal} {fault}: {name} left behind"));
             }
+        }
+    }
+
+    /// Records one crash point of a real file system's block log (`--fs`)
+    /// at row `ordinal`, shown as `text`: each finding with the crash
+    /// state that showed it.
+    pub(super) fn record_crash(
+        &mut self,
+        ordinal: usize,
+        text: &str,
+        v: &FaultedRun,
+        replay: &str,
+        states: &[(Finding, CrashState)],
+    ) {
+        let first = self.findings.len();
+        self.record_at(ordinal, text, Fault::Power, v, replay, &[]);
+        for f in &mut self.findings[first..] {
+            f.crash_state = states
+                .iter()
+                .find(|(class, _)| *class == f.outcome)
+                .map(|(_, s)| s.clone());
         }
     }
 
@@ -533,12 +610,21 @@ impl ExploreReport {
             }
             out.push('\n');
         }
-        let _ = writeln!(
-            out,
-            "\n{} fault points, {} faulted runs ({} diverged) in {:.1}s ({:.1} runs/s)",
-            self.points, self.runs, self.diverged, self.seconds, self.runs_per_second
-        );
-        if let Some(p) = &self.power {
+        match self
+            .power
+            .as_ref()
+            .and_then(|p| p.disk.as_ref().map(|d| (p, d)))
+        {
+            Some((p, d)) => power_on_disk(&mut out, p, d, self.seconds),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "\n{} fault points, {} faulted runs ({} diverged) in {:.1}s ({:.1} runs/s)",
+                    self.points, self.runs, self.diverged, self.seconds, self.runs_per_second
+                );
+            }
+        }
+        if let Some(p) = self.power.as_ref().filter(|p| p.disk.is_none()) {
             let sampled = if p.sampled_points > 0 {
                 format!(
                     ", sampled at {} point(s) ({:.3e} states not checked), seed {}",
@@ -547,10 +633,11 @@ impl ExploreReport {
             } else {
                 ", every state the model allows".to_string()
             };
+            let model = p.model.map_or_else(String::new, |m| m.to_string());
             let _ = writeln!(
                 out,
-                "power loss ({}): {} crash points, {} crash states ({} distinct directories) checked in {:.1}s ({:.1} states/s){sampled}",
-                p.model, p.crash_points, p.states, p.distinct, p.seconds, p.states_per_second
+                "power loss ({model}): {} crash points, {} crash states ({} distinct directories) checked in {:.1}s ({:.1} states/s){sampled}",
+                p.crash_points, p.states, p.distinct, p.seconds, p.states_per_second
             );
             for what in &p.unmodelled {
                 let _ = writeln!(out, "not modelled (the verdict is inconclusive): {what}");
@@ -589,10 +676,16 @@ impl ExploreReport {
                 None => out.push('\n'),
             }
         }
+        let label = self
+            .power
+            .as_ref()
+            .and_then(|p| p.disk.as_ref())
+            .map(|d| d.label.as_str());
         for f in self.findings.iter().take(SHOWN_FINDINGS) {
-            let tier = match f.model {
-                Some(m) => format!("{} ({m})", f.tier.words()),
-                None => f.tier.words().to_string(),
+            let tier = match (f.model, label) {
+                (Some(m), _) => format!("{} ({m})", f.tier.words()),
+                (None, Some(label)) if f.fault == Fault::Power => label.to_string(),
+                (None, _) => f.tier.words().to_string(),
             };
             let _ = writeln!(
                 out,
@@ -626,4 +719,32 @@ impl ExploreReport {
         let _ = writeln!(out, "verdict: {verdict} ({})", self.limits);
         out
     }
+}
+
+/// The summary's lines on a real file system's power loss (`--fs`).
+fn power_on_disk(out: &mut String, p: &PowerSummary, d: &DiskPower, seconds: f64) {
+    let sampled = if p.sampled_points > 0 {
+        format!(
+            ", sampled at {} point(s) ({:.3e} states not checked), seed {}",
+            p.sampled_points, p.skipped, p.seed
+        )
+    } else {
+        ", every state of the unflushed writes".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "\n{}: {} crash points (a cut after each block write of the operation, log {}..{}, and at its exit), \
+         {} crash states ({} distinct images, {} unmountable) checked in {:.1}s ({:.1} states/s){sampled}; {:.1}s in all",
+        d.label,
+        p.crash_points,
+        d.op_begin,
+        d.op_exit,
+        d.crash_states,
+        d.distinct_images,
+        d.unmountable,
+        p.seconds,
+        p.states_per_second,
+        seconds
+    );
+    let _ = writeln!(out, "disk: {} (mounted -o {})", d.mkfs, d.mount_options);
 }

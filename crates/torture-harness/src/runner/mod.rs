@@ -20,13 +20,14 @@ pub mod artifacts;
 pub mod child;
 pub mod coverage;
 pub mod exec;
-mod power;
+pub(crate) mod power;
 pub mod protocol;
 pub mod schedule;
 mod supervisor;
 pub mod traced;
 
 pub use schedule::{KillPoint, KillSchedule, SeededSchedule};
+pub(crate) use supervisor::Positions;
 
 /// The manifest that says a directory was created by `torture`, and what
 /// its run made in it (see [`crate::owned::manifest`]).

@@ -39,7 +39,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{ExecSpec, PowerLoss, RunConfig, Workload};
 use crate::disk::{EntryKind, FsSpec, RecordingDisk, ViewError};
@@ -59,7 +59,12 @@ use super::supervisor::Positions;
 /// Checks, before anything is made, that the recording disk of `power`
 /// can be made here: root, FUSE, loop devices, the mkfs, a usable TMPDIR.
 pub(super) fn preflight(power: &PowerLoss) -> Result<(), crate::Error> {
-    let spec = FsSpec::parse(&power.fs).map_err(crate::Error::BadInput)?;
+    preflight_fs(&power.fs)
+}
+
+/// [`preflight`] for file system `fs` (`explore --fs` too).
+pub(crate) fn preflight_fs(fs: &str) -> Result<(), crate::Error> {
+    let spec = FsSpec::parse(fs).map_err(crate::Error::BadInput)?;
     crate::disk::preflight_recording(&spec).map_err(crate::Error::BadInput)?;
     crate::paths::check("TMPDIR", &std::env::temp_dir()).map_err(crate::Error::BadInput)
 }
@@ -69,14 +74,24 @@ pub(super) fn create_disk(
     power: &PowerLoss,
     watchdog: &Arc<Watchdog>,
 ) -> Result<RecordingDisk, crate::Error> {
-    let spec = FsSpec::parse(&power.fs).map_err(crate::Error::BadInput)?;
+    make_disk(&power.fs, power.image_mib, watchdog)
+}
+
+/// A recording disk of `image_mib` MiB (sparse, in TMPDIR) with file
+/// system `fs` made and mounted.
+pub(crate) fn make_disk(
+    fs: &str,
+    image_mib: u64,
+    watchdog: &Arc<Watchdog>,
+) -> Result<RecordingDisk, crate::Error> {
+    let spec = FsSpec::parse(fs).map_err(crate::Error::BadInput)?;
     let tmp = std::env::temp_dir();
-    RecordingDisk::create(&spec, &tmp, power.image_mib << 20, watchdog)
+    RecordingDisk::create(&spec, &tmp, image_mib << 20, watchdog)
         .map_err(|e| crate::Error::Harness(format!("the recording disk: {e}")))
 }
 
 /// The run directory: a fresh one on the recording disk's file system.
-pub(super) fn run_dir(
+pub(crate) fn run_dir(
     disk: &RecordingDisk,
     watchdog: &Arc<Watchdog>,
 ) -> Result<RunDir, crate::Error> {
@@ -117,7 +132,7 @@ pub(super) fn finish(
         .map_err(|e| crate::Error::Harness(format!("unmounting the recording disk: {e}")))?;
     let reader = match &config.workload {
         Workload::Builtin(s) => Reader::Builtin(*s),
-        Workload::Exec(spec) => Reader::Exec(ExecReader::new(spec, config, watchdog)?),
+        Workload::Exec(spec) => Reader::Exec(ExecReader::new(spec, config.op_timeout, watchdog)?),
     };
     self_check(&disk, positions.base, &rel, &reader)?;
     let plan = Plan::new(
@@ -237,26 +252,38 @@ impl Plan {
         let last_flush = durable_ends(kinds);
         let points = chosen
             .into_iter()
-            .map(|at| {
-                let durable_end = last_flush[at as usize];
-                let window: Vec<u64> = (durable_end..at)
-                    .filter(|&i| kinds[i as usize] != EntryKind::Flush)
-                    .collect();
-                Point {
-                    at,
-                    durable_end,
-                    window: window.len() as u64,
-                    states: states(&window, power.max_states, seed ^ at.rotate_left(17)),
-                }
-            })
+            .map(|at| Point::new(kinds, &last_flush, at, power.max_states, seed))
             .collect();
         Plan { points, candidates }
     }
 }
 
+impl Point {
+    /// The crash point `at` of a log with `kinds` (`last_flush` its
+    /// [`durable_ends`]) and at most `max_states` of its states, seeded.
+    pub(crate) fn new(
+        kinds: &[EntryKind],
+        last_flush: &[u64],
+        at: u64,
+        max_states: u64,
+        seed: u64,
+    ) -> Point {
+        let durable_end = last_flush[at as usize];
+        let window: Vec<u64> = (durable_end..at)
+            .filter(|&i| kinds[i as usize] != EntryKind::Flush)
+            .collect();
+        Point {
+            at,
+            durable_end,
+            window: window.len() as u64,
+            states: states(&window, max_states, seed ^ at.rotate_left(17)),
+        }
+    }
+}
+
 /// For each position `p` (`0..=len`), one past the last flush before it
 /// (0 when there is none): every entry before it is durable at `p`.
-fn durable_ends(kinds: &[EntryKind]) -> Vec<u64> {
+pub(crate) fn durable_ends(kinds: &[EntryKind]) -> Vec<u64> {
     let mut out = Vec::with_capacity(kinds.len() + 1);
     let mut last = 0u64;
     out.push(0);
@@ -348,11 +375,20 @@ pub(crate) enum Image {
     Ids(Vec<OpId>, Vec<String>),
 }
 
-impl Drop for ExecReader {
-    /// What a check left outside its process group (a double fork) goes:
-    /// it would hold a crash image busy.
-    fn drop(&mut self) {
-        reaper::kill_tagged(&self.tag);
+/// Reads a built-in strategy's state in run directory `dir` through its
+/// read path, then closes what the strategy keeps open on this thread (a
+/// file system holding an open database cannot be unmounted).
+pub(crate) fn read_builtin(strategy: &dyn Strategy, dir: &Path) -> Image {
+    let path = dir.join(crate::config::STATE_FILE);
+    let read = strategy.read(&path);
+    strategy.close_all();
+    match read {
+        Err(e) => Image::Unreadable(format!("cannot read the state: {e}"), Vec::new()),
+        Ok(None) => Image::Unreadable("the state file is missing".into(), Vec::new()),
+        Ok(Some(bytes)) => match Document::decode(&bytes) {
+            Ok(doc) => Image::Counters(doc.counters),
+            Err(why) => Image::Unreadable(why, bytes),
+        },
     }
 }
 
@@ -363,98 +399,193 @@ enum Reader {
     Exec(ExecReader),
 }
 
-/// Runs an outside program's check in a crash image, as the runner's
-/// checks run: in the run directory, with the protocol's environment, in
-/// its own process group registered with the watchdog, killed after the
-/// op timeout.
-struct ExecReader {
-    spec: ExecSpec,
+impl Reader {
+    fn read(&self, dir: &Path, worker: usize) -> Result<Image, crate::Error> {
+        if !dir.is_dir() {
+            return Ok(Image::Unreadable(
+                "the run directory is missing".into(),
+                Vec::new(),
+            ));
+        }
+        match self {
+            Reader::Builtin(s) => Ok(read_builtin(*s, dir)),
+            Reader::Exec(exec) => exec.read(dir, worker),
+        }
+    }
+}
+
+/// How a command run by [`Commands::run`] ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ran {
+    /// It exited (or died of a signal) with this status.
+    Ended(std::process::ExitStatus),
+    /// It outlived its timeout and was killed.
+    TimedOut,
+}
+
+impl Ran {
+    /// Whether it exited 0.
+    pub(crate) fn succeeded(self) -> bool {
+        matches!(self, Ran::Ended(s) if s.success())
+    }
+}
+
+impl std::fmt::Display for Ran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ran::Ended(s) => f.write_str(&super::supervisor::describe_status(*s)),
+            Ran::TimedOut => f.write_str("timed out"),
+        }
+    }
+}
+
+/// Runs commands to their end, as the runner's checks run: each in its own
+/// process group registered with the watchdog, tagged with a run token
+/// (`TORTURE_RUN`), killed after a timeout; their output in a private
+/// scratch directory. What a command left outside its group (a double
+/// fork) is killed on drop: it would hold a crash image busy.
+pub(crate) struct Commands {
     logs: ScratchDir,
     tag: RunTag,
     watchdog: Arc<Watchdog>,
-    timeout: std::time::Duration,
+}
+
+impl Drop for Commands {
+    fn drop(&mut self) {
+        reaper::kill_tagged(&self.tag);
+    }
+}
+
+impl Commands {
+    pub(crate) fn new(watchdog: &Arc<Watchdog>) -> Result<Commands, crate::Error> {
+        let logs = ScratchDir::in_tmp(owned::Kind::Logs, Some(watchdog.clone() as _))
+            .map_err(crate::Error::Harness)?;
+        let tag = RunTag::random();
+        watchdog.watch_run(&tag);
+        Ok(Commands {
+            logs,
+            tag,
+            watchdog: Arc::clone(watchdog),
+        })
+    }
+
+    /// Where a command called `name` keeps its stdout (its stderr beside
+    /// it, see [`crate::runner::exec::stderr_path`]).
+    pub(crate) fn output(&self, name: &str) -> PathBuf {
+        self.logs.path().join(name)
+    }
+
+    /// Runs `cmd` (its stdio set up by the caller) in its own process
+    /// group, tagged as command `n`, until it ends or `timeout` passes; the
+    /// group is killed either way once the leader is done.
+    pub(crate) fn run(
+        &self,
+        mut cmd: std::process::Command,
+        timeout: Duration,
+        n: u64,
+    ) -> std::io::Result<Ran> {
+        cmd.env(reaper::RUN_VAR, self.tag.command(n));
+        let process = crate::process::ChildProcess::spawn_fast(cmd)?;
+        let pid = process.pid();
+        self.watchdog.watch(pid);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(crate::process::wait_exited(pid)));
+        let finished = rx.recv_timeout(timeout).is_ok();
+        process.kill_group();
+        self.watchdog.forget(pid);
+        let status = process.wait()?;
+        Ok(if finished {
+            Ran::Ended(status)
+        } else {
+            Ran::TimedOut
+        })
+    }
+}
+
+/// Runs an outside program's check in a crash image, as the runner's
+/// checks run (see [`Commands`]), killed after the op timeout.
+struct ExecReader {
+    spec: ExecSpec,
+    commands: Commands,
+    timeout: Duration,
 }
 
 impl ExecReader {
     fn new(
         spec: &ExecSpec,
-        config: &RunConfig,
+        timeout: Duration,
         watchdog: &Arc<Watchdog>,
     ) -> Result<ExecReader, crate::Error> {
-        let logs = ScratchDir::in_tmp(owned::Kind::Logs, Some(watchdog.clone() as _))
-            .map_err(crate::Error::Harness)?;
-        let tag = RunTag::random();
-        watchdog.watch_run(&tag);
         Ok(ExecReader {
             spec: spec.clone(),
-            logs,
-            tag,
-            watchdog: Arc::clone(watchdog),
-            timeout: config.op_timeout,
+            commands: Commands::new(watchdog)?,
+            timeout,
         })
     }
 
-    /// Runs the check in `dir`: the ids it printed, or why it failed.
     fn read(&self, dir: &Path, worker: usize) -> Result<Image, crate::Error> {
-        let out = self.logs.path().join(format!("power-check-{worker}.out"));
-        let program = self.spec.program(Which::Check);
-        let harness =
-            |e: std::io::Error| crate::Error::Harness(format!("cannot run {program}: {e}"));
-        let process = self
-            .spec
-            .spawn(Which::Check, dir, &out, &self.tag.command(worker as u64))
-            .map_err(harness)?;
-        let pid = process.pid();
-        self.watchdog.watch(pid);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || tx.send(crate::process::wait_exited(pid)));
-        let finished = rx.recv_timeout(self.timeout).is_ok();
-        process.kill_group();
-        self.watchdog.forget(pid);
-        let status = process.wait().map_err(harness)?;
-        if !finished {
-            return Ok(Image::Unreadable(
-                format!(
-                    "the check did not finish within --op-timeout {:?}",
-                    self.timeout
-                ),
-                Vec::new(),
-            ));
-        }
-        if !status.success() {
-            return Ok(Image::Unreadable(
-                format!(
-                    "the check failed ({}): {}",
-                    super::supervisor::describe_status(status),
-                    tail(&out)
-                ),
-                Vec::new(),
-            ));
-        }
-        let text = std::fs::read_to_string(&out).unwrap_or_default();
-        let (mut ids, mut junk) = (Vec::new(), Vec::new());
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            match line.parse::<OpId>() {
-                Ok(id) => ids.push(id),
-                Err(_) => junk.push(line.chars().take(80).collect()),
-            }
-        }
-        Ok(Image::Ids(ids, junk))
+        read_check(&self.spec, &self.commands, self.timeout, dir, worker)
     }
+}
+
+/// Runs `spec`'s check in `dir` with `commands`, as worker `worker`,
+/// killed after `timeout`: the ids it printed, or why it failed.
+pub(crate) fn read_check(
+    spec: &ExecSpec,
+    commands: &Commands,
+    timeout: Duration,
+    dir: &Path,
+    worker: usize,
+) -> Result<Image, crate::Error> {
+    let out = commands.output(&format!("power-check-{worker}.out"));
+    let program = spec.program(Which::Check);
+    let harness = |e: std::io::Error| crate::Error::Harness(format!("cannot run {program}: {e}"));
+    let argv = spec.argv(Which::Check);
+    let cmd = spec
+        .command_argv(Which::Check, dir, &out, &argv, None)
+        .map_err(harness)?;
+    let status = match commands.run(cmd, timeout, worker as u64).map_err(harness)? {
+        Ran::TimedOut => {
+            return Ok(Image::Unreadable(
+                format!("the check did not finish within --op-timeout {timeout:?}"),
+                Vec::new(),
+            ));
+        }
+        Ran::Ended(status) => status,
+    };
+    if !status.success() {
+        return Ok(Image::Unreadable(
+            format!(
+                "the check failed ({}): {}",
+                super::supervisor::describe_status(status),
+                tail(&out)
+            ),
+            Vec::new(),
+        ));
+    }
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let (mut ids, mut junk) = (Vec::new(), Vec::new());
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line.parse::<OpId>() {
+            Ok(id) => ids.push(id),
+            Err(_) => junk.push(line.chars().take(80).collect()),
+        }
+    }
+    Ok(Image::Ids(ids, junk))
 }
 
 /// What the crash states showed.
 #[derive(Debug, Default)]
-struct Checked {
-    states: u64,
-    images: u64,
-    unmountable: u64,
-    violations: PowerViolations,
-    evidence: Vec<Evidence>,
+pub(crate) struct Checked {
+    pub(crate) states: u64,
+    pub(crate) images: u64,
+    pub(crate) unmountable: u64,
+    pub(crate) violations: PowerViolations,
+    pub(crate) evidence: Vec<Evidence>,
     /// The most acknowledged updates missing from one state.
-    most_lost: u64,
-    seconds: f64,
-    interrupted: bool,
+    pub(crate) most_lost: u64,
+    pub(crate) seconds: f64,
+    pub(crate) interrupted: bool,
 }
 
 /// Mounts each distinct image of `plan` once and judges every state; `rel`
@@ -468,19 +599,11 @@ fn check(
     writers: usize,
 ) -> Result<Checked, crate::Error> {
     let start = Instant::now();
-    // The distinct images, in the order the crash points first use them.
-    let mut keys: Vec<(u64, &[u64])> = Vec::new();
-    let mut index: HashMap<(u64, &[u64]), usize> = HashMap::new();
-    for point in &plan.points {
-        for kept in &point.states {
-            let key = (point.durable_end, kept.as_slice());
-            index.entry(key).or_insert_with(|| {
-                keys.push(key);
-                keys.len() - 1
-            });
-        }
-    }
-    let images = read_images(disk, &keys, rel, reader)?;
+    let (keys, index) = distinct_images(&plan.points);
+    let images = visit_images(disk, &keys, &|root, worker| match root {
+        Err(why) => Ok(Image::Unmountable(why)),
+        Ok(root) => reader.read(&root.join(rel), worker),
+    })?;
     let mut out = Checked::default();
     let end = plan.points.last().map_or(0, |p| p.at);
     'points: for point in &plan.points {
@@ -523,16 +646,22 @@ fn self_check(
     reader: &Reader,
 ) -> Result<(), crate::Error> {
     let durable_end = crate::disk::log::durable_end(&disk.kinds(), base);
-    let wrong = match read_image(disk, durable_end, &[], rel, reader, 0)? {
-        Image::Counters(c) if c.iter().all(|&n| n == 0) => None,
-        Image::Ids(ids, junk) if ids.is_empty() && junk.is_empty() => None,
-        Image::Counters(c) => Some(format!("counters {c:?}")),
-        Image::Ids(ids, junk) => Some(format!(
+    let keys = [(durable_end, &[][..])];
+    let images = visit_images(disk, &keys, &|root, worker| match root {
+        Err(why) => Ok(Image::Unmountable(why)),
+        Ok(root) => reader.read(&root.join(rel), worker),
+    })?;
+    let wrong = match images.into_iter().next().flatten() {
+        None => return Ok(()), // interrupted: the check will say so
+        Some(Image::Counters(c)) if c.iter().all(|&n| n == 0) => None,
+        Some(Image::Ids(ids, junk)) if ids.is_empty() && junk.is_empty() => None,
+        Some(Image::Counters(c)) => Some(format!("counters {c:?}")),
+        Some(Image::Ids(ids, junk)) => Some(format!(
             "{} op id(s), {} other line(s)",
             ids.len(),
             junk.len()
         )),
-        Image::Unmountable(why) | Image::Unreadable(why, _) => Some(why),
+        Some(Image::Unmountable(why) | Image::Unreadable(why, _)) => Some(why),
     };
     match wrong {
         None => Ok(()),
@@ -540,6 +669,28 @@ fn self_check(
             "self-check of the recording disk: the crash image at the initial sync (position {base}) does not hold the initial state ({why}); no crash state of it can be trusted"
         ))),
     }
+}
+
+/// An image of a crash state: entries before a durable end, plus the kept ones.
+pub(crate) type ImageKey<'a> = (u64, &'a [u64]);
+
+/// The distinct images of `points`' states, in the order the crash points
+/// first use them, and where each key is in that list.
+pub(crate) fn distinct_images(
+    points: &[Point],
+) -> (Vec<ImageKey<'_>>, HashMap<ImageKey<'_>, usize>) {
+    let mut keys: Vec<ImageKey<'_>> = Vec::new();
+    let mut index: HashMap<ImageKey<'_>, usize> = HashMap::new();
+    for point in points {
+        for kept in &point.states {
+            let key = (point.durable_end, kept.as_slice());
+            index.entry(key).or_insert_with(|| {
+                keys.push(key);
+                keys.len() - 1
+            });
+        }
+    }
+    (keys, index)
 }
 
 /// How many crash images are mounted and read at once: two on ext4 and
@@ -553,19 +704,24 @@ fn check_workers(disk: &RecordingDisk) -> usize {
     }
 }
 
-/// Reads every image of `keys` on [`check_workers`] threads. An image left
-/// `None` was not read: an interrupt came first.
-fn read_images(
+/// What a visit of a crash image is given: the root of the image, mounted
+/// (read-write, on a private overlay), or why mount(8) refused it.
+pub(crate) type Mounted<'a> = Result<&'a Path, String>;
+
+/// Mounts every image of `keys` in turn on [`check_workers`] threads and
+/// calls `visit` with it and the worker's number (for its own file names),
+/// then unmounts it. An entry left `None` was not visited: an interrupt
+/// came first. The first error stops every worker and is returned.
+pub(crate) fn visit_images<T: Send>(
     disk: &RecordingDisk,
-    keys: &[(u64, &[u64])],
-    rel: &Path,
-    reader: &Reader,
-) -> Result<Vec<Option<Image>>, crate::Error> {
+    keys: &[ImageKey<'_>],
+    visit: &(dyn Fn(Mounted<'_>, usize) -> Result<T, crate::Error> + Sync),
+) -> Result<Vec<Option<T>>, crate::Error> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Image>>> = Mutex::new(vec![None; keys.len()]);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..keys.len()).map(|_| None).collect());
     let error: Mutex<Option<crate::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for worker in 0..check_workers(disk) {
@@ -580,7 +736,7 @@ fn read_images(
                         return;
                     }
                     let (durable_end, kept) = keys[i];
-                    match read_image(disk, durable_end, kept, rel, reader, worker) {
+                    match visit_image(disk, durable_end, kept, visit, worker) {
                         Ok(image) => {
                             if let Ok(mut r) = results.lock() {
                                 r[i] = Some(image);
@@ -606,49 +762,23 @@ fn read_images(
         .map_err(|_| crate::Error::Harness("a crash-image worker panicked".into()))
 }
 
-/// Mounts the image (durable prefix + `kept`), reads the state, unmounts.
-fn read_image(
+/// Mounts the image (durable prefix + `kept`), visits it, unmounts it.
+fn visit_image<T>(
     disk: &RecordingDisk,
     durable_end: u64,
     kept: &[u64],
-    rel: &Path,
-    reader: &Reader,
+    visit: &(dyn Fn(Mounted<'_>, usize) -> Result<T, crate::Error> + Sync),
     worker: usize,
-) -> Result<Image, crate::Error> {
-    let view = match disk.mount_view(durable_end, kept) {
-        Ok(view) => view,
-        Err(ViewError::MountFailed(why)) => return Ok(Image::Unmountable(why)),
-        Err(ViewError::Harness(why)) => {
-            return Err(crate::Error::Harness(format!("a crash image: {why}")));
-        }
-    };
-    let dir: PathBuf = view.root().join(rel);
-    if !dir.is_dir() {
-        return Ok(Image::Unreadable(
-            "the run directory is missing".into(),
-            Vec::new(),
-        ));
+) -> Result<T, crate::Error> {
+    match disk.mount_view(durable_end, kept) {
+        Ok(view) => visit(Ok(view.root()), worker),
+        Err(ViewError::MountFailed(why)) => visit(Err(why), worker),
+        Err(ViewError::Harness(why)) => Err(crate::Error::Harness(format!("a crash image: {why}"))),
     }
-    let strategy = match reader {
-        Reader::Builtin(s) => *s,
-        Reader::Exec(exec) => return exec.read(&dir, worker),
-    };
-    let path = dir.join(crate::config::STATE_FILE);
-    let read = strategy.read(&path);
-    strategy.close_all();
-    drop(view);
-    Ok(match read {
-        Err(e) => Image::Unreadable(format!("cannot read the state: {e}"), Vec::new()),
-        Ok(None) => Image::Unreadable("the state file is missing".into(), Vec::new()),
-        Ok(Some(bytes)) => match Document::decode(&bytes) {
-            Ok(doc) => Image::Counters(doc.counters),
-            Err(why) => Image::Unreadable(why, bytes),
-        },
-    })
 }
 
 /// Judges one crash state at position `at` (see the module docs).
-fn judge(
+pub(crate) fn judge(
     image: &Image,
     at: u64,
     positions: &Positions,

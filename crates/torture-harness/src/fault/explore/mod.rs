@@ -17,7 +17,9 @@
 //!    (`no_recovery`).
 //!
 //! With `power` among the faults, the workload is recorded instead and its
-//! crash states checked in the same workers ([`power`]).
+//! crash states checked in the same workers (`power.rs`). With `--fs`, the
+//! operations run on a real file system on a recording disk instead, and
+//! the crash states are those of its block log (`real_fs.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -43,6 +45,7 @@ use crate::strategy::Strategy;
 use crate::vocab::{Fault, Finding, OpId};
 
 mod power;
+mod real_fs;
 
 use power::{CrashStates, StateJob};
 
@@ -121,6 +124,11 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
     .map_err(crate::Error::BadInput)?;
     if let Some(a) = &cfg.artifacts {
         crate::runner::artifacts::check_target(a)?;
+    }
+    if let Some(fs) = &cfg.fs {
+        let report = real_fs::explore(cfg, fs)?;
+        keep_report(cfg, &report)?;
+        return Ok(report);
     }
     // Removes the temporary directories if `torture` is killed.
     let watchdog = Watchdog::start(&cfg.program).map_err(harness("cannot start the watchdog"))?;
@@ -252,6 +260,12 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
     }
     report.table = rows.into_values().collect();
     report.finish(started.elapsed());
+    keep_report(cfg, &report)?;
+    Ok(report)
+}
+
+/// `--artifacts`: the JSON report beside the evidence, when there is any.
+fn keep_report(cfg: &ExploreConfig, report: &ExploreReport) -> Result<(), crate::Error> {
     if let Some(a) = &cfg.artifacts
         && report.failed()
     {
@@ -260,7 +274,7 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
             .and_then(|()| report.write_json(&dir.file("report.json")))
             .map_err(|e| crate::Error::Harness(e.to_string()))?;
     }
-    Ok(report)
+    Ok(())
 }
 
 /// What the workers share: the job list, handed out one at a time, and

@@ -246,7 +246,7 @@ pub(super) fn crash_states(
     let points = recording.points.len();
     let units = model::units(log);
     let mut summary = PowerSummary {
-        model,
+        model: Some(model),
         seed,
         max_states: cap,
         log: log
