@@ -12,64 +12,16 @@
 
 mod util;
 
-use std::path::Path;
-
 use serde_json::Value;
 use util::{TestDir, read_json};
 
-/// Why this machine cannot record a disk, if it cannot.
-fn cannot_record() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root");
-    }
-    if !Path::new("/dev/loop-control").exists() {
-        return Some("no loop devices");
-    }
-    if std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-        .is_err()
-    {
-        return Some("no usable /dev/fuse");
-    }
-    None
-}
-
 macro_rules! needs_disk {
     () => {
-        if let Some(why) = cannot_record() {
-            eprintln!("skipped: explore --fs needs a recording disk here ({why})");
+        if !util::can_record_disk() {
+            eprintln!("skipped: explore --fs needs root, /dev/fuse and loop devices here");
             return;
         }
     };
-}
-
-/// Everything of ours still mounted under `dir`, or naming it (a FUSE
-/// mount's source, a loop device's backing file), or made in it.
-fn leftovers(dir: &Path) -> Vec<String> {
-    let d = dir.display().to_string();
-    let mut left: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(&d))
-        .map(str::to_string)
-        .collect();
-    for e in std::fs::read_dir("/sys/block").unwrap().flatten() {
-        let backing = e.path().join("loop/backing_file");
-        if let Ok(b) = std::fs::read_to_string(&backing)
-            && b.contains(&d)
-        {
-            left.push(format!("{}: {}", e.path().display(), b.trim()));
-        }
-    }
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("torture-") {
-            left.push(e.path().display().to_string());
-        }
-    }
-    left
 }
 
 /// Runs `torture explore --faults power --fs ext4 ARGS... --json e.json`
@@ -98,9 +50,9 @@ fn explore_ext4(t: &TestDir, args: &[&str]) -> (util::Run, Value) {
     let report = read_json(&t.join("e.json"));
     well_formed(&report, &run);
     assert!(
-        leftovers(t.path()).is_empty(),
+        util::leftovers(t.path()).is_empty(),
         "left behind: {:?}",
-        leftovers(t.path())
+        util::leftovers(t.path())
     );
     (run, report)
 }
@@ -273,9 +225,9 @@ fn nothing_survives_an_interrupt_or_a_kill() {
             .unwrap();
         // Mid-run: the disk's file system is mounted.
         let running = util::wait_for(std::time::Duration::from_secs(60), || {
-            leftovers(t.path()).iter().any(|l| l.contains("/mnt"))
+            util::leftovers(t.path()).iter().any(|l| l.contains("/mnt"))
         });
-        assert!(running, "never mounted: {:?}", leftovers(t.path()));
+        assert!(running, "never mounted: {:?}", util::leftovers(t.path()));
         // SAFETY: kill(2) of our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         let status = child.wait().unwrap();
@@ -283,8 +235,12 @@ fn nothing_survives_an_interrupt_or_a_kill() {
             assert_eq!(status.code(), Some(130), "interrupted: exit 130");
         }
         let clean = util::wait_for(std::time::Duration::from_secs(30), || {
-            leftovers(t.path()).is_empty()
+            util::leftovers(t.path()).is_empty()
         });
-        assert!(clean, "signal {signal}: left {:?}", leftovers(t.path()));
+        assert!(
+            clean,
+            "signal {signal}: left {:?}",
+            util::leftovers(t.path())
+        );
     }
 }

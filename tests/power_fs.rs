@@ -25,33 +25,6 @@ macro_rules! needs_disk {
     };
 }
 
-/// Everything of ours still mounted under `dir`, or naming it (a FUSE
-/// mount's source, a loop device's backing file).
-fn leftovers(dir: &Path) -> Vec<String> {
-    let d = dir.display().to_string();
-    let mut left: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(&d))
-        .map(str::to_string)
-        .collect();
-    for e in std::fs::read_dir("/sys/block").unwrap().flatten() {
-        let backing = e.path().join("loop/backing_file");
-        if let Ok(b) = std::fs::read_to_string(&backing)
-            && b.contains(&d)
-        {
-            left.push(format!("{}: {}", e.path().display(), b.trim()));
-        }
-    }
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with("torture-") {
-            left.push(e.path().display().to_string());
-        }
-    }
-    left
-}
-
 fn power_args<'a>(strategy: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "--power-loss",
@@ -96,7 +69,11 @@ fn no_dir_fsync_loses_acknowledged_updates_and_reference_loses_nothing() {
     assert!(p["violations"]["lost"].as_u64().unwrap() > 0, "{p}");
     assert!(r["violations"]["lost"].as_u64().unwrap() > 0, "{r}");
     assert!(run.stdout().contains("power loss (ext4, data=ordered)"));
-    assert!(leftovers(t.path()).is_empty(), "{:?}", leftovers(t.path()));
+    assert!(
+        util::leftovers(t.path()).is_empty(),
+        "{:?}",
+        util::leftovers(t.path())
+    );
 
     let run = t.run(&power_args("reference", &common));
     run.expect_code(0);
@@ -111,7 +88,11 @@ fn no_dir_fsync_loses_acknowledged_updates_and_reference_loses_nothing() {
     );
     assert!(p["log"]["flushes"].as_u64().unwrap() > 0, "{p}");
     assert!(p["positions_reported"].as_u64().unwrap() > 0, "{p}");
-    assert!(leftovers(t.path()).is_empty(), "{:?}", leftovers(t.path()));
+    assert!(
+        util::leftovers(t.path()).is_empty(),
+        "{:?}",
+        util::leftovers(t.path())
+    );
 }
 
 /// One writer, no kills, every crash point: every acknowledged rename of
@@ -222,7 +203,11 @@ fn without_root_it_says_so_and_touches_nothing() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("needs root"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(leftovers(t.path()).is_empty(), "{:?}", leftovers(t.path()));
+    assert!(
+        util::leftovers(t.path()).is_empty(),
+        "{:?}",
+        util::leftovers(t.path())
+    );
 }
 
 /// Interrupted or killed mid-run, it leaves no mount, loop device, FUSE
@@ -243,12 +228,12 @@ fn nothing_survives_an_interrupt_or_a_kill() {
             .unwrap();
         // Mid-run: the run directory exists on the mounted disk.
         let running = wait_for(Duration::from_secs(60), || {
-            leftovers(t.path()).iter().any(|l| l.contains("/mnt"))
+            util::leftovers(t.path()).iter().any(|l| l.contains("/mnt"))
         });
         assert!(
             running,
             "the disk was never mounted: {:?}",
-            leftovers(t.path())
+            util::leftovers(t.path())
         );
         std::thread::sleep(Duration::from_millis(500));
         // SAFETY: kill(2) of our own child.
@@ -257,7 +242,13 @@ fn nothing_survives_an_interrupt_or_a_kill() {
         if signal == libc::SIGINT {
             assert_eq!(status.code(), Some(130), "interrupted: exit 130");
         }
-        let clean = wait_for(Duration::from_secs(30), || leftovers(t.path()).is_empty());
-        assert!(clean, "signal {signal}: left {:?}", leftovers(t.path()));
+        let clean = wait_for(Duration::from_secs(30), || {
+            util::leftovers(t.path()).is_empty()
+        });
+        assert!(
+            clean,
+            "signal {signal}: left {:?}",
+            util::leftovers(t.path())
+        );
     }
 }

@@ -28,6 +28,34 @@ pub fn can_record_disk() -> bool {
             .is_ok()
 }
 
+/// Everything of ours still mounted under `dir`, or naming it (a FUSE
+/// mount's source, a loop device's backing file), or made in it (a
+/// `torture-*` directory).
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    let mut left: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&d))
+        .map(str::to_string)
+        .collect();
+    for e in std::fs::read_dir("/sys/block").unwrap().flatten() {
+        let backing = e.path().join("loop/backing_file");
+        if let Ok(b) = std::fs::read_to_string(&backing)
+            && b.contains(&d)
+        {
+            left.push(format!("{}: {}", e.path().display(), b.trim()));
+        }
+    }
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("torture-") {
+            left.push(e.path().display().to_string());
+        }
+    }
+    left
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_torture"))
