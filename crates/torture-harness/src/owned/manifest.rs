@@ -33,6 +33,15 @@ use serde::{Deserialize, Serialize};
 /// The manifest's file name in every directory `torture` makes.
 pub const MANIFEST_FILE: &str = ".torture-run";
 
+/// Whether `name` is a temporary file the atomic write of a manifest
+/// makes (`..torture-run.tmp-XXXXXXXXXXXX`) and leaves if it is killed.
+pub fn is_manifest_temp(name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|n| n.strip_prefix(MANIFEST_FILE))
+        .and_then(|n| n.strip_prefix(crashsafe::atomic::TEMP_INFIX))
+        .is_some_and(|s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// The manifest's `schema`.
 pub const MANIFEST_SCHEMA: &str = "torture/manifest/v1";
 
@@ -243,6 +252,20 @@ fn start_time(pid: i32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_manifests_own_temporary_files_are_recognized() {
+        assert!(is_manifest_temp("..torture-run.tmp-AbC123xyz789"));
+        for other in [
+            ".torture-run",
+            "..torture-run.tmp-short",
+            "..torture-run.tmp-AbC123xyz78/",
+            ".state.tmp-AbC123xyz789",
+            "..torture-run.tmp-AbC123xyz789x",
+        ] {
+            assert!(!is_manifest_temp(other), "{other}");
+        }
+    }
 
     #[test]
     fn paths_must_stay_inside() {

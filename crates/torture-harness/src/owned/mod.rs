@@ -313,7 +313,15 @@ pub fn removable_after_death(path: &Path) -> bool {
     };
     match Manifest::read_at(&dir.fd) {
         Ok(Some(_)) => true,
-        Ok(None) => dir.first_name().is_ok_and(|n| n.is_none()),
+        // Killed while its manifest was being written: only the atomic
+        // write's temporary file of it is there, or nothing.
+        Ok(None) => std::fs::read_dir(path).is_ok_and(|entries| {
+            entries.flatten().all(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                crate::owned::manifest::is_manifest_temp(&name)
+            })
+        }),
         Err(_) => false,
     }
 }

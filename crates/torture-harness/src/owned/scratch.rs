@@ -51,21 +51,36 @@ impl ScratchDir {
         let parent = std::path::absolute(parent)
             .map_err(|e| format!("cannot resolve {}: {e}", parent.display()))?;
         let parent = parent.as_path();
-        use std::os::unix::fs::PermissionsExt;
-        let path = tempfile::Builder::new()
-            .prefix(kind.prefix())
-            .permissions(std::fs::Permissions::from_mode(0o700))
-            .tempdir_in(parent)
-            .map_err(|e| format!("cannot create a directory in {}: {e}", parent.display()))?
-            .keep();
+        // Registered before it exists: a SIGKILL between the mkdir and the
+        // registration would leave it behind. The watchdog skips a path
+        // that does not exist, and removes only an empty directory or one
+        // holding a manifest (or the manifest's temporary file).
+        let path = loop {
+            let path = parent.join(format!("{}{}", kind.prefix(), random_suffix()));
+            if let Some(w) = &watchdog {
+                w.watch_dir(&path);
+            }
+            use std::os::unix::fs::DirBuilderExt;
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => break path,
+                Err(e) => {
+                    if let Some(w) = &watchdog {
+                        w.forget_dir(&path);
+                    }
+                    if e.kind() != std::io::ErrorKind::AlreadyExists {
+                        return Err(format!(
+                            "cannot create a directory in {}: {e}",
+                            parent.display()
+                        ));
+                    }
+                }
+            }
+        };
         let dir = ScratchDir {
             path,
             watchdog,
             kept: false,
         };
-        if let Some(w) = &dir.watchdog {
-            w.watch_dir(&dir.path);
-        }
         Manifest::fresh(kind)
             .write(&dir.path)
             .map_err(|e| format!("cannot write the manifest of {}: {e}", dir.path.display()))?;
@@ -85,6 +100,16 @@ impl ScratchDir {
         }
         self.path.clone()
     }
+}
+
+/// Six random letters and digits, as `mkdtemp` uses.
+fn random_suffix() -> String {
+    use rand::RngExt;
+    rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(6)
+        .map(char::from)
+        .collect()
 }
 
 impl std::fmt::Debug for ScratchDir {

@@ -420,8 +420,18 @@ mod tests {
         let forged = root.path().join("torture-forged");
         std::fs::create_dir(&forged).unwrap();
         std::fs::write(forged.join("precious"), b"mine").unwrap();
+        // Killed while writing its manifest: only the atomic write's
+        // temporary file is there. Removable; the same name with anything
+        // else beside it is not.
+        let cut = root.path().join("torture-logs-cutoff");
+        std::fs::create_dir(&cut).unwrap();
+        std::fs::write(cut.join("..torture-run.tmp-AbC123xyz789"), b"{").unwrap();
+        let cut_too = root.path().join("torture-logs-cutoff2");
+        std::fs::create_dir(&cut_too).unwrap();
+        std::fs::write(cut_too.join("..torture-run.tmp-AbC123xyz789"), b"{").unwrap();
+        std::fs::write(cut_too.join("precious"), b"mine").unwrap();
         let mut registry = Registry::default();
-        for dir in [&victim, &ours, &forged] {
+        for dir in [&victim, &ours, &forged, &cut, &cut_too] {
             registry.apply(Record::Dir(Change::Add, dir.clone()));
         }
         assert!(inside_any(&ours, &[root.path().to_path_buf()]));
@@ -432,6 +442,8 @@ mod tests {
         ));
         registry.release();
         assert!(!ours.exists());
+        assert!(!cut.exists());
+        assert_eq!(std::fs::read(cut_too.join("precious")).unwrap(), b"mine");
         assert_eq!(std::fs::read(victim.join("precious")).unwrap(), b"mine");
         assert_eq!(std::fs::read(forged.join("precious")).unwrap(), b"mine");
     }
