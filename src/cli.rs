@@ -67,7 +67,13 @@ enum Command {
     /// directories) and write a comparison report (--out, --json, --junit).
     Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
-    List,
+    List {
+        /// Print JSON on stdout instead (schema torture/strategies/v1):
+        /// each strategy's name, expected, explore (class@fault words) and
+        /// description.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove the directories runs left in $TMPDIR (a failing run keeps its
     /// own as evidence): only torture-* directories of yours with a valid
     /// manifest, holding only what torture made, and not in use.
@@ -613,7 +619,7 @@ pub fn main() -> i32 {
                 | Command::Op { .. }
                 | Command::Traced { .. }
                 | Command::Watchdog
-                | Command::List
+                | Command::List { .. }
         )
     );
     // Temporary directories are made there, and a path with a control
@@ -632,7 +638,7 @@ pub fn main() -> i32 {
         }) => run_scenarios(&scenarios, &outputs, partition, kill_at, seed),
         Some(Command::Explore(args)) => explore(*args),
         Some(Command::Fscompare(args)) => fscompare(args),
-        Some(Command::List) => list(),
+        Some(Command::List { json }) => list(json),
         Some(Command::Clean { dry_run }) => clean(dry_run),
         // The internal commands speak to the supervisor, not to a user.
         Some(Command::Op { args }) => return child::op_main(&args),
@@ -1013,7 +1019,14 @@ fn clean(dry_run: bool) -> Result<Verdict, Error> {
     Ok(Verdict::Pass)
 }
 
-fn list() -> Result<Verdict, Error> {
+fn list(json: bool) -> Result<Verdict, Error> {
+    if json {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(&torture_harness::export::strategies_json())
+            .map_err(|e| Error::harness(format!("cannot write the list to stdout: {e}")))?;
+        return Ok(Verdict::Pass);
+    }
     println!(
         "{:<13} {:<10} {:<30} description",
         "strategy", "expected", "explore"

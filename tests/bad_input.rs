@@ -717,7 +717,8 @@ fn fscompare_rows() -> Vec<Row> {
 fn list_rows() -> Vec<Row> {
     vec![
         cli(&["list", "extra"], "extra"),
-        cli(&["list", "--json", "x.json"], "--json"),
+        // `--json` is a switch here: the list goes to stdout.
+        cli(&["list", "--json", "x.json"], "x.json"),
     ]
 }
 
@@ -879,7 +880,12 @@ fn every_bad_input_is_one_line_exit_2_and_touches_nothing() {
 #[test]
 fn output_to_a_closed_pipe_ends_quietly() {
     use std::os::unix::process::ExitStatusExt;
-    for args in [&["list"][..], &["--help"], &["--writers", "0"]] {
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["--help"],
+        &["--writers", "0"],
+    ] {
         let t = TestDir::new();
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
