@@ -722,6 +722,15 @@ fn list_rows() -> Vec<Row> {
     ]
 }
 
+fn completions_and_man_rows() -> Vec<Row> {
+    vec![
+        cli(&["completions"], "<SHELL>"),
+        cli(&["completions", "tcsh"], "tcsh"),
+        cli(&["completions", "bash", "zsh"], "zsh"),
+        cli(&["man", "extra"], "extra"),
+    ]
+}
+
 fn all_rows() -> Vec<Row> {
     [
         torture_rows(),
@@ -731,6 +740,7 @@ fn all_rows() -> Vec<Row> {
         explore_rows(),
         fscompare_rows(),
         list_rows(),
+        completions_and_man_rows(),
     ]
     .into_iter()
     .flatten()
