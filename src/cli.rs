@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use torture_harness::config::{
     self, ExecSpec, ExploreSettings, Naming, RunConfig, RunSettings, Workload, defaults,
@@ -67,7 +67,13 @@ enum Command {
     /// directories) and write a comparison report (--out, --json, --junit).
     Fscompare(FsCompareArgs),
     /// List the strategies and the verdict each must get.
-    List,
+    List {
+        /// Print JSON on stdout instead (schema torture/strategies/v1):
+        /// each strategy's name, expected, explore (class@fault words) and
+        /// description.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove the directories runs left in $TMPDIR (a failing run keeps its
     /// own as evidence): only torture-* directories of yours with a valid
     /// manifest, holding only what torture made, and not in use.
@@ -76,6 +82,16 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print a completion script for SHELL on stdout (for example
+    /// `torture completions bash > ~/.local/share/bash-completion/completions/torture`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout (for example
+    /// `torture man > ~/.local/share/man/man1/torture.1`).
+    Man,
     /// Internal: a writer or reader child of the supervisor.
     #[command(name = "__child", hide = true)]
     Child {
@@ -613,7 +629,9 @@ pub fn main() -> i32 {
                 | Command::Op { .. }
                 | Command::Traced { .. }
                 | Command::Watchdog
-                | Command::List
+                | Command::List { .. }
+                | Command::Completions { .. }
+                | Command::Man
         )
     );
     // Temporary directories are made there, and a path with a control
@@ -632,8 +650,10 @@ pub fn main() -> i32 {
         }) => run_scenarios(&scenarios, &outputs, partition, kill_at, seed),
         Some(Command::Explore(args)) => explore(*args),
         Some(Command::Fscompare(args)) => fscompare(args),
-        Some(Command::List) => list(),
+        Some(Command::List { json }) => list(json),
         Some(Command::Clean { dry_run }) => clean(dry_run),
+        Some(Command::Completions { shell }) => completions(shell),
+        Some(Command::Man) => man(),
         // The internal commands speak to the supervisor, not to a user.
         Some(Command::Op { args }) => return child::op_main(&args),
         Some(Command::Traced { args }) => return fault::precise::main(&args),
@@ -1013,7 +1033,53 @@ fn clean(dry_run: bool) -> Result<Verdict, Error> {
     Ok(Verdict::Pass)
 }
 
-fn list() -> Result<Verdict, Error> {
+/// Writes `bytes` to stdout; a failure (a full disk) is the harness's.
+fn print_bytes(what: &str, bytes: &[u8]) -> Result<Verdict, Error> {
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(bytes)
+        .map_err(|e| Error::harness(format!("cannot write the {what} to stdout: {e}")))?;
+    Ok(Verdict::Pass)
+}
+
+/// The completion script for `shell`, from the one [`Cli`] definition.
+fn completions(shell: clap_complete::Shell) -> Result<Verdict, Error> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut public_command(), "torture", &mut script);
+    print_bytes("completion script", &script)
+}
+
+/// [`Cli`] as a user sees it: its arguments and its subcommands but the
+/// hidden ones (`__child`, ...). The help and clap_mangen leave those out;
+/// clap_complete offers them, and clap has no way to remove a subcommand,
+/// so the visible parts are copied into a new command.
+fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let public = clap::Command::new("torture")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args_conflicts_with_subcommands(full.is_args_conflicts_with_subcommands_set())
+        .args(full.get_arguments().cloned())
+        .groups(full.get_groups().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    match full.get_about() {
+        Some(about) => public.about(about.clone()),
+        None => public,
+    }
+}
+
+/// The man page, from the one [`Cli`] definition.
+fn man() -> Result<Verdict, Error> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut page)
+        .map_err(|e| Error::harness(format!("cannot render the man page: {e}")))?;
+    print_bytes("man page", &page)
+}
+
+fn list(json: bool) -> Result<Verdict, Error> {
+    if json {
+        return print_bytes("list", &export::strategies_json());
+    }
     println!(
         "{:<13} {:<10} {:<30} description",
         "strategy", "expected", "explore"
@@ -1379,6 +1445,28 @@ mod tests {
             assert!(line.contains(&format!("--fs {fs}")), "{line}");
             assert_eq!(parse_explore(&line, program, config.jobs), config, "{line}");
         }
+    }
+
+    /// Completions are made from the whole command line but the hidden
+    /// commands.
+    #[test]
+    fn the_public_command_is_the_cli_without_its_hidden_commands() {
+        let (full, public) = (Cli::command(), public_command());
+        public.clone().debug_assert();
+        let ids = |c: &clap::Command| -> Vec<String> {
+            c.get_arguments().map(|a| a.get_id().to_string()).collect()
+        };
+        assert_eq!(ids(&public), ids(&full));
+        let visible: Vec<&str> = full
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(|s| s.get_name())
+            .collect();
+        let names: Vec<&str> = public.get_subcommands().map(|s| s.get_name()).collect();
+        assert_eq!(names, visible);
+        assert!(names.contains(&"fscompare") && !names.iter().any(|n| n.starts_with("__")));
+        assert_eq!(public.get_about(), full.get_about());
+        assert_eq!(public.get_version(), full.get_version());
     }
 
     /// The options and the scenario keys are refused with the same words.

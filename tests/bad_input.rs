@@ -717,7 +717,17 @@ fn fscompare_rows() -> Vec<Row> {
 fn list_rows() -> Vec<Row> {
     vec![
         cli(&["list", "extra"], "extra"),
-        cli(&["list", "--json", "x.json"], "--json"),
+        // `--json` is a switch here: the list goes to stdout.
+        cli(&["list", "--json", "x.json"], "x.json"),
+    ]
+}
+
+fn completions_and_man_rows() -> Vec<Row> {
+    vec![
+        cli(&["completions"], "<SHELL>"),
+        cli(&["completions", "tcsh"], "tcsh"),
+        cli(&["completions", "bash", "zsh"], "zsh"),
+        cli(&["man", "extra"], "extra"),
     ]
 }
 
@@ -730,6 +740,7 @@ fn all_rows() -> Vec<Row> {
         explore_rows(),
         fscompare_rows(),
         list_rows(),
+        completions_and_man_rows(),
     ]
     .into_iter()
     .flatten()
@@ -879,7 +890,12 @@ fn every_bad_input_is_one_line_exit_2_and_touches_nothing() {
 #[test]
 fn output_to_a_closed_pipe_ends_quietly() {
     use std::os::unix::process::ExitStatusExt;
-    for args in [&["list"][..], &["--help"], &["--writers", "0"]] {
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["--help"],
+        &["--writers", "0"],
+    ] {
         let t = TestDir::new();
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);

@@ -182,3 +182,57 @@ fn help_documents_every_flag_with_defaults() {
         );
     }
 }
+
+#[test]
+fn completions_offer_the_public_commands_and_flags_only() {
+    let t = TestDir::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = t.run(&["completions", shell]);
+        run.expect_code(0);
+        let script = run.stdout();
+        for word in ["fscompare", "--power-loss", "--kill-rate", "completions"] {
+            assert!(
+                script.contains(word),
+                "{shell}: no {word}\n{}",
+                run.describe()
+            );
+        }
+        for hidden in ["__child", "__op", "__traced", "__watchdog"] {
+            assert!(
+                !script.contains(hidden),
+                "{shell}: {hidden} offered\n{}",
+                run.describe()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_completion_shell_that_does_not_exist_is_bad_input() {
+    rejects(&["completions", "tcsh"], "tcsh");
+}
+
+#[test]
+fn the_man_page_is_roff_with_the_options() {
+    let t = TestDir::new();
+    let run = t.run(&["man"]);
+    run.expect_code(0);
+    let page = run.stdout();
+    // clap_mangen's preamble defines the apostrophe string (`.ie`/`.el`)
+    // before the title.
+    let mut lines = page
+        .lines()
+        .skip_while(|l| l.starts_with(".ie ") || l.starts_with(".el "));
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with(".TH torture 1")),
+        "{}",
+        run.describe()
+    );
+    // roff escapes a hyphen as `\-`.
+    for option in ["kill\\-rate", "power\\-loss", "fscompare", "completions"] {
+        assert!(page.contains(option), "no {option}\n{}", run.describe());
+    }
+    for hidden in ["__child", "__op", "__traced", "__watchdog"] {
+        assert!(!page.contains(hidden), "{hidden}\n{}", run.describe());
+    }
+}

@@ -50,3 +50,68 @@ fn a_scenario_that_expects_the_wrong_verdict_fails() {
     run.expect_code(1);
     assert!(run.stdout().contains("MISMATCH"), "{}", run.describe());
 }
+
+/// An outside program's scenario in `dir/sub`: its commands are found
+/// through `$TORTURE_SCENARIO_DIR`, and each operation writes the value it
+/// saw to `sub/seen-dir`.
+fn exec_scenarios(t: &TestDir) -> std::path::PathBuf {
+    let sub = t.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(sub.join(name), text).unwrap();
+    write(
+        "add.sh",
+        "printf '%s\\n' \"$TORTURE_SCENARIO_DIR\" > \"$TORTURE_SCENARIO_DIR/seen-dir\"\n\
+         echo \"$TORTURE_OP\" >> \"$TORTURE_STATE\"\n",
+    );
+    write(
+        "check.sh",
+        "[ -e \"$TORTURE_STATE\" ] || exit 0\ncat \"$TORTURE_STATE\"\n",
+    );
+    let commands = "exec = 'sh \"$TORTURE_SCENARIO_DIR/add.sh\"'\n\
+                    check = 'sh \"$TORTURE_SCENARIO_DIR/check.sh\"'\n";
+    write(
+        "run.toml",
+        &format!("{commands}writers = 2\nkill_rate = 0.0\nops = 20\nexpect = \"pass\"\n"),
+    );
+    write(
+        "explore.toml",
+        &format!("mode = \"explore\"\n{commands}faults = [\"kill\"]\nexpect = \"pass\"\n"),
+    );
+    sub
+}
+
+/// What the operations saw as `$TORTURE_SCENARIO_DIR`, checked to be the
+/// scenario's directory, absolute.
+fn assert_saw_scenario_dir(sub: &std::path::Path, run: &util::Run) {
+    let seen = std::fs::read_to_string(sub.join("seen-dir"))
+        .unwrap_or_else(|e| panic!("no operation ran ({e}):\n{}", run.describe()));
+    let seen = std::path::Path::new(seen.trim_end());
+    assert!(seen.is_absolute(), "{seen:?}");
+    assert_eq!(
+        seen.canonicalize().unwrap(),
+        sub.canonicalize().unwrap(),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn a_scenario_named_by_a_bare_file_name_runs_from_its_directory() {
+    let t = TestDir::new();
+    let sub = exec_scenarios(&t);
+    for args in [
+        &["run", "run.toml"][..],
+        &["run", "explore.toml"],
+        &["explore", "--scenario", "explore.toml"],
+    ] {
+        let _ = std::fs::remove_file(sub.join("seen-dir"));
+        let run = t.run_in(&sub, args);
+        run.expect_code(0);
+        assert!(
+            !run.stderr().contains("cannot resolve"),
+            "{}",
+            run.describe()
+        );
+        assert_saw_scenario_dir(&sub, &run);
+    }
+}

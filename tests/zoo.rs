@@ -205,6 +205,54 @@ fn cas_excl_passes_precise_kills() {
     torture_at_syscalls("cas-excl");
 }
 
+/// `list --json` is the text list as data: every strategy the table
+/// shows, with the same words, and the model's verdicts.
+#[test]
+fn list_json_agrees_with_the_list_and_the_model() {
+    let t = TestDir::new();
+    let text = t.run(&["list"]);
+    text.expect_code(0);
+    let run = t.run(&["list", "--json"]);
+    run.expect_code(0);
+    assert!(run.stderr().is_empty(), "{}", run.describe());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("not JSON: {e}\n{}", run.describe()));
+    assert_eq!(doc["schema"], "torture/strategies/v1");
+    let listed = doc["strategies"].as_array().unwrap();
+    let table = text.stdout();
+    let rows: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(listed.len(), rows.len(), "{}", run.describe());
+    for row in rows {
+        let words: Vec<&str> = row.split_whitespace().collect();
+        let entry = listed
+            .iter()
+            .find(|e| e["name"] == words[0])
+            .unwrap_or_else(|| panic!("{} not in the JSON\n{}", words[0], run.describe()));
+        assert_eq!(entry["expected"], words[1], "{row}");
+        let explore: Vec<&str> = entry["explore"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        let column = if explore.is_empty() {
+            "pass".to_string()
+        } else {
+            explore.join(",")
+        };
+        assert_eq!(column, words[2], "{row}");
+        assert_eq!(entry["description"], words[3..].join(" "), "{row}");
+    }
+    for (name, expected) in MODEL {
+        let entry = listed.iter().find(|e| e["name"] == *name).unwrap();
+        assert_eq!(entry["expected"], expected.unwrap_or("pass"), "{name}");
+    }
+}
+
 #[test]
 fn list_agrees_with_the_model() {
     let t = TestDir::new();

@@ -96,8 +96,14 @@ impl TestDir {
 
     /// Runs `torture args...` and returns what happened.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in(self.path(), args)
+    }
+
+    /// Runs `torture args...` from `cwd` (a directory under this one, for
+    /// relative names) and returns what happened.
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
         let mut c = self.cmd(args);
-        let output = c.output().expect("the binary runs");
+        let output = c.current_dir(cwd).output().expect("the binary runs");
         Run {
             command: format!("torture {}", args.join(" ")),
             output,

@@ -493,11 +493,15 @@ impl fmt::Display for ExploreExpectation {
 
 /// `class@fault` pairs, comma-separated.
 pub fn finding_list(pairs: &[(Fault, Finding)]) -> String {
-    let names: Vec<String> = pairs
+    finding_words(pairs).join(",")
+}
+
+/// `class@fault` pairs, one word each (the JSON of `torture list`).
+pub fn finding_words(pairs: &[(Fault, Finding)]) -> Vec<String> {
+    pairs
         .iter()
         .map(|(fault, finding)| format!("{}@{}", finding.name(), fault.name()))
-        .collect();
-    names.join(",")
+        .collect()
 }
 
 /// Operation sequence number within one writer slot.

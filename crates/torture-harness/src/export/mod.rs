@@ -21,9 +21,11 @@ use crate::vocab::Verdict;
 mod finished;
 mod junit;
 mod markdown;
+mod strategies;
 pub use finished::{CompareResult, ExploreResult, Finished};
 pub use junit::JunitExporter;
 pub use markdown::MarkdownExporter;
+pub use strategies::{STRATEGIES_SCHEMA, strategies_json};
 
 /// One finished run under random kills, as the exporters see it: a plain
 /// run or a scenario (see [`Finished`] for explorations).
