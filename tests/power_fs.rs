@@ -102,23 +102,21 @@ fn no_dir_fsync_loses_acknowledged_updates_and_reference_loses_nothing() {
 fn every_crash_point_of_a_single_writer_finds_the_missing_directory_fsync() {
     needs_disk!();
     let t = TestDir::new();
-    let args = power_args(
-        "no-dir-fsync",
-        &[
-            "--writers",
-            "1",
-            "--readers",
-            "0",
-            "--kill-rate",
-            "0",
-            "--ops",
-            "20",
-            "--crash-points",
-            "all",
-            "--max-states",
-            "2",
-        ],
-    );
+    let single = [
+        "--writers",
+        "1",
+        "--readers",
+        "0",
+        "--kill-rate",
+        "0",
+        "--ops",
+        "20",
+        "--crash-points",
+        "all",
+        "--max-states",
+        "2",
+    ];
+    let args = power_args("no-dir-fsync", &single);
     let run = t.run(&args);
     run.expect_code(1);
     let r = util::read_json(&t.join("report.json"));
@@ -133,23 +131,7 @@ fn every_crash_point_of_a_single_writer_finds_the_missing_directory_fsync() {
     );
 
     // The same with the directory fsynced: nothing lost at any point.
-    let args = power_args(
-        "reference",
-        &[
-            "--writers",
-            "1",
-            "--readers",
-            "0",
-            "--kill-rate",
-            "0",
-            "--ops",
-            "20",
-            "--crash-points",
-            "all",
-            "--max-states",
-            "2",
-        ],
-    );
+    let args = power_args("reference", &single);
     t.run(&args).expect_code(0);
 }
 
