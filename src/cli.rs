@@ -5,7 +5,6 @@
 //! before anything is touched.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -38,6 +37,13 @@ pub struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
+    /// Colour the verdict lines: auto (a terminal without NO_COLOR),
+    /// always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = torture_harness::term::ColorChoice::parse)]
+    color: torture_harness::term::ColorChoice,
+    /// Print the verdict and errors only: no header, no progress.
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -639,6 +645,7 @@ pub fn main() -> i32 {
     if !internal && let Err(e) = torture_harness::paths::check("TMPDIR", &std::env::temp_dir()) {
         return finish(Err(Error::bad_input(e)));
     }
+    torture_harness::term::init(cli.color, cli.quiet);
     let outcome = match cli.command {
         None => torture(cli.run),
         Some(Command::Run {
@@ -759,7 +766,7 @@ fn run_settings(args: RunArgs) -> RunSettings {
 fn torture(args: RunArgs) -> Result<Verdict, Error> {
     let targets = prepare_outputs(&args.outputs)?;
     let program = program()?;
-    let progress = std::io::stderr().is_terminal();
+    let progress = torture_harness::term::progress();
     let config = RunConfig {
         progress,
         ..run_settings(args).build(program, Naming::Flags)?
@@ -1121,7 +1128,7 @@ fn run_scenarios(
         None => scenarios,
     };
     let program = program()?;
-    let progress = std::io::stderr().is_terminal();
+    let progress = torture_harness::term::progress();
     stop_on_signals()?;
     let mut results = Vec::new();
     let mut interrupted = false;

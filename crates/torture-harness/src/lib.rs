@@ -36,6 +36,7 @@ pub mod seed;
 pub mod shell;
 pub mod state;
 pub mod strategy;
+pub mod term;
 pub mod verifier;
 pub mod vocab;
 
