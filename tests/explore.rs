@@ -343,7 +343,9 @@ fn artifacts_keep_each_violating_run_and_replay_it() {
     let replay = first["replay"].as_str().unwrap();
     assert!(script.contains(replay), "{script}");
     assert!(replay.contains(&format!("--point {point}")) && replay.contains("--faults kill"));
-    let args: Vec<&str> = replay.split(' ').skip(2).collect();
+    let words = shlex::split(replay).unwrap();
+    assert_eq!(shlex::try_quote(&words[0]).unwrap(), util::torture_word());
+    let args: Vec<&str> = words[2..].iter().map(String::as_str).collect();
     let t2 = TestDir::new();
     let (again, replayed) = explore(&t2, &args);
     again.expect_code(1);

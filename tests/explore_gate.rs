@@ -95,7 +95,10 @@ fn junit_of_an_exploration_fails_the_fault_that_found_something() {
         "the point and syscall: {text}"
     );
     assert!(
-        text.contains("replay: torture explore --strategy naive --faults kill --point "),
+        text.contains(&format!(
+            "replay: {} explore --strategy naive --faults kill --point ",
+            util::torture_word()
+        )),
         "{text}"
     );
 
@@ -147,7 +150,10 @@ fn github_step_summary_gets_an_explore_section() {
     assert!(md.contains("Verdict: **fail**"), "{md}");
     assert!(
         md.contains("- `torn` under `kill` at #")
-            && md.contains("replay: `torture explore --strategy naive --faults kill --point "),
+            && md.contains(&format!(
+                "replay: `{} explore --strategy naive --faults kill --point ",
+                util::torture_word()
+            )),
         "{md}"
     );
 }
@@ -219,7 +225,10 @@ fn a_wrong_explore_expectation_is_a_mismatch() {
     assert_eq!(out.matches("MISMATCH").count(), 2, "{}", run.describe());
     assert!(out.contains("not found: torn@kill"), "{out}");
     assert!(
-        out.contains("replay: torture explore --strategy reference --faults kill\n"),
+        out.contains(&format!(
+            "replay: {} explore --strategy reference --faults kill\n",
+            util::torture_word()
+        )),
         "{out}"
     );
     assert!(out.contains("found torn@kill at #"), "{out}");

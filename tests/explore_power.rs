@@ -187,7 +187,7 @@ fn sampled_states_are_seeded_and_a_point_replays_alone() {
     // The first finding's replay line, run as printed (with --json added).
     let line = a["findings"][0]["replay"].as_str().unwrap().to_string();
     let words = shlex::split(&line).unwrap();
-    assert_eq!(words[0], "torture");
+    assert_eq!(shlex::try_quote(&words[0]).unwrap(), util::torture_word());
     let words: Vec<&str> = words[1..].iter().map(String::as_str).collect();
     let t = TestDir::new();
     let mut again = words.clone();

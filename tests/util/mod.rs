@@ -61,6 +61,15 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_torture"))
 }
 
+/// The word the binary's replay lines and scripts name it by, with the
+/// tests' PATH: `torture` only if that runs this very binary, else its
+/// absolute path (the usual case: `target/release` is not on PATH). The
+/// rule's own unit tests cover both branches; `tests/replay.rs` runs the
+/// lines.
+pub fn torture_word() -> String {
+    torture_harness::invocation::word_for(&bin(), std::env::var_os("PATH").as_deref())
+}
+
 /// A test's own directory.
 pub struct TestDir {
     dir: tempfile::TempDir,

@@ -24,6 +24,7 @@ pub mod export;
 pub mod fault;
 pub mod fscompare;
 pub mod hex;
+pub mod invocation;
 pub mod output;
 pub mod owned;
 pub mod paths;

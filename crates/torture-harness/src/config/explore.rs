@@ -145,9 +145,10 @@ impl ExploreConfig {
 
     /// The command line that reruns this exploration: of `faults`, at
     /// `point` only or at every point. Like [`super::RunConfig::replay`],
-    /// it leaves out where (`--dir`, `--artifacts`, `--jobs`) and defaults.
+    /// it leaves out where (`--dir`, `--artifacts`, `--jobs`) and defaults,
+    /// and names torture as [`crate::invocation::word`] says.
     pub fn replay(&self, faults: &[Fault], point: Option<usize>) -> String {
-        let mut line = Line::new(&["torture", "explore"]);
+        let mut line = Line::new(&[&crate::invocation::word(&self.program), "explore"]);
         line.workload(&self.workload);
         if matches!(self.workload, Workload::Builtin(_)) && self.payload != EXPLORE_PAYLOAD {
             line.push("--payload", self.payload.to_string());

@@ -249,9 +249,11 @@ impl RunConfig {
     /// The command line that reruns this configuration with the same seed.
     /// It names what the run did, not where: `--dir`, `--artifacts`,
     /// `--baseline` and the output options are left out, and defaults are
-    /// left out where the command line has one.
+    /// left out where the command line has one. Torture itself is named
+    /// as [`crate::invocation::word`] says: `torture` when that runs this
+    /// binary, else its absolute path.
     pub fn replay(&self) -> String {
-        let mut line = Line::new(&["torture"]);
+        let mut line = Line::new(&[&crate::invocation::word(&self.program)]);
         line.workload(&self.workload);
         line.push("--writers", self.writers.to_string());
         line.push("--readers", self.readers.to_string());

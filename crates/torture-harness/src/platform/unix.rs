@@ -74,6 +74,13 @@ pub fn self_exe() -> io::Result<std::path::PathBuf> {
     std::env::current_exe()
 }
 
+/// Whether the shell would run a file with this metadata as a command: a
+/// regular file with an execute bit.
+pub fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
 /// What `statvfs` says of the file system holding a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsState {

@@ -107,8 +107,10 @@ impl Artifacts {
         self.out.file("evidence.json").write(&evidence)?;
         let json = serde_json::to_vec_pretty(report).expect("serializes");
         self.out.file("report.json").write(&json)?;
+        // No `exec`: a program's replay line starts with its environment
+        // (`NAME=value torture ...`), which `exec` would take for the command.
         let script = format!(
-            "#!/bin/sh\n# Replays the failing run with the same seed and options.\nexec {} \"$@\"\n",
+            "#!/bin/sh\n# Replays the failing run with the same seed and options.\n{} \"$@\"\n",
             report.replay
         );
         self.out
