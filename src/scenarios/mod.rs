@@ -71,6 +71,7 @@ pub fn run(files: &[PathBuf], options: &SetOptions, targets: &Targets) -> Result
         program,
         progress: torture_harness::term::progress(),
         total: scenarios.len() * options.repeat as usize,
+        made: 0,
         results: Vec::new(),
         stop: None,
     };
@@ -127,10 +128,13 @@ enum Stop {
 struct SetRun<'a> {
     options: &'a SetOptions,
     program: PathBuf,
-    /// Print `[i/N] name` on stderr before each run.
+    /// Live progress on stderr: `[i/N] name` before each run, and the
+    /// runner's own line.
     progress: bool,
     /// The runs asked for: scenarios times `--repeat`.
     total: usize,
+    /// The runs made so far.
+    made: usize,
     results: Vec<Finished>,
     stop: Option<Stop>,
 }
@@ -144,6 +148,7 @@ impl SetRun<'_> {
         while made < repeat && self.stop.is_none() {
             made += 1;
             let result = self.run_once(s, made)?;
+            self.made += 1;
             if interrupted(&result) {
                 self.stop = Some(Stop::Interrupted);
             } else if self.options.fail_fast && !result.met() {
@@ -174,7 +179,7 @@ impl SetRun<'_> {
     fn run_once(&self, s: &AnyScenario, k: u32) -> Result<Finished, Error> {
         let repeat = self.options.repeat;
         if self.progress {
-            let i = self.results.iter().filter(|r| r.ran()).count() + 1;
+            let i = self.made + 1;
             eprintln!("{}", lines::progress(i, self.total, s.name(), k, repeat));
         }
         let name = lines::run_name(s.name(), k, repeat);
@@ -187,9 +192,8 @@ impl SetRun<'_> {
     /// One run of a run scenario: its line, and on a miss what to replay;
     /// the directory of an expected failure is removed.
     fn run_run(&self, sc: &Scenario, name: &str) -> Result<RunResult, Error> {
-        let progress = torture_harness::term::progress();
         let config = sc
-            .config_with(self.program.clone(), progress, &self.options.overrides)
+            .config_with(self.program.clone(), self.progress, &self.options.overrides)
             .map_err(Error::bad_input)?;
         let report = runner::run(&config).map_err(|e| e.context(sc.file.display()))?;
         let mut result = RunResult {
@@ -257,8 +261,7 @@ impl SetRun<'_> {
             .collect();
         let start = match self.stop {
             Some(Stop::Interrupted) => {
-                let done = self.results.iter().filter(|r| r.ran()).count();
-                eprintln!("{}", lines::interrupted(done, self.total, repeat));
+                eprintln!("{}", lines::interrupted(self.made, self.total, repeat));
                 Verdict::Interrupted
             }
             _ => {
