@@ -5,7 +5,7 @@
 //! before anything is touched.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
@@ -13,17 +13,20 @@ use torture_harness::config::{
     self, ExecSpec, ExploreSettings, Naming, RunConfig, RunSettings, Workload, defaults,
 };
 use torture_harness::export::{
-    self, CompareResult, ExploreResult, Exporter, Finished, JsonExporter, JunitExporter,
-    MarkdownExporter, RunResult, ScenariosJsonExporter,
+    self, CompareResult, ExploreResult, Exporter, Finished, JsonExporter, MarkdownExporter,
+    RunResult,
 };
 use torture_harness::fault;
-use torture_harness::output::{self, OutputTarget};
-use torture_harness::report::{Report, StopReason};
+use torture_harness::report::Report;
 use torture_harness::runner::{self, child};
-use torture_harness::scenario::{self, AnyScenario, ExploreScenario};
+use torture_harness::scenario::{AnyScenario, Overrides};
 use torture_harness::strategy::{self, Strategy};
-use torture_harness::vocab::{ExploreExpectation, Fault, Verdict, finding_list};
+use torture_harness::vocab::{ExploreExpectation, Fault, Verdict};
 use torture_harness::{Error, exit};
+
+use crate::reports::{Paths, Targets};
+use crate::scenarios::{self, SetOptions};
+use crate::setup;
 
 /// Crash-consistency torture for code that keeps state in files.
 ///
@@ -49,29 +52,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run scenario files; exit 0 only if every one meets its expectation.
-    Run {
-        /// Scenario files (TOML).
-        #[arg(required = true, value_name = "SCENARIO.toml", value_parser = PathArg)]
-        scenarios: Vec<PathBuf>,
-        #[command(flatten)]
-        outputs: Outputs,
-        /// Run only the K-th of N deterministic slices of the scenarios.
-        #[arg(long, value_name = "K/N", value_parser = parse_partition)]
-        partition: Option<(usize, usize)>,
-        /// Land every scenario's kills this way (delay or syscall),
-        /// whatever its file says.
-        #[arg(long, value_name = "WHERE", value_parser = config::KillAt::parse)]
-        kill_at: Option<config::KillAt>,
-        /// Run every scenario with this seed, whatever its file says.
-        #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
-        seed: Option<u64>,
-    },
+    Run(Box<SetArgs>),
     /// Put a fault at every file-system syscall of one operation, one run
     /// per point and fault, and check the state after each.
     Explore(Box<ExploreArgs>),
     /// Run the zoo on several file systems (loop images, tmpfs, or mounted
-    /// directories) and write a comparison report (--out, --json, --junit).
-    Fscompare(FsCompareArgs),
+    /// directories) and write a comparison report (--out, --json, --junit,
+    /// --markdown).
+    Fscompare(Box<FsCompareArgs>),
     /// List the strategies and the verdict each must get.
     List {
         /// Print JSON on stdout instead (schema torture/strategies/v1):
@@ -121,6 +109,76 @@ enum Command {
     Watchdog,
 }
 
+/// The options of `torture run`.
+#[derive(Debug, Args)]
+struct SetArgs {
+    /// Scenario files (TOML).
+    #[arg(required = true, value_name = "SCENARIO.toml", value_parser = PathArg)]
+    scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    outputs: Outputs,
+    /// Run only the scenarios whose name (the file's stem) matches: a
+    /// pattern with *, ? or [...] is a glob on the whole name (`py-*`),
+    /// any other a part of it (`lockfile`); repeat it to add more.
+    #[arg(short = 'E', long = "filter", value_name = "PATTERN", value_parser = parse_filter)]
+    filters: Vec<String>,
+    /// Run only the K-th of N deterministic slices of the scenarios (after
+    /// --filter).
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
+    /// Print the selected scenarios (name, mode, expectation) and run
+    /// nothing.
+    #[arg(long, conflicts_with_all = ["json", "junit", "markdown"])]
+    list: bool,
+    /// Stop at the first run that misses its expectation; the rest are
+    /// reported as not run (skipped in the JUnit file).
+    #[arg(long)]
+    fail_fast: bool,
+    /// Run every scenario N times (a fresh seed each time unless --seed or
+    /// its file fixes one), and report how often each met its expectation.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat, allow_negative_numbers = true)]
+    repeat: u32,
+    /// Land every scenario's kills this way (delay or syscall),
+    /// whatever its file says (not explorations: they fault every point).
+    #[arg(long, value_name = "WHERE", value_parser = config::KillAt::parse)]
+    kill_at: Option<config::KillAt>,
+    /// Run every scenario with this seed, whatever its file says (an
+    /// exploration takes it only with power among its faults).
+    #[arg(long, value_name = "N", value_parser = parse_seed, allow_negative_numbers = true)]
+    seed: Option<u64>,
+    /// Run every run scenario this long, whether its file gives a duration
+    /// or an ops quota (explorations have no length).
+    #[arg(long, value_name = "D", value_parser = parse_duration, conflicts_with = "ops", allow_hyphen_values = true)]
+    duration: Option<std::time::Duration>,
+    /// Run every run scenario for exactly this many operations, whether
+    /// its file gives a duration or an ops quota.
+    #[arg(long, value_name = "N", value_parser = parse_ops, allow_negative_numbers = true)]
+    ops: Option<u64>,
+}
+
+impl SetArgs {
+    /// What the options ask of the set, its files aside.
+    fn options(&self) -> SetOptions {
+        let length = match (self.duration, self.ops) {
+            (Some(d), _) => Some(config::RunLength::Duration(d)),
+            (None, Some(n)) => Some(config::RunLength::Ops(n)),
+            (None, None) => None,
+        };
+        SetOptions {
+            filters: self.filters.clone(),
+            partition: self.partition,
+            list: self.list,
+            fail_fast: self.fail_fast,
+            repeat: self.repeat,
+            overrides: Overrides {
+                seed: self.seed,
+                length,
+                kill_at: self.kill_at,
+            },
+        }
+    }
+}
+
 /// Report files, shared by a run and a scenario set.
 #[derive(Debug, Args)]
 struct Outputs {
@@ -133,36 +191,21 @@ struct Outputs {
     /// per fault).
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
-}
-
-/// Where a command's reports go, each bound to the flag (or variable) it
-/// came from.
-struct Targets {
-    json: Option<OutputTarget>,
-    junit: Option<OutputTarget>,
-    /// `GITHUB_STEP_SUMMARY`, appended to.
-    summary: Option<OutputTarget>,
+    /// Write the Markdown summary (what GITHUB_STEP_SUMMARY gets) to this
+    /// file, or to stdout with `-`.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    markdown: Option<PathBuf>,
 }
 
 impl Outputs {
-    fn targets(&self) -> Targets {
-        let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty());
-        Targets {
-            json: self.json.as_ref().map(|p| OutputTarget::parse("--json", p)),
-            junit: self
-                .junit
-                .as_ref()
-                .map(|p| OutputTarget::parse("--junit", p)),
-            summary: summary.map(|p| OutputTarget::file("GITHUB_STEP_SUMMARY", p)),
-        }
-    }
-}
-
-impl Targets {
-    fn all(&self) -> impl Iterator<Item = &OutputTarget> {
-        [&self.json, &self.junit, &self.summary]
-            .into_iter()
-            .flatten()
+    /// The report targets, checked before anything runs (see
+    /// [`Targets::prepare`]).
+    fn prepare(&self) -> Result<Targets, Error> {
+        Targets::prepare(Paths {
+            json: self.json.as_ref(),
+            junit: self.junit.as_ref(),
+            markdown: self.markdown.as_ref(),
+        })
     }
 }
 
@@ -352,6 +395,10 @@ struct FsCompareArgs {
     /// when the strategy did not get its expected verdict.
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
+    /// Also write the Markdown report (as report.md) to this file, or to
+    /// stdout with `-`.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    markdown: Option<PathBuf>,
     /// Also run each strategy on a recording disk of each file system with
     /// a block device (ext4, ext4-journal, xfs, btrfs; made in $TMPDIR),
     /// cut the power at crash points of its block log and judge the crash
@@ -473,6 +520,10 @@ struct ExploreArgs {
     /// commands.
     #[arg(long, value_name = "FILE", value_parser = PathArg)]
     junit: Option<PathBuf>,
+    /// Write the Markdown summary (what GITHUB_STEP_SUMMARY gets) to this
+    /// file, or to stdout with `-`.
+    #[arg(long, value_name = "FILE", value_parser = PathArg)]
+    markdown: Option<PathBuf>,
     /// For each violating run, keep the run directory after the fault and a
     /// replay script here.
     #[arg(long, value_name = "DIR", value_parser = PathArg)]
@@ -622,6 +673,28 @@ fn parse_ops(s: &str) -> Result<u64, String> {
     parse_range(s, 1, u64::MAX, "")
 }
 
+/// `torture run`: the reports checked first, then the set (see
+/// [`scenarios`]).
+fn run_scenarios(args: &SetArgs) -> Result<Verdict, Error> {
+    let targets = args.outputs.prepare()?;
+    scenarios::run(&args.scenarios, &args.options(), &targets)
+}
+
+/// `--filter`: a pattern that says something (an empty one, an unset
+/// shell variable's, would match every name).
+fn parse_filter(s: &str) -> Result<String, String> {
+    match s.is_empty() {
+        true => Err("an empty pattern would select every scenario".into()),
+        false => Ok(s.to_string()),
+    }
+}
+
+/// `--repeat`: at least once; at most 10000 times, as every run's report is
+/// kept until the set's reports are written.
+fn parse_repeat(s: &str) -> Result<u32, String> {
+    parse_range(s, 1, 10_000, "").map(|n| n as u32)
+}
+
 /// Parses the command line and runs it, returning the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -648,15 +721,9 @@ pub fn main() -> i32 {
     torture_harness::term::init(cli.color, cli.quiet);
     let outcome = match cli.command {
         None => torture(cli.run),
-        Some(Command::Run {
-            scenarios,
-            outputs,
-            partition,
-            kill_at,
-            seed,
-        }) => run_scenarios(&scenarios, &outputs, partition, kill_at, seed),
+        Some(Command::Run(args)) => run_scenarios(&args),
         Some(Command::Explore(args)) => explore(*args),
-        Some(Command::Fscompare(args)) => fscompare(args),
+        Some(Command::Fscompare(args)) => fscompare(*args),
         Some(Command::List { json }) => list(json),
         Some(Command::Clean { dry_run }) => clean(dry_run),
         Some(Command::Completions { shell }) => completions(shell),
@@ -705,35 +772,6 @@ fn clap_error(e: clap::Error) -> i32 {
     exit::BAD_INPUT
 }
 
-fn program() -> Result<PathBuf, Error> {
-    torture_harness::platform::self_exe()
-        .map_err(|e| Error::harness(format!("cannot find my own executable: {e}")))
-}
-
-/// Asks for SIGINT and SIGTERM to stop the command at its next step.
-fn stop_on_signals() -> Result<(), Error> {
-    use nix::sys::signal::Signal;
-    torture_harness::platform::stop_on(&[Signal::SIGINT, Signal::SIGTERM])
-        .map_err(|e| Error::harness(format!("cannot install signal handlers: {e}")))
-}
-
-/// Writes the reports of what was done; a failure to write them is a
-/// harness failure, which a violation still outranks.
-fn write_reports(
-    targets: &Targets,
-    results: &[Finished],
-    json: &dyn Exporter,
-    verdict: Verdict,
-) -> Verdict {
-    match write_outputs(targets, results, json) {
-        Ok(()) => verdict,
-        Err(e) => {
-            eprintln!("torture: cannot write the report: {e}");
-            verdict.worst(Verdict::Error)
-        }
-    }
-}
-
 /// What the options of a run say; [`RunSettings::build`] checks them.
 fn run_settings(args: RunArgs) -> RunSettings {
     RunSettings {
@@ -764,8 +802,8 @@ fn run_settings(args: RunArgs) -> RunSettings {
 }
 
 fn torture(args: RunArgs) -> Result<Verdict, Error> {
-    let targets = prepare_outputs(&args.outputs)?;
-    let program = program()?;
+    let targets = args.outputs.prepare()?;
+    let program = setup::program()?;
     let progress = torture_harness::term::progress();
     let config = RunConfig {
         progress,
@@ -786,7 +824,7 @@ fn torture(args: RunArgs) -> Result<Verdict, Error> {
         expected: None,
         report,
     })];
-    Ok(write_reports(&targets, &runs, &JsonExporter, verdict))
+    Ok(targets.write(&runs, &JsonExporter, verdict))
 }
 
 fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
@@ -794,14 +832,15 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
     let outputs = Outputs {
         json: args.json.clone(),
         junit: args.junit.clone(),
+        markdown: args.markdown.clone(),
     };
     let power = args.power()?;
-    let targets = prepare_outputs(&outputs)?;
+    let targets = outputs.prepare()?;
     // `compare` checks it again; here it comes before anything is printed.
     fscompare::out_dir(&args.out)
         .check()
         .map_err(Error::bad_input)?;
-    let program = program()?;
+    let program = setup::program()?;
     let names = match &args.fs {
         Some(list) => list.as_str(),
         None if args.dirs.is_empty() => "tmpfs,ext4,xfs,btrfs",
@@ -867,7 +906,7 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         progress: true,
         power,
     };
-    stop_on_signals()?;
+    setup::stop_on_signals()?;
     let report = fscompare::compare(&config)?;
     let verdict = report.verdict();
     let broken = report.broken.clone();
@@ -882,7 +921,7 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         String::from_utf8_lossy(&MarkdownExporter.render(&results))
     );
     println!("\nreport: {}", config.out.join("report.html").display());
-    let verdict = write_reports(&targets, &results, &JsonExporter, verdict);
+    let verdict = targets.write(&results, &JsonExporter, verdict);
     if let Some(why) = broken {
         eprintln!(
             "torture: {why}: no verdict (the report in {} marks the run as error)",
@@ -899,15 +938,16 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
     let outputs = Outputs {
         json: args.json.clone(),
         junit: args.junit.clone(),
+        markdown: args.markdown.clone(),
     };
-    let targets = prepare_outputs(&outputs)?;
-    let program = program()?;
+    let targets = outputs.prepare()?;
+    let program = setup::program()?;
     let scenario = match &args.scenario {
         Some(file) => Some(AnyScenario::load(file).map_err(Error::bad_input)?),
         None => None,
     };
     let config = explore_settings(args, scenario.as_ref()).build(program, Naming::Flags)?;
-    stop_on_signals()?;
+    setup::stop_on_signals()?;
     let report = fault::explore(&config)?;
     print!("{}", report.summary());
     if let Some(a) = &config.artifacts
@@ -928,7 +968,7 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
         report,
     };
     let results = [Finished::Explore(result)];
-    Ok(write_reports(&targets, &results, &JsonExporter, verdict))
+    Ok(targets.write(&results, &JsonExporter, verdict))
 }
 
 /// The exploration the options ask for: each setting from its option, else
@@ -964,37 +1004,6 @@ fn explore_settings(args: ExploreArgs, scenario: Option<&AnyScenario>) -> Explor
         image_mib: args.image_mib,
     };
     from_args.or(base)
-}
-
-/// Writes the requested report files and appends to the GitHub step summary.
-fn write_outputs(
-    targets: &Targets,
-    results: &[Finished],
-    json: &dyn Exporter,
-) -> Result<(), output::OutputError> {
-    if let Some(t) = &targets.json {
-        json.write(results, t)?;
-    }
-    if let Some(t) = &targets.junit {
-        JunitExporter.write(results, t)?;
-    }
-    if let Some(t) = &targets.summary {
-        MarkdownExporter.append(results, t)?;
-    }
-    Ok(())
-}
-
-/// Checks every output before anything runs; with a report on stdout, the
-/// human summary goes to stderr from now on, so that stdout holds the
-/// report alone.
-fn prepare_outputs(outputs: &Outputs) -> Result<Targets, Error> {
-    let targets = outputs.targets();
-    output::check_all(targets.all()).map_err(Error::bad_input)?;
-    if targets.all().any(OutputTarget::is_stdout) {
-        output::divert_human_output()
-            .map_err(|e| Error::harness(format!("cannot keep stdout for the report: {e}")))?;
-    }
-    Ok(targets)
 }
 
 /// Says on stderr why a run's verdict is not a pass or a fail.
@@ -1113,183 +1122,9 @@ fn list(json: bool) -> Result<Verdict, Error> {
     Ok(Verdict::Pass)
 }
 
-fn run_scenarios(
-    files: &[PathBuf],
-    outputs: &Outputs,
-    partition: Option<(usize, usize)>,
-    kill_at: Option<config::KillAt>,
-    seed: Option<u64>,
-) -> Result<Verdict, Error> {
-    let targets = prepare_outputs(outputs)?;
-    let loaded: Result<Vec<AnyScenario>, _> = files.iter().map(|f| AnyScenario::load(f)).collect();
-    let scenarios = loaded.map_err(Error::bad_input)?;
-    let scenarios = match partition {
-        Some((k, n)) => scenario::partition(scenarios, k, n),
-        None => scenarios,
-    };
-    let program = program()?;
-    let progress = torture_harness::term::progress();
-    stop_on_signals()?;
-    let mut results = Vec::new();
-    let mut interrupted = false;
-    for sc in &scenarios {
-        let sc = match sc {
-            AnyScenario::Run(sc) => sc,
-            AnyScenario::Explore(ex) => {
-                let result = explore_scenario(ex, &program)?;
-                interrupted = result.report.interrupted;
-                results.push(Finished::Explore(result));
-                if interrupted {
-                    break;
-                }
-                continue;
-            }
-        };
-        let mut config = sc.config(program.clone(), progress);
-        if let Some(k) = kill_at {
-            config.kill_at = k;
-        }
-        if let Some(s) = seed {
-            config.seed = s;
-        }
-        let report = runner::run(&config).map_err(|e| e.context(sc.file.display()))?;
-        interrupted = report.stopped == StopReason::Interrupted;
-        let mut result = RunResult {
-            name: sc.name.clone(),
-            file: Some(sc.file.display().to_string()),
-            expected: Some(sc.expect.clone()),
-            report,
-        };
-        println!(
-            "{:<28} expected {:<12} observed {:<24} {}   (seed {})",
-            result.name,
-            sc.expect.to_string(),
-            result.observed(),
-            if result.met() { "ok" } else { "MISMATCH" },
-            result.report.config.seed
-        );
-        if !result.met() {
-            if result.report.verdict == Verdict::Inconclusive {
-                for why in &result.report.basis.shortfall {
-                    println!("  not enough evidence: {why}");
-                }
-            }
-            println!("  replay: {}", result.report.replay);
-            let kept = if result.report.dir_kept {
-                " (`torture clean` removes it)"
-            } else {
-                ""
-            };
-            println!("  run directory: {}{kept}", result.report.config.dir);
-        } else if result.report.dir_kept {
-            // A failing verdict that was expected is no evidence worth keeping;
-            // the temporary directory is ours to remove (by its manifest).
-            let dir = Path::new(&result.report.config.dir);
-            if torture_harness::owned::remove_own_dir(dir, true).is_ok() {
-                result.report.dir_kept = false;
-                result.report.dir_removed = true;
-            }
-        }
-        results.push(Finished::Run(result));
-        if interrupted {
-            break;
-        }
-    }
-    if interrupted {
-        eprintln!(
-            "torture: interrupted after {} of {} scenario(s)",
-            results.len(),
-            scenarios.len()
-        );
-    }
-    let met = results.iter().filter(|r| r.met()).count();
-    if !interrupted {
-        println!(
-            "{met} of {} scenario(s) met their expectation",
-            results.len()
-        );
-    }
-    Ok(write_reports(
-        &targets,
-        &results,
-        &ScenariosJsonExporter,
-        set_verdict(&results, interrupted),
-    ))
-}
-
-/// The verdict of a scenario set, by the one precedence (see
-/// [`Verdict::worst`]): a scenario that missed its expectation on evidence
-/// fails the set however it ended; then an interrupt; then a harness
-/// failure; then too little evidence.
-fn set_verdict(results: &[Finished], interrupted: bool) -> Verdict {
-    let start = if interrupted {
-        Verdict::Interrupted
-    } else {
-        Verdict::Pass
-    };
-    results
-        .iter()
-        .filter(|r| !r.met())
-        .map(|r| match r {
-            Finished::Run(run) => Verdict::of_miss(run.report.verdict),
-            Finished::Explore(e) => Verdict::of_miss(e.report.verdict),
-            Finished::Compare(c) => Verdict::of_miss(c.report.verdict()),
-        })
-        .fold(start, Verdict::worst)
-}
-
-/// Explores one scenario with `mode = "explore"` and prints its line: the
-/// expected and observed findings, and on a mismatch what to replay.
-fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResult, Error> {
-    let config = sc.config(program.to_path_buf(), config::default_jobs());
-    let report = fault::explore(&config).map_err(|e| e.context(sc.file.display()))?;
-    let result = ExploreResult {
-        name: sc.name.clone(),
-        file: Some(sc.file.display().to_string()),
-        expected: Some(sc.expect.clone()),
-        report,
-    };
-    println!(
-        "{:<28} expected {:<12} observed {:<24} {}   (explore: {} points, {} runs)",
-        result.name,
-        sc.expect.to_string(),
-        result.observed(),
-        if result.met() { "ok" } else { "MISMATCH" },
-        result.report.points,
-        result.report.runs
-    );
-    if !result.met() {
-        print_explore_mismatch(&result);
-    }
-    Ok(result)
-}
-
-/// What an exploration that missed its expectation did not find, its first
-/// findings, and the commands that replay them.
-fn print_explore_mismatch(result: &ExploreResult) {
-    if let Some(ExploreExpectation::Finds(pairs)) = &result.expected {
-        let found = result.report.found();
-        let missing: Vec<_> = pairs
-            .iter()
-            .filter(|p| !found.contains(p))
-            .copied()
-            .collect();
-        if !missing.is_empty() {
-            println!("  not found: {}", finding_list(&missing));
-        }
-    }
-    for f in result.report.findings.iter().take(3) {
-        println!(
-            "  found {}@{} at #{} {}: {}",
-            f.outcome, f.fault, f.point, f.syscall, f.detail
-        );
-        println!("    replay: {}", f.replay);
-    }
-    println!("  replay: {}", result.report.replay);
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::time::Duration;
 
     use super::*;

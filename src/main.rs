@@ -1,6 +1,9 @@
 //! The `torture` binary: thin glue over the harness library.
 
 mod cli;
+mod reports;
+mod scenarios;
+mod setup;
 
 fn main() {
     // Output to a closed pipe ends the program quietly, as it does `ls`.

@@ -73,6 +73,9 @@ const EXEC: &str = "check = \"/bin/true\"\nexpect = \"pass\"\n";
 
 fn torture_rows() -> Vec<Row> {
     vec![
+        cli(&["--markdown", "nowhere/x.md"], "--markdown"),
+        cli(&["--markdown", "full"], "is a directory"),
+        cli(&["--markdown", "-", "--junit", "-"], "both write to stdout"),
         cli(&["--strategy", "yolo"], "reference, naive, no-lock"),
         cli(&["--strategy", ""], "--strategy"),
         cli(&["--writers", "0"], "--writers"),
@@ -235,6 +238,57 @@ fn run_rows() -> Vec<Row> {
         ),
         cli(&["run", "--junit", "full", "good.toml"], "is a directory"),
         cli(&["run", "--nonsense", "good.toml"], "--nonsense"),
+        cli(
+            &["run", "--partition", "2/2", "good.toml"],
+            "--partition 2/2 selects no scenario of the 1 given",
+        ),
+        cli(
+            &["run", "-E", "good", "--partition", "2/2", "good.toml"],
+            "--partition 2/2 selects no scenario of the 1 --filter selects",
+        ),
+        cli(
+            &["run", "-E", "zzz", "--filter", "b*", "good.toml"],
+            "--filter zzz --filter 'b*' matches no scenario of the 1 given",
+        ),
+        cli(&["run", "-E", "good.toml", "good.toml"], "good.toml"),
+        cli(&["run", "--filter", "", "good.toml"], "--filter"),
+        cli(&["run", "--repeat", "0", "good.toml"], "--repeat"),
+        cli(&["run", "--repeat", "-1", "good.toml"], "--repeat"),
+        cli(&["run", "--repeat", "10001", "good.toml"], "--repeat"),
+        cli(&["run", "--repeat", "x", "good.toml"], "--repeat"),
+        cli(
+            &["run", "--list", "--json", "x.json", "good.toml"],
+            "--list",
+        ),
+        cli(&["run", "--list", "--markdown", "-", "good.toml"], "--list"),
+        cli(
+            &["run", "--duration", "1s", "--ops", "3", "good.toml"],
+            "--duration",
+        ),
+        cli(&["run", "--duration", "0s", "good.toml"], "--duration"),
+        cli(&["run", "--duration", "soon", "good.toml"], "--duration"),
+        cli(&["run", "--ops", "0", "good.toml"], "--ops"),
+        cli(&["run", "--ops", "-5", "good.toml"], "--ops"),
+        cli(
+            &["run", "--kill-at", "delay", "cov.toml"],
+            "`until_covered`",
+        )
+        .with(Fixture::File(
+            "cov.toml",
+            format!("{RUN}kill_at = \"syscall\"\nuntil_covered = 2\n").into(),
+        )),
+        cli(
+            &["run", "--markdown", "nowhere/x.md", "good.toml"],
+            "--markdown",
+        ),
+        cli(
+            &["run", "--markdown", "full", "good.toml"],
+            "is a directory",
+        ),
+        cli(
+            &["run", "--markdown", "-", "--json", "-", "good.toml"],
+            "both write to stdout",
+        ),
     ]
 }
 
@@ -359,6 +413,12 @@ fn run_file_rows() -> Vec<Row> {
 fn explore_rows() -> Vec<Row> {
     let t = "/bin/true";
     vec![
+        cli(&["explore", "--markdown", "nowhere/x.md"], "--markdown"),
+        cli(&["explore", "--markdown", "full"], "is a directory"),
+        cli(
+            &["explore", "--markdown", "-", "--json", "-"],
+            "both write to stdout",
+        ),
         cli(&["explore", "--strategy", "yolo"], "--strategy"),
         cli(&["explore", "--faults", "zap"], "--faults"),
         cli(&["explore", "--faults", ""], "--faults"),
@@ -505,6 +565,18 @@ fn explore_rows() -> Vec<Row> {
 fn fscompare_rows() -> Vec<Row> {
     let here = "here={dir}/full";
     vec![
+        cli(
+            &["fscompare", "--out", "o", "--markdown", "nowhere/x.md"],
+            "--markdown",
+        ),
+        cli(
+            &["fscompare", "--out", "o", "--markdown", "full"],
+            "is a directory",
+        ),
+        cli(
+            &["fscompare", "--out", "o", "--json", "-", "--markdown", "-"],
+            "both write to stdout",
+        ),
         cli(&["fscompare"], "--out"),
         cli(&["fscompare", "--out", ""], "names nothing to write"),
         cli(

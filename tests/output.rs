@@ -169,6 +169,85 @@ fn a_scenario_set_puts_junit_alone_on_stdout() {
     assert!(run.stderr().contains("1 of 1 scenario(s) met"));
 }
 
+/// `--json -` and `--markdown -` on every command: stdout holds that
+/// report alone, no file named `-` is made, and the human summary goes to
+/// stderr.
+#[test]
+fn every_report_flag_of_every_command_takes_dash_for_stdout() {
+    let t = TestDir::new();
+    fs::write(
+        t.join("s.toml"),
+        "strategy = \"reference\"\nwriters = 2\nreaders = 0\nkill_rate = 0.0\nops = 40\nexpect = \"pass\"\n",
+    )
+    .unwrap();
+    fs::create_dir(t.join("fs")).unwrap();
+    let here = format!("here={}", t.join("fs").display());
+    let quick_run = quick(&[]);
+    let commands: [(&str, Vec<&str>); 4] = [
+        ("torture", quick_run),
+        ("run", vec!["run", "s.toml"]),
+        (
+            "explore",
+            vec!["explore", "--strategy", "reference", "--faults", "kill"],
+        ),
+        (
+            "fscompare",
+            vec![
+                "fscompare",
+                "--dir",
+                &here,
+                "--strategies",
+                "reference",
+                "--ops",
+                "40",
+                "--writers",
+                "2",
+                "--readers",
+                "0",
+                "--kill-rate",
+                "0",
+                "--out",
+                "out",
+            ],
+        ),
+    ];
+    for (command, args) in &commands {
+        let json = t.run(&[&args[..], &["--json", "-"]].concat());
+        json.expect_code(0);
+        let r: serde_json::Value = serde_json::from_str(&json.stdout())
+            .unwrap_or_else(|e| panic!("{command}: stdout is not JSON: {e}\n{}", json.describe()));
+        let schema = match *command {
+            "torture" => "torture/report/v1",
+            "run" => "torture/scenarios/v1",
+            "explore" => "torture/explore/v1",
+            _ => "torture/fscompare/v1",
+        };
+        assert_eq!(r["schema"], schema, "{}", json.describe());
+        let md = t.run(&[&args[..], &["--markdown", "-"]].concat());
+        md.expect_code(0);
+        let text = md.stdout();
+        match *command {
+            // A comparison's Markdown is its report.md.
+            "fscompare" => assert_eq!(
+                text,
+                fs::read_to_string(t.join("out/report.md")).unwrap(),
+                "{}",
+                md.describe()
+            ),
+            _ => assert!(
+                text.starts_with("## torture\n") && text.contains("| ✅ |"),
+                "{command}: {}",
+                md.describe()
+            ),
+        }
+        assert!(
+            !md.stderr().is_empty(),
+            "{command}: the summary goes to stderr"
+        );
+        assert!(!t.join("-").exists(), "{command}: no file named -");
+    }
+}
+
 #[test]
 fn two_reports_cannot_share_stdout() {
     let t = TestDir::new();

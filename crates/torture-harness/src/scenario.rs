@@ -32,7 +32,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::{
-    ExecSpec, ExploreConfig, ExploreSettings, KillAt, Naming, RunConfig, RunSettings, Workload,
+    ExecSpec, ExploreConfig, ExploreSettings, KillAt, Naming, RunConfig, RunLength, RunSettings,
+    Workload,
 };
 use crate::strategy;
 use crate::vocab::{Expectation, ExploreExpectation, Fault, ViolationKind};
@@ -98,6 +99,14 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// `run` or `explore`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::Explore => "explore",
+        }
+    }
+
     fn parse(text: Option<&str>) -> Result<Mode, String> {
         match text {
             None | Some("run") => Ok(Mode::Run),
@@ -155,6 +164,23 @@ impl ExploreScenario {
             ..self.explore.clone()
         }
     }
+
+    /// The exploration under the command line's `overrides`: only the seed
+    /// applies, and only with `power` among the faults (see [`Overrides`]).
+    pub fn config_with(
+        &self,
+        program: PathBuf,
+        jobs: usize,
+        overrides: &Overrides,
+    ) -> ExploreConfig {
+        let mut config = self.config(program, jobs);
+        if let Some(seed) = overrides.seed
+            && config.faults.contains(&Fault::Power)
+        {
+            config.seed = seed;
+        }
+        config
+    }
 }
 
 /// A scenario of either mode, as `torture run` takes them.
@@ -206,6 +232,23 @@ impl AnyScenario {
         match self {
             AnyScenario::Run(s) => &s.name,
             AnyScenario::Explore(s) => &s.name,
+        }
+    }
+
+    /// `run` or `explore`, as its `mode` key says.
+    pub fn mode(&self) -> Mode {
+        match self {
+            AnyScenario::Run(_) => Mode::Run,
+            AnyScenario::Explore(_) => Mode::Explore,
+        }
+    }
+
+    /// Its `expect`, in the words of its file (`pass`, `torn+lost`,
+    /// `torn@kill`).
+    pub fn expected(&self) -> String {
+        match self {
+            AnyScenario::Run(s) => s.expect.to_string(),
+            AnyScenario::Explore(s) => s.expect.to_string(),
         }
     }
 
@@ -352,6 +395,70 @@ impl Scenario {
             program,
             ..self.run.clone()
         }
+    }
+
+    /// The run configuration of this scenario under the command line's
+    /// `overrides`, checked again: an override can clash with a key of the
+    /// file (`--kill-at delay` with `until_covered`).
+    pub fn config_with(
+        &self,
+        program: PathBuf,
+        progress: bool,
+        overrides: &Overrides,
+    ) -> Result<RunConfig, ScenarioError> {
+        let mut config = self.config(program, progress);
+        if let Some(seed) = overrides.seed {
+            config.seed = seed;
+        }
+        if let Some(length) = overrides.length {
+            config.length = length;
+        }
+        if let Some(kill_at) = overrides.kill_at {
+            config.kill_at = kill_at;
+        }
+        config
+            .validate_as(Naming::Keys)
+            .map_err(|e| ScenarioError {
+                file: self.file.clone(),
+                message: format!("{e}, with {}", overrides.flags()),
+            })?;
+        Ok(config)
+    }
+}
+
+/// What `torture run` lays over every scenario it runs, whatever its file
+/// says. A run takes all three; an exploration only the seed, and only
+/// with `power` among its faults (the seed of its sampled crash states):
+/// it has no length and puts every fault at every point, none at random.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Overrides {
+    /// `--seed`: every run's seed.
+    pub seed: Option<u64>,
+    /// `--duration` or `--ops`: every run's length, replacing its file's
+    /// `duration` or `ops`, whichever it gives.
+    pub length: Option<RunLength>,
+    /// `--kill-at`: where every run's kills land.
+    pub kill_at: Option<KillAt>,
+}
+
+impl Overrides {
+    /// The options that gave them: `--seed 4 --ops 100 --kill-at delay`.
+    pub fn flags(&self) -> String {
+        let mut flags = Vec::new();
+        if let Some(seed) = self.seed {
+            flags.push(format!("--seed {seed}"));
+        }
+        match self.length {
+            Some(RunLength::Duration(d)) => {
+                flags.push(format!("--duration {}", crate::duration::format(d)));
+            }
+            Some(RunLength::Ops(n)) => flags.push(format!("--ops {n}")),
+            None => {}
+        }
+        if let Some(k) = self.kill_at {
+            flags.push(format!("--kill-at {}", k.name()));
+        }
+        flags.join(" ")
     }
 }
 
@@ -542,6 +649,93 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// Whether a scenario's `name` matches `pattern` (`torture run -E`): a
+/// pattern with `*`, `?` or `[` is a shell-style glob that must match the
+/// whole name (`*` any run of characters, `?` one, `[a-c]`/`[!x]` one of
+/// a set or not of it); one without them matches anywhere in the name, as
+/// `cargo test NAME` does.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['*', '?', '[']) {
+        return name.contains(pattern);
+    }
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    glob(&p, &s)
+}
+
+/// Glob matching of the whole of `s`, backtracking to the last `*` only
+/// (linear in practice, never exponential).
+fn glob(p: &[char], s: &[char]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    // The last `*` seen, and where in `s` its run of characters ends now.
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        let step = match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, si));
+                pi += 1;
+                continue;
+            }
+            Some('?') => Some(pi + 1),
+            Some('[') => match class(p, pi, s[si]) {
+                Some((true, next)) => Some(next),
+                Some((false, _)) => None,
+                // No closing `]`: the `[` is a character like any other.
+                None => (s[si] == '[').then_some(pi + 1),
+            },
+            Some(&c) => (c == s[si]).then_some(pi + 1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(next), _) => (pi, si) = (next, si + 1),
+            (None, Some((sp, end))) => {
+                star = Some((sp, end + 1));
+                (pi, si) = (sp + 1, end + 1);
+            }
+            (None, None) => return false,
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// The set `[...]` opening at `p[start]`: whether `c` is in it, and where
+/// the pattern goes on; `None` when no `]` closes it. A leading `!` or `^`
+/// negates it; a `]` right after the opening (and its negation) is a
+/// member; `a-z` is a range.
+fn class(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negated = matches!(p.get(i), Some('!' | '^'));
+    if negated {
+        i += 1;
+    }
+    let first = i;
+    let mut found = false;
+    loop {
+        let &member = p.get(i)?;
+        if member == ']' && i > first {
+            return Some((found != negated, i + 1));
+        }
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
+            found |= (member..=p[i + 2]).contains(&c);
+            i += 3;
+        } else {
+            found |= member == c;
+            i += 1;
+        }
+    }
+}
+
+/// The scenarios whose name matches one of `patterns` or more (see
+/// [`name_matches`]), in their order; all of them when there is no pattern.
+pub fn filter(scenarios: Vec<AnyScenario>, patterns: &[String]) -> Vec<AnyScenario> {
+    if patterns.is_empty() {
+        return scenarios;
+    }
+    scenarios
+        .into_iter()
+        .filter(|s| patterns.iter().any(|p| name_matches(p, s.name())))
+        .collect()
+}
+
 /// The `k`-th (1-based) of `n` deterministic slices of `scenarios`: sorted
 /// by file, then every `n`-th. Slices are disjoint and together cover all.
 pub fn partition(mut scenarios: Vec<AnyScenario>, k: usize, n: usize) -> Vec<AnyScenario> {
@@ -557,6 +751,41 @@ pub fn partition(mut scenarios: Vec<AnyScenario>, k: usize, n: usize) -> Vec<Any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_match_globs_whole_and_plain_words_anywhere() {
+        let yes = [
+            ("py-*", "py-correct"),
+            ("example-py-*", "example-py-lockfile"),
+            ("*lock*", "example-sh-lockfile"),
+            ("na?ve", "naive"),
+            ("[nr]*", "reference"),
+            ("[!x]aive", "naive"),
+            ("[a-c]as-*", "cas-excl"),
+            ("*", ""),
+            ("a*b*c", "axxbyyc"),
+            ("[]]x", "]x"),
+            ("[x", "[x"),
+            ("py", "example-py-correct"),
+            ("lockfile", "example-py-lockfile"),
+        ];
+        for (pattern, name) in yes {
+            assert!(name_matches(pattern, name), "{pattern} {name}");
+        }
+        let no = [
+            ("py-*", "example-py-correct"),
+            ("na?ve", "naiive"),
+            ("[!n]aive", "naive"),
+            ("[a-c]", "d"),
+            ("a*b*c", "axxbyy"),
+            ("*lock", "lockfile"),
+            ("zzz", "naive"),
+            ("[x", "x"),
+        ];
+        for (pattern, name) in no {
+            assert!(!name_matches(pattern, name), "{pattern} {name}");
+        }
+    }
 
     fn load(text: &str) -> Result<Scenario, ScenarioError> {
         let dir = tempfile::tempdir().unwrap();
@@ -575,6 +804,73 @@ mod tests {
             crate::config::RunLength::Duration(Duration::from_secs(2))
         );
         assert_eq!(s.expect, Expectation::Fails(vec![ViolationKind::Torn]));
+    }
+
+    /// The command line's overrides replace the file's settings, a quota
+    /// by a duration too, and a clash with the file is an error naming it.
+    #[test]
+    fn overrides_replace_the_files_settings() {
+        let s = load("strategy = \"naive\"\nops = 50\nseed = 9\nexpect = [\"torn\"]\n").unwrap();
+        let program = PathBuf::from("/bin/torture");
+        let plain = s.config_with(program.clone(), false, &Overrides::default());
+        let plain = plain.unwrap();
+        assert_eq!((plain.seed, plain.length), (9, RunLength::Ops(50)));
+        let overrides = Overrides {
+            seed: Some(4),
+            length: Some(RunLength::Duration(Duration::from_secs(2))),
+            kill_at: Some(KillAt::Syscall),
+        };
+        let c = s.config_with(program.clone(), false, &overrides).unwrap();
+        assert_eq!(
+            (c.seed, c.length, c.kill_at),
+            (
+                4,
+                RunLength::Duration(Duration::from_secs(2)),
+                KillAt::Syscall
+            )
+        );
+        let covered = load(
+            "strategy = \"naive\"\nkill_at = \"syscall\"\nuntil_covered = 2\nexpect = [\"torn\"]\n",
+        )
+        .unwrap();
+        let delay = Overrides {
+            kill_at: Some(KillAt::Delay),
+            ..Overrides::default()
+        };
+        let e = covered.config_with(program, false, &delay).unwrap_err();
+        let e = e.to_string();
+        assert!(e.contains("s.toml") && e.contains("`until_covered`"), "{e}");
+        assert!(e.ends_with("with --kill-at delay"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+
+    /// An exploration takes only the seed, and only with power among its
+    /// faults.
+    #[test]
+    fn an_exploration_takes_the_seed_only_with_power() {
+        let seeded = Overrides {
+            seed: Some(11),
+            length: Some(RunLength::Ops(3)),
+            kill_at: Some(KillAt::Delay),
+        };
+        let program = PathBuf::from("/bin/torture");
+        for (faults, seed) in [("kill", 0), ("power", 11)] {
+            let text = format!(
+                "mode = \"explore\"\nstrategy = \"naive\"\nfaults = \"{faults}\"\nexpect = \"pass\"\n"
+            );
+            let AnyScenario::Explore(s) = load_any(&text).unwrap() else {
+                panic!("an exploration")
+            };
+            let c = s.config_with(program.clone(), 1, &seeded);
+            assert_eq!(c.seed, seed, "{faults}");
+            assert_eq!(
+                c,
+                ExploreConfig {
+                    seed,
+                    ..s.config(program.clone(), 1)
+                }
+            );
+        }
     }
 
     fn load_any(text: &str) -> Result<AnyScenario, ScenarioError> {

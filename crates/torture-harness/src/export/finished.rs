@@ -97,8 +97,31 @@ impl CompareResult {
     }
 }
 
+/// What a scenario not run observed, in words.
+const NOT_RUN: &str = "not run";
+
 /// A comparison's expectation, in words.
 const EXPECTED_VERDICTS: &str = "expected verdicts";
+
+/// A scenario selected but not run, or some of its repetitions:
+/// `--fail-fast` stopped the set after a miss, or it was interrupted.
+/// It met nothing and failed nothing: the exporters report it as skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRun {
+    /// The scenario's name.
+    pub name: String,
+    /// The scenario file.
+    pub file: Option<String>,
+    /// `run` or `explore`.
+    pub mode: &'static str,
+    /// Its expectation, in words.
+    pub expected: String,
+    /// How many of its runs were not made (with `--repeat N`, up to N).
+    pub runs: u32,
+    /// Why, in words: `--fail-fast: NAME missed its expectation`, or
+    /// `interrupted`.
+    pub reason: String,
+}
 
 /// A finished run, exploration or comparison.
 // A process holds a handful of these, once: boxing the larger would buy nothing.
@@ -111,6 +134,8 @@ pub enum Finished {
     Explore(ExploreResult),
     /// The zoo on several file systems.
     Compare(CompareResult),
+    /// A scenario of a set that was not run.
+    NotRun(NotRun),
 }
 
 impl Finished {
@@ -120,6 +145,7 @@ impl Finished {
             Finished::Run(r) => &r.name,
             Finished::Explore(e) => &e.name,
             Finished::Compare(c) => &c.name,
+            Finished::NotRun(n) => &n.name,
         }
     }
 
@@ -129,6 +155,7 @@ impl Finished {
             Finished::Run(r) => r.file.as_deref(),
             Finished::Explore(e) => e.file.as_deref(),
             Finished::Compare(_) => None,
+            Finished::NotRun(n) => n.file.as_deref(),
         }
     }
 
@@ -139,6 +166,7 @@ impl Finished {
             Finished::Run(_) => "run",
             Finished::Explore(_) => "explore",
             Finished::Compare(_) => "fscompare",
+            Finished::NotRun(n) => n.mode,
         }
     }
 
@@ -149,25 +177,49 @@ impl Finished {
             Finished::Run(r) => r.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
             Finished::Explore(e) => e.expected.as_ref().map_or("pass".into(), |e| e.to_string()),
             Finished::Compare(_) => EXPECTED_VERDICTS.into(),
+            Finished::NotRun(n) => n.expected.clone(),
         }
     }
 
-    /// What was observed, in words.
+    /// What was observed, in words (`not run` for a scenario not run).
     pub fn observed(&self) -> String {
         match self {
             Finished::Run(r) => r.observed(),
             Finished::Explore(e) => e.observed(),
             Finished::Compare(c) => c.observed(),
+            Finished::NotRun(_) => NOT_RUN.into(),
         }
     }
 
-    /// Whether it met its expectation.
+    /// Whether it met its expectation (a scenario not run did not).
     pub fn met(&self) -> bool {
         match self {
             Finished::Run(r) => r.met(),
             Finished::Explore(e) => e.met(),
             Finished::Compare(c) => c.met(),
+            Finished::NotRun(_) => false,
         }
+    }
+
+    /// The verdict it adds to a set: a miss on evidence counts as a
+    /// violation, one that proved nothing keeps its own verdict (see
+    /// [`Verdict::of_miss`]); a result that met its expectation, or a
+    /// scenario not run, adds nothing ([`Verdict::Pass`]).
+    pub fn set_verdict(&self) -> Verdict {
+        if self.met() {
+            return Verdict::Pass;
+        }
+        match self {
+            Finished::Run(run) => Verdict::of_miss(run.report.verdict),
+            Finished::Explore(e) => Verdict::of_miss(e.report.verdict),
+            Finished::Compare(c) => Verdict::of_miss(c.report.verdict()),
+            Finished::NotRun(_) => Verdict::Pass,
+        }
+    }
+
+    /// Whether it was made (not a scenario that was not run).
+    pub fn ran(&self) -> bool {
+        !matches!(self, Finished::NotRun(_))
     }
 
     /// Whether it proved nothing for want of evidence (only a run can).
@@ -185,6 +237,12 @@ impl From<RunResult> for Finished {
 impl From<ExploreResult> for Finished {
     fn from(e: ExploreResult) -> Self {
         Finished::Explore(e)
+    }
+}
+
+impl From<NotRun> for Finished {
+    fn from(n: NotRun) -> Self {
+        Finished::NotRun(n)
     }
 }
 

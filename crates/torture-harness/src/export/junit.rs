@@ -19,15 +19,20 @@
 //! strategy's, `STRATEGY (power loss)`, failing in the same way; it is
 //! there only when the power run was made.
 //!
+//! A scenario run more than once (`torture run --repeat N`) has a suite
+//! per run, named `NAME (run K of N)`, with its rate of met expectations
+//! as properties; a scenario `--fail-fast` or an interrupt left undone has
+//! a suite `NAME (not run)` with one skipped case saying why.
+//!
 //! Each has an `evidence` case (a comparison's in a suite of its own, named
 //! for it) that fails when the run, exploration or comparison was cut short
 //! (or, for a run, proved too little; for a comparison, it is an error when
 //! a file system broke): a green suite is a verdict. A failing case means
 //! the result did not meet its expectation, and only then.
 
-use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::{CompareResult, ExploreResult, Exporter, Finished, RunResult};
+use super::{CompareResult, ExploreResult, Exporter, Finished, NotRun, Rate, RunResult};
 use crate::fault::report::FindingRecord;
 use crate::fscompare::power::PowerCell;
 use crate::fscompare::report::Row;
@@ -40,15 +45,58 @@ pub struct JunitExporter;
 impl Exporter for JunitExporter {
     fn render(&self, results: &[Finished]) -> Vec<u8> {
         let mut junit = Junit::new("torture");
-        for result in results {
-            match result {
-                Finished::Run(run) => junit.add_test_suite(suite(run)),
-                Finished::Explore(e) => junit.add_test_suite(explore_suite(e)),
-                Finished::Compare(c) => junit.add_test_suites(compare_suites(c)),
+        let rates = super::rates(results);
+        for (result, (k, n)) in results.iter().zip(super::repetitions(results)) {
+            let mut suite = match result {
+                Finished::Run(run) => suite(run),
+                Finished::Explore(e) => explore_suite(e),
+                Finished::NotRun(not_run) => not_run_suite(not_run),
+                Finished::Compare(c) => {
+                    junit.add_test_suites(compare_suites(c));
+                    continue;
+                }
             };
+            let rate = rates
+                .iter()
+                .find(|r| (r.file.as_deref(), r.name.as_str()) == (result.file(), result.name()));
+            if let Some(rate) = rate.filter(|_| n > 1 && result.ran()) {
+                repetition(&mut suite, k, n, rate);
+            }
+            junit.add_test_suite(suite);
         }
         junit.to_string().expect("JUnit serializes").into_bytes()
     }
+}
+
+/// A run of a repeated scenario (`torture run --repeat`): its suite is
+/// named for the run (`naive (run 2 of 5)`), and carries the scenario's
+/// rate as properties (`torture.repetition`, `torture.runs`,
+/// `torture.met`, `torture.not_run`).
+fn repetition(suite: &mut TestSuite, k: u32, n: u32, rate: &Rate) {
+    suite.name = format!("{} (run {k} of {n})", suite.name.as_str()).into();
+    for (name, value) in [
+        ("torture.repetition", k),
+        ("torture.runs", rate.runs),
+        ("torture.met", rate.met),
+        ("torture.not_run", rate.not_run),
+    ] {
+        suite.add_property(Property::new(name, value.to_string()));
+    }
+}
+
+/// A scenario (or some runs of it) not run: one skipped case that says why.
+fn not_run_suite(n: &NotRun) -> TestSuite {
+    let mut suite = TestSuite::new(format!("{} (not run)", n.name));
+    let mut status = TestCaseStatus::skipped();
+    let runs = match n.runs {
+        1 => String::new(),
+        k => format!(" ({k} runs)"),
+    };
+    status.set_message(format!("not run{runs}: {}", n.reason));
+    let mut case = TestCase::new("run", status);
+    case.set_classname(format!("torture.{}", n.name));
+    suite.add_test_case(case);
+    suite
 }
 
 fn failure(message: String, kind: &str, description: String) -> TestCaseStatus {

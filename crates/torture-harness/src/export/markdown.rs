@@ -1,6 +1,8 @@
-//! A Markdown summary of runs and explorations, for `GITHUB_STEP_SUMMARY`:
-//! one table per kind, then, for each result that missed its expectation,
-//! its evidence or first findings and the commands that replay them.
+//! A Markdown summary of runs and explorations, for `GITHUB_STEP_SUMMARY`
+//! and `--markdown`: one table per kind (with a repeated scenario, one
+//! table of rates), then, for each result that missed its expectation,
+//! its evidence or first findings and the commands that replay them, and
+//! the scenarios not run.
 //!
 //! A comparison is its own document (`report.md` in `fscompare --out`):
 //! the verdicts, throughput and latency of every strategy on every file
@@ -8,7 +10,7 @@
 
 use std::fmt::Write;
 
-use super::{CompareResult, ExploreResult, Exporter, Finished, RunResult};
+use super::{CompareResult, ExploreResult, Exporter, Finished, NotRun, Rate, RunResult};
 use crate::fscompare::FsCompareReport;
 use crate::fscompare::power::{PowerCell, slowdown_words};
 use crate::fscompare::report::Row;
@@ -44,14 +46,18 @@ impl Exporter for MarkdownExporter {
     }
 }
 
-/// The summary of the runs and explorations among `results`.
+/// The summary of the runs and explorations among `results`: a table
+/// each, or with a repeated scenario (`torture run --repeat`) one table of
+/// the rates; then the details of every miss, and the scenarios not run.
 fn runs_and_explorations(results: &[Finished]) -> String {
     let mut runs: Vec<&RunResult> = Vec::new();
     let mut explorations: Vec<&ExploreResult> = Vec::new();
+    let mut not_run: Vec<&NotRun> = Vec::new();
     for result in results {
         match result {
             Finished::Run(r) => runs.push(r),
             Finished::Explore(e) => explorations.push(e),
+            Finished::NotRun(n) => not_run.push(n),
             Finished::Compare(_) => {}
         }
     }
@@ -64,20 +70,72 @@ fn runs_and_explorations(results: &[Finished]) -> String {
         (false, false) => "scenario(s)",
     };
     let total = runs.len() + explorations.len();
-    let _ = writeln!(s, "**{met} of {total} {noun} as expected**\n");
-    if !runs.is_empty() {
-        runs_table(&mut s, &runs);
+    let rates = super::rates(results);
+    if super::repeated(results) {
+        let every = rates.iter().filter(|r| r.all_met()).count();
+        let _ = writeln!(
+            s,
+            "**{every} of {} scenario(s) as expected in every run** ({met} of {total} runs)\n",
+            rates.len()
+        );
+        rates_table(&mut s, &rates);
+    } else {
+        let _ = writeln!(s, "**{met} of {total} {noun} as expected**\n");
+        if !runs.is_empty() {
+            runs_table(&mut s, &runs);
+        }
+        if !explorations.is_empty() {
+            explore_table(&mut s, &explorations);
+        }
     }
-    if !explorations.is_empty() {
-        explore_table(&mut s, &explorations);
+    let repetitions = super::repetitions(results);
+    for (result, &(k, n)) in results.iter().zip(&repetitions).filter(|(r, _)| !r.met()) {
+        let title = match n {
+            0 | 1 => result.name().to_string(),
+            n => format!("{} (run {k} of {n})", result.name()),
+        };
+        match result {
+            Finished::Run(r) => run_details(&mut s, &title, r),
+            Finished::Explore(e) => explore_details(&mut s, &title, e),
+            Finished::NotRun(_) | Finished::Compare(_) => {}
+        }
     }
-    for r in runs.iter().filter(|r| !r.met()) {
-        run_details(&mut s, r);
-    }
-    for e in explorations.iter().filter(|e| !e.met()) {
-        explore_details(&mut s, e);
+    if !not_run.is_empty() {
+        let names: Vec<String> = not_run
+            .iter()
+            .map(|n| match n.runs {
+                1 => format!("`{}`", n.name),
+                k => format!("`{}` ({k} runs)", n.name),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "\n**Not run** ({}): {}",
+            not_run[0].reason,
+            names.join(", ")
+        );
     }
     s
+}
+
+/// One row per scenario: its runs, how many met the expectation, and
+/// how many were not made.
+fn rates_table(s: &mut String, rates: &[Rate]) {
+    *s += "| scenario | mode | expected | met | not run | result |\n";
+    *s += "|---|---|---|---|---|---|\n";
+    for r in rates {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} of {} | {} | {} |",
+            r.name,
+            r.mode,
+            r.expected,
+            r.met,
+            r.runs,
+            r.not_run,
+            mark(r.all_met())
+        );
+    }
 }
 
 fn runs_table(s: &mut String, runs: &[&RunResult]) {
@@ -101,8 +159,8 @@ fn runs_table(s: &mut String, runs: &[&RunResult]) {
     }
 }
 
-fn run_details(s: &mut String, r: &RunResult) {
-    let _ = writeln!(s, "\n### {}\n", r.name);
+fn run_details(s: &mut String, title: &str, r: &RunResult) {
+    let _ = writeln!(s, "\n### {title}\n");
     for e in &r.report.evidence {
         let _ = writeln!(s, "- `{}` {}: {}", e.kind.name(), e.seen_by, e.detail);
     }
@@ -148,9 +206,9 @@ fn faults(e: &ExploreResult) -> String {
     }
 }
 
-fn explore_details(s: &mut String, e: &ExploreResult) {
+fn explore_details(s: &mut String, title: &str, e: &ExploreResult) {
     let r = &e.report;
-    let _ = writeln!(s, "\n### {}\n", e.name);
+    let _ = writeln!(s, "\n### {title}\n");
     let _ = writeln!(
         s,
         "Verdict: **{}** ({} fault points, {} faulted runs, {} diverged; faults: {})\n",

@@ -21,10 +21,12 @@ use crate::vocab::Verdict;
 mod finished;
 mod junit;
 mod markdown;
+mod rates;
 mod strategies;
-pub use finished::{CompareResult, ExploreResult, Finished};
+pub use finished::{CompareResult, ExploreResult, Finished, NotRun};
 pub use junit::JunitExporter;
 pub use markdown::MarkdownExporter;
+pub use rates::{Rate, rates, repeated, repetitions};
 pub use strategies::{STRATEGIES_SCHEMA, strategies_json};
 
 /// One finished run under random kills, as the exporters see it: a plain
@@ -86,7 +88,8 @@ pub trait Exporter {
 
 /// The JSON report of the first result given: a run's
 /// `torture/report/v1`, an exploration's `torture/explore/v1`, or a
-/// comparison's `torture/fscompare/v1`.
+/// comparison's `torture/fscompare/v1` (a scenario not run, which only a
+/// set holds, as its entry in the set's `not_run`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonExporter;
 
@@ -96,6 +99,7 @@ impl Exporter for JsonExporter {
             Finished::Run(run) => pretty_json(&run.report),
             Finished::Explore(e) => e.report.to_json(),
             Finished::Compare(c) => pretty_json(&c.report),
+            Finished::NotRun(n) => pretty_json(&NotRunEntry::new(n)),
         }
     }
 }
@@ -107,8 +111,13 @@ fn pretty_json(value: &impl Serialize) -> Vec<u8> {
     bytes
 }
 
-/// The JSON of a scenario set (`torture/scenarios/v1`): a run's report
-/// under `report`, an exploration's under `explore`.
+/// The JSON of a scenario set (`torture/scenarios/v1`): in `scenarios`,
+/// one entry per run made, with a run's report under `report` and an
+/// exploration's under `explore` (`repetition`: which run of its scenario
+/// it is, from 1); in `rates`, one entry per scenario (`runs` made, `met`,
+/// `not_run`); in `not_run`, the scenarios `--fail-fast` or an interrupt
+/// left undone, with the runs not made and why. `all_met` is true only
+/// when every run was made and met its expectation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScenariosJsonExporter;
 
@@ -117,6 +126,32 @@ struct ScenarioDoc<'a> {
     schema: &'static str,
     all_met: bool,
     scenarios: Vec<ScenarioEntry<'a>>,
+    rates: Vec<Rate>,
+    not_run: Vec<NotRunEntry<'a>>,
+}
+
+/// A scenario not run, in a set's JSON.
+#[derive(Serialize)]
+struct NotRunEntry<'a> {
+    file: Option<&'a str>,
+    name: &'a str,
+    mode: &'static str,
+    expected: &'a str,
+    runs: u32,
+    reason: &'a str,
+}
+
+impl<'a> NotRunEntry<'a> {
+    fn new(n: &'a NotRun) -> Self {
+        NotRunEntry {
+            file: n.file.as_deref(),
+            name: &n.name,
+            mode: n.mode,
+            expected: &n.expected,
+            runs: n.runs,
+            reason: &n.reason,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -127,6 +162,7 @@ struct ScenarioEntry<'a> {
     expected: String,
     observed: String,
     met: bool,
+    repetition: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<&'a Report>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,12 +172,13 @@ struct ScenarioEntry<'a> {
 }
 
 impl<'a> ScenarioEntry<'a> {
-    fn new(result: &'a Finished) -> Self {
+    fn new(result: &'a Finished, repetition: u32) -> Self {
         let (mut report, mut explore, mut fscompare) = (None, None, None);
         match result {
             Finished::Run(r) => report = Some(&r.report),
             Finished::Explore(e) => explore = Some(&e.report),
             Finished::Compare(c) => fscompare = Some(&c.report),
+            Finished::NotRun(_) => {}
         }
         ScenarioEntry {
             file: result.file(),
@@ -150,6 +187,7 @@ impl<'a> ScenarioEntry<'a> {
             expected: result.expected(),
             observed: result.observed(),
             met: result.met(),
+            repetition,
             report,
             explore,
             fscompare,
@@ -159,10 +197,24 @@ impl<'a> ScenarioEntry<'a> {
 
 impl Exporter for ScenariosJsonExporter {
     fn render(&self, results: &[Finished]) -> Vec<u8> {
+        let repetitions = repetitions(results);
         let doc = ScenarioDoc {
             schema: "torture/scenarios/v1",
             all_met: results.iter().all(Finished::met),
-            scenarios: results.iter().map(ScenarioEntry::new).collect(),
+            scenarios: results
+                .iter()
+                .zip(&repetitions)
+                .filter(|(r, _)| r.ran())
+                .map(|(r, &(k, _))| ScenarioEntry::new(r, k))
+                .collect(),
+            rates: rates(results),
+            not_run: results
+                .iter()
+                .filter_map(|r| match r {
+                    Finished::NotRun(n) => Some(NotRunEntry::new(n)),
+                    _ => None,
+                })
+                .collect(),
         };
         pretty_json(&doc)
     }
