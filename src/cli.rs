@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use torture_harness::config::{
-    self, ExecSpec, ExploreSettings, Naming, RunConfig, RunSettings, Workload, defaults,
+    self, ExecSpec, ExploreConfig, ExploreSettings, Naming, RunConfig, RunSettings, Workload,
+    defaults,
 };
 use torture_harness::export::{
     self, CompareResult, ExploreResult, Exporter, Finished, JsonExporter, JunitExporter,
@@ -22,6 +23,7 @@ use torture_harness::report::{Report, StopReason};
 use torture_harness::runner::{self, child};
 use torture_harness::scenario::{self, AnyScenario, ExploreScenario};
 use torture_harness::strategy::{self, Strategy};
+use torture_harness::term::{self, Paint, Style};
 use torture_harness::vocab::{ExploreExpectation, Fault, Verdict, finding_list};
 use torture_harness::{Error, exit};
 
@@ -31,17 +33,18 @@ use torture_harness::{Error, exit};
 /// SIGKILLs operations at random, and proves that no write was torn and no
 /// acknowledged update was lost.
 #[derive(Debug, Parser)]
-#[command(name = "torture", version, args_conflicts_with_subcommands = true)]
+#[command(name = "torture", version)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
-    /// Colour the verdict lines: auto (a terminal without NO_COLOR),
-    /// always or never.
+    /// Colour the verdict lines: auto (a terminal, without NO_COLOR or
+    /// TERM=dumb), always or never. Reports are never coloured.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = torture_harness::term::ColorChoice::parse)]
     color: torture_harness::term::ColorChoice,
-    /// Print the verdict and errors only: no header, no progress.
+    /// Print the verdict line and errors only: no header, no progress bar,
+    /// no tables (the exit code and the reports are the same).
     #[arg(short, long, global = true)]
     quiet: bool,
 }
@@ -624,7 +627,7 @@ fn parse_ops(s: &str) -> Result<u64, String> {
 
 /// Parses the command line and runs it, returning the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -668,6 +671,28 @@ pub fn main() -> i32 {
         Some(Command::Watchdog) => return torture_harness::process::watchdog_main(),
     };
     finish(outcome)
+}
+
+/// Parses the command line. A run's options cannot come with a subcommand
+/// (`torture --ops 5 explore`), but the global `--color` and `-q` go
+/// anywhere (`torture -q explore`): clap's `args_conflicts_with_subcommands`
+/// would refuse them before a subcommand too, so the check is here.
+fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    use clap::parser::ValueSource;
+    let mut cmd = Cli::command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let stray = cmd.get_arguments().find(|a| {
+            !a.is_global_set()
+                && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        });
+        if let Some(arg) = stray {
+            let message = format!("the subcommand '{name}' cannot be used with '{arg}'");
+            return Err(cmd.error(clap::error::ErrorKind::ArgumentConflict, message));
+        }
+    }
+    Cli::from_arg_matches(&matches)
 }
 
 /// The one mapping from what a command ended with to its exit code (see
@@ -766,15 +791,24 @@ fn run_settings(args: RunArgs) -> RunSettings {
 fn torture(args: RunArgs) -> Result<Verdict, Error> {
     let targets = prepare_outputs(&args.outputs)?;
     let program = program()?;
-    let progress = torture_harness::term::progress();
     let config = RunConfig {
-        progress,
+        progress: term::progress(),
+        announce: !term::quiet(),
         ..run_settings(args).build(program, Naming::Flags)?
     };
     let report = runner::prepare(&config)?.execute()?;
-    print!("{}", torture_harness::report::summary(&report));
+    let paint = Paint::stdout();
+    if term::quiet() {
+        println!("{}", torture_harness::report::verdict_line(&report, paint));
+    } else {
+        print!(
+            "{}",
+            torture_harness::report::summary_painted(&report, paint)
+        );
+    }
     if let Some(a) = &config.artifacts
         && report.verdict == Verdict::Fail
+        && !term::quiet()
     {
         println!("artifacts: {}", a.display());
     }
@@ -864,7 +898,9 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         out: args.out,
         program,
         command: command.join(" "),
-        progress: true,
+        progress: term::progress(),
+        announce: !term::quiet(),
+        paint: Paint::stderr(),
         power,
     };
     stop_on_signals()?;
@@ -877,11 +913,18 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         eprintln!("torture: cannot write the report: {e}");
         verdict = verdict.worst(Verdict::Error);
     }
-    print!(
-        "{}",
-        String::from_utf8_lossy(&MarkdownExporter.render(&results))
-    );
-    println!("\nreport: {}", config.out.join("report.html").display());
+    let Finished::Compare(compared) = &results[0] else {
+        unreachable!("a comparison's result")
+    };
+    if !term::quiet() {
+        // The report's own Markdown: never coloured.
+        print!(
+            "{}",
+            String::from_utf8_lossy(&MarkdownExporter.render(&results))
+        );
+        println!("\nreport: {}", config.out.join("report.html").display());
+    }
+    println!("{}", compared.report.verdict_line(Paint::stdout()));
     let verdict = write_reports(&targets, &results, &JsonExporter, verdict);
     if let Some(why) = broken {
         eprintln!(
@@ -906,12 +949,24 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
         Some(file) => Some(AnyScenario::load(file).map_err(Error::bad_input)?),
         None => None,
     };
-    let config = explore_settings(args, scenario.as_ref()).build(program, Naming::Flags)?;
+    let config = ExploreConfig {
+        progress: term::progress(),
+        ..explore_settings(args, scenario.as_ref()).build(program, Naming::Flags)?
+    };
     stop_on_signals()?;
     let report = fault::explore(&config)?;
-    print!("{}", report.summary());
+    let paint = Paint::stdout();
+    if term::quiet() {
+        println!("{}", report.verdict_line(paint));
+    } else {
+        print!("{}", report.summary_painted(paint));
+        if let Some(line) = explore_expectation_line(&config, scenario.as_ref(), &report, paint) {
+            println!("{line}");
+        }
+    }
     if let Some(a) = &config.artifacts
         && report.failed()
+        && !term::quiet()
     {
         println!("artifacts: {}", a.display());
     }
@@ -929,6 +984,64 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
     };
     let results = [Finished::Explore(result)];
     Ok(write_reports(&targets, &results, &JsonExporter, verdict))
+}
+
+/// What the exploration had to find, when that is a failure: the scenario
+/// file's `expect`, else a built-in strategy's own (`torture list`), of the
+/// faults explored. `None` when the whole of it was not explored (`--point`)
+/// or nothing was to be found (the verdict says it all).
+fn explore_expectation(
+    config: &ExploreConfig,
+    scenario: Option<&AnyScenario>,
+) -> Option<(String, ExploreExpectation)> {
+    if config.only_point.is_some() {
+        return None;
+    }
+    if let Some(AnyScenario::Explore(sc)) = scenario {
+        return Some((sc.name.clone(), sc.expect.clone()));
+    }
+    let Workload::Builtin(strategy) = &config.workload else {
+        return None;
+    };
+    // A power pair is what the posix model must find, and a real file
+    // system decides for itself.
+    let modelled = config.model == torture_harness::vocab::Model::Posix && config.fs.is_none();
+    let pairs: Vec<(Fault, torture_harness::vocab::Finding)> = strategy
+        .explore_expected()
+        .iter()
+        .filter(|(f, _)| config.faults.contains(f) && (*f != Fault::Power || modelled))
+        .copied()
+        .collect();
+    Some((
+        strategy.name().to_string(),
+        ExploreExpectation::Finds(pairs),
+    ))
+}
+
+/// After an exploration's verdict, an expected failure held against what it
+/// found (`naive: expected torn@kill,torn@eio: met`), so that a strategy
+/// caught as it must be does not read as a bare FAIL.
+fn explore_expectation_line(
+    config: &ExploreConfig,
+    scenario: Option<&AnyScenario>,
+    report: &fault::ExploreReport,
+    paint: Paint,
+) -> Option<String> {
+    let (name, expected) = explore_expectation(config, scenario)?;
+    if matches!(&expected, ExploreExpectation::Finds(p) if p.is_empty())
+        || expected == ExploreExpectation::Pass
+    {
+        return None;
+    }
+    let met = report.meets(&expected);
+    let words = torture_harness::vocab::against(
+        &expected.to_string(),
+        met,
+        report.verdict,
+        &report.observed(),
+    );
+    let style = Style::of_expectation(met, report.verdict);
+    Some(format!("{name}: {}", paint.paint(style, &words)))
 }
 
 /// The exploration the options ask for: each setting from its option, else
@@ -1165,10 +1278,10 @@ fn run_scenarios(
             result.name,
             sc.expect.to_string(),
             result.observed(),
-            if result.met() { "ok" } else { "MISMATCH" },
+            met_word(result.met(), result.report.verdict),
             result.report.config.seed
         );
-        if !result.met() {
+        if !result.met() && !term::quiet() {
             if result.report.verdict == Verdict::Inconclusive {
                 for why in &result.report.basis.shortfall {
                     println!("  not enough evidence: {why}");
@@ -1204,10 +1317,12 @@ fn run_scenarios(
     }
     let met = results.iter().filter(|r| r.met()).count();
     if !interrupted {
-        println!(
+        let verdict = set_verdict(&results, false);
+        let line = format!(
             "{met} of {} scenario(s) met their expectation",
             results.len()
         );
+        println!("{}", Paint::stdout().paint(Style::of(verdict), &line));
     }
     Ok(write_reports(
         &targets,
@@ -1254,14 +1369,21 @@ fn explore_scenario(sc: &ExploreScenario, program: &Path) -> Result<ExploreResul
         result.name,
         sc.expect.to_string(),
         result.observed(),
-        if result.met() { "ok" } else { "MISMATCH" },
+        met_word(result.met(), result.report.verdict),
         result.report.points,
         result.report.runs
     );
-    if !result.met() {
+    if !result.met() && !term::quiet() {
         print_explore_mismatch(&result);
     }
     Ok(result)
+}
+
+/// `ok` (green) or `MISMATCH` (red; yellow for a miss without a verdict)
+/// on a scenario's line.
+fn met_word(met: bool, verdict: Verdict) -> String {
+    let word = if met { "ok" } else { "MISMATCH" };
+    Paint::stdout().paint(Style::of_expectation(met, verdict), word)
 }
 
 /// What an exploration that missed its expectation did not find, its first
@@ -1474,6 +1596,35 @@ mod tests {
         assert!(names.contains(&"fscompare") && !names.iter().any(|n| n.starts_with("__")));
         assert_eq!(public.get_about(), full.get_about());
         assert_eq!(public.get_version(), full.get_version());
+    }
+
+    /// `--color` and `-q` go before or after a subcommand; a run's options
+    /// go with no subcommand.
+    #[test]
+    fn global_flags_go_anywhere_and_run_options_only_without_a_subcommand() {
+        let parse_words = |line: &str| parse(words(line).into_iter().map(OsString::from));
+        for line in [
+            "torture -q --color always explore --strategy naive",
+            "torture explore --strategy naive -q --color=always",
+        ] {
+            let cli = parse_words(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(cli.quiet, "{line}");
+            assert_eq!(cli.color, term::ColorChoice::Always, "{line}");
+            assert!(matches!(cli.command, Some(Command::Explore(_))), "{line}");
+        }
+        let cli = parse_words("torture -q --ops 5").unwrap();
+        assert!(cli.quiet && cli.command.is_none() && cli.run.ops == Some(5));
+        for (line, flag) in [
+            ("torture --ops 5 explore", "'--ops <N>'"),
+            (
+                "torture --strategy naive -q run x.toml",
+                "'--strategy <STRATEGY>'",
+            ),
+        ] {
+            let e = parse_words(line).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{line}");
+            assert!(e.to_string().contains(flag), "{line}: {e}");
+        }
     }
 
     /// The options and the scenario keys are refused with the same words.
