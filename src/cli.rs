@@ -24,7 +24,7 @@ use torture_harness::runner::{self, child};
 use torture_harness::scenario::{self, AnyScenario, ExploreScenario};
 use torture_harness::strategy::{self, Strategy};
 use torture_harness::term::{self, Paint, Style};
-use torture_harness::vocab::{ExploreExpectation, Fault, Verdict, finding_list};
+use torture_harness::vocab::{ExploreExpectation, Fault, Finding, Model, Verdict, finding_list};
 use torture_harness::{Error, exit};
 
 /// Crash-consistency torture for code that keeps state in files.
@@ -907,15 +907,13 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
     let report = fscompare::compare(&config)?;
     let verdict = report.verdict();
     let broken = report.broken.clone();
+    let verdict_line = report.verdict_line(Paint::stdout());
     let results = [Finished::Compare(CompareResult::new(report))];
     let mut verdict = verdict;
     if let Err(e) = export::write_out_dir(&results, &fscompare::out_dir(&config.out)) {
         eprintln!("torture: cannot write the report: {e}");
         verdict = verdict.worst(Verdict::Error);
     }
-    let Finished::Compare(compared) = &results[0] else {
-        unreachable!("a comparison's result")
-    };
     if !term::quiet() {
         // The report's own Markdown: never coloured.
         print!(
@@ -924,7 +922,7 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         );
         println!("\nreport: {}", config.out.join("report.html").display());
     }
-    println!("{}", compared.report.verdict_line(Paint::stdout()));
+    println!("{verdict_line}");
     let verdict = write_reports(&targets, &results, &JsonExporter, verdict);
     if let Some(why) = broken {
         eprintln!(
@@ -986,36 +984,35 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
     Ok(write_reports(&targets, &results, &JsonExporter, verdict))
 }
 
-/// What the exploration had to find, when that is a failure: the scenario
-/// file's `expect`, else a built-in strategy's own (`torture list`), of the
-/// faults explored. `None` when the whole of it was not explored (`--point`)
-/// or nothing was to be found (the verdict says it all).
+/// What the exploration had to find, when that is a failure: the findings
+/// a scenario file's `expect` names, else a built-in strategy's own
+/// (`torture list`), of the faults explored. `None` when the whole of the
+/// operation was not explored (`--point`) or nothing was to be found (the
+/// verdict says it all).
 fn explore_expectation(
     config: &ExploreConfig,
     scenario: Option<&AnyScenario>,
-) -> Option<(String, ExploreExpectation)> {
+) -> Option<(String, Vec<(Fault, Finding)>)> {
     if config.only_point.is_some() {
         return None;
     }
-    if let Some(AnyScenario::Explore(sc)) = scenario {
-        return Some((sc.name.clone(), sc.expect.clone()));
-    }
-    let Workload::Builtin(strategy) = &config.workload else {
-        return None;
+    let (name, pairs) = match (scenario, &config.workload) {
+        (Some(AnyScenario::Explore(sc)), _) => match &sc.expect {
+            ExploreExpectation::Finds(pairs) => (sc.name.as_str(), pairs.as_slice()),
+            ExploreExpectation::Pass => return None,
+        },
+        (_, Workload::Builtin(strategy)) => (strategy.name(), strategy.explore_expected()),
+        (_, Workload::Exec(_)) => return None,
     };
-    // A power pair is what the posix model must find, and a real file
-    // system decides for itself.
-    let modelled = config.model == torture_harness::vocab::Model::Posix && config.fs.is_none();
-    let pairs: Vec<(Fault, torture_harness::vocab::Finding)> = strategy
-        .explore_expected()
+    // A power pair is what the posix model must find; a real file system
+    // decides for itself.
+    let modelled = config.model == Model::Posix && config.fs.is_none();
+    let explored: Vec<(Fault, Finding)> = pairs
         .iter()
         .filter(|(f, _)| config.faults.contains(f) && (*f != Fault::Power || modelled))
         .copied()
         .collect();
-    Some((
-        strategy.name().to_string(),
-        ExploreExpectation::Finds(pairs),
-    ))
+    (!explored.is_empty()).then(|| (name.to_string(), explored))
 }
 
 /// After an exploration's verdict, an expected failure held against what it
@@ -1027,12 +1024,8 @@ fn explore_expectation_line(
     report: &fault::ExploreReport,
     paint: Paint,
 ) -> Option<String> {
-    let (name, expected) = explore_expectation(config, scenario)?;
-    if matches!(&expected, ExploreExpectation::Finds(p) if p.is_empty())
-        || expected == ExploreExpectation::Pass
-    {
-        return None;
-    }
+    let (name, pairs) = explore_expectation(config, scenario)?;
+    let expected = ExploreExpectation::Finds(pairs);
     let met = report.meets(&expected);
     let words = torture_harness::vocab::against(
         &expected.to_string(),
@@ -1625,6 +1618,48 @@ mod tests {
             assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{line}");
             assert!(e.to_string().contains(flag), "{line}: {e}");
         }
+    }
+
+    /// An exploration of a strategy that must fail is held against the
+    /// findings it must make under the faults explored, and only those.
+    #[test]
+    fn an_exploration_is_held_against_the_expected_findings_of_its_faults() {
+        let program = Path::new("/usr/local/bin/torture");
+        let config = |strategy: &str, faults: Vec<Fault>, point: Option<usize>| {
+            ExploreSettings {
+                workload: Some(Workload::Builtin(strategy::by_name(strategy).unwrap())),
+                faults: Some(faults),
+                only_point: point,
+                ..ExploreSettings::default()
+            }
+            .build(program.to_path_buf(), Naming::Flags)
+            .unwrap()
+        };
+        let naive = explore_expectation(&config("naive", vec![Fault::Kill], None), None);
+        assert_eq!(
+            naive,
+            Some(("naive".to_string(), vec![(Fault::Kill, Finding::Torn)]))
+        );
+        // Its whole list under `all` (which leaves power out); none for a
+        // single point.
+        let all = explore_expectation(&config("naive", Fault::ALL.to_vec(), None), None).unwrap();
+        let declared = strategy::by_name("naive").unwrap().explore_expected();
+        let explored: Vec<_> = declared
+            .iter()
+            .filter(|p| Fault::ALL.contains(&p.0))
+            .copied()
+            .collect();
+        assert!(explored.len() >= 2 && explored.len() < declared.len());
+        assert_eq!(all.1, explored);
+        assert_eq!(
+            explore_expectation(&config("naive", vec![Fault::Kill], Some(5)), None),
+            None
+        );
+        // A strategy that must pass: the verdict says it all.
+        assert_eq!(
+            explore_expectation(&config("reference", Fault::ALL.to_vec(), None), None),
+            None
+        );
     }
 
     /// The options and the scenario keys are refused with the same words.

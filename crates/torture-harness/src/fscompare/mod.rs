@@ -421,7 +421,7 @@ fn now_running(cfg: &CompareConfig, bar: &Bar, what: String) {
 /// failure), coloured by `paint`, and its speed.
 fn run_line(paint: Paint, strategy: &dyn Strategy, fs: &str, run: &Report) -> String {
     let expected = strategy.expected();
-    let met = run.verdict != crate::vocab::Verdict::Error && run.meets(&expected);
+    let met = meets(run, &expected);
     let words = against(&expected.to_string(), met, run.verdict, &observed(run));
     format!(
         "torture: {} on {fs}: {}, {:.0} ops/s",
@@ -441,6 +441,12 @@ fn power_words(cell: &PowerCell) -> String {
         (true, false) => against("a verdict", false, cell.verdict, &cell.observed),
         (false, _) => against(&cell.expected, cell.met, cell.verdict, &cell.observed),
     }
+}
+
+/// Whether a plain run got its strategy's `expected` verdict: a run the
+/// harness could not carry out meets nothing, whatever it saw.
+fn meets(run: &Report, expected: &crate::vocab::Expectation) -> bool {
+    run.verdict != crate::vocab::Verdict::Error && run.meets(expected)
 }
 
 /// What a run showed, in every row and cell: its violation classes joined

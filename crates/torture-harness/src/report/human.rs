@@ -158,7 +158,7 @@ fn expected_failure(r: &Report, paint: Paint) -> Option<String> {
     if expected == Expectation::Pass {
         return None;
     }
-    let met = r.verdict != Verdict::Error && r.meets(&expected);
+    let met = r.meets(&expected);
     let words = against(&expected.to_string(), met, r.verdict, &r.observed_classes());
     let style = Style::of_expectation(met, r.verdict);
     Some(format!(
