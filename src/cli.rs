@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use torture_harness::config::{
-    self, ExecSpec, ExploreSettings, Naming, RunConfig, RunSettings, Workload, defaults,
+    self, ExecSpec, ExploreConfig, ExploreSettings, Naming, RunConfig, RunSettings, Workload,
+    defaults,
 };
 use torture_harness::export::{
     self, CompareResult, ExploreResult, Exporter, Finished, JsonExporter, MarkdownExporter,
@@ -21,7 +22,8 @@ use torture_harness::report::Report;
 use torture_harness::runner::{self, child};
 use torture_harness::scenario::{AnyScenario, Overrides};
 use torture_harness::strategy::{self, Strategy};
-use torture_harness::vocab::{ExploreExpectation, Fault, Verdict};
+use torture_harness::term::{self, Paint, Style};
+use torture_harness::vocab::{ExploreExpectation, Fault, Finding, Model, Verdict};
 use torture_harness::{Error, exit};
 
 use crate::reports::{Paths, Targets};
@@ -34,17 +36,18 @@ use crate::setup;
 /// SIGKILLs operations at random, and proves that no write was torn and no
 /// acknowledged update was lost.
 #[derive(Debug, Parser)]
-#[command(name = "torture", version, args_conflicts_with_subcommands = true)]
+#[command(name = "torture", version)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
-    /// Colour the verdict lines: auto (a terminal without NO_COLOR),
-    /// always or never.
+    /// Colour the verdict lines: auto (a terminal, without NO_COLOR or
+    /// TERM=dumb), always or never. Reports are never coloured.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = torture_harness::term::ColorChoice::parse)]
     color: torture_harness::term::ColorChoice,
-    /// Print the verdict and errors only: no header, no progress.
+    /// Print the verdict line and errors only: no header, no progress bar,
+    /// no tables (the exit code and the reports are the same).
     #[arg(short, long, global = true)]
     quiet: bool,
 }
@@ -697,7 +700,7 @@ fn parse_repeat(s: &str) -> Result<u32, String> {
 
 /// Parses the command line and runs it, returning the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -735,6 +738,28 @@ pub fn main() -> i32 {
         Some(Command::Watchdog) => return torture_harness::process::watchdog_main(),
     };
     finish(outcome)
+}
+
+/// Parses the command line. A run's options cannot come with a subcommand
+/// (`torture --ops 5 explore`), but the global `--color` and `-q` go
+/// anywhere (`torture -q explore`): clap's `args_conflicts_with_subcommands`
+/// would refuse them before a subcommand too, so the check is here.
+fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    use clap::parser::ValueSource;
+    let mut cmd = Cli::command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let stray = cmd.get_arguments().find(|a| {
+            !a.is_global_set()
+                && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        });
+        if let Some(arg) = stray {
+            let message = format!("the subcommand '{name}' cannot be used with '{arg}'");
+            return Err(cmd.error(clap::error::ErrorKind::ArgumentConflict, message));
+        }
+    }
+    Cli::from_arg_matches(&matches)
 }
 
 /// The one mapping from what a command ended with to its exit code (see
@@ -804,15 +829,24 @@ fn run_settings(args: RunArgs) -> RunSettings {
 fn torture(args: RunArgs) -> Result<Verdict, Error> {
     let targets = args.outputs.prepare()?;
     let program = setup::program()?;
-    let progress = torture_harness::term::progress();
     let config = RunConfig {
-        progress,
+        progress: term::progress(),
+        announce: !term::quiet(),
         ..run_settings(args).build(program, Naming::Flags)?
     };
     let report = runner::prepare(&config)?.execute()?;
-    print!("{}", torture_harness::report::summary(&report));
+    let paint = Paint::stdout();
+    if term::quiet() {
+        println!("{}", torture_harness::report::verdict_line(&report, paint));
+    } else {
+        print!(
+            "{}",
+            torture_harness::report::summary_painted(&report, paint)
+        );
+    }
     if let Some(a) = &config.artifacts
         && report.verdict == Verdict::Fail
+        && !term::quiet()
     {
         println!("artifacts: {}", a.display());
     }
@@ -903,24 +937,31 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         out: args.out,
         program,
         command: command.join(" "),
-        progress: true,
+        progress: term::progress(),
+        announce: !term::quiet(),
+        paint: Paint::stderr(),
         power,
     };
     setup::stop_on_signals()?;
     let report = fscompare::compare(&config)?;
     let verdict = report.verdict();
     let broken = report.broken.clone();
+    let verdict_line = report.verdict_line(Paint::stdout());
     let results = [Finished::Compare(CompareResult::new(report))];
     let mut verdict = verdict;
     if let Err(e) = export::write_out_dir(&results, &fscompare::out_dir(&config.out)) {
         eprintln!("torture: cannot write the report: {e}");
         verdict = verdict.worst(Verdict::Error);
     }
-    print!(
-        "{}",
-        String::from_utf8_lossy(&MarkdownExporter.render(&results))
-    );
-    println!("\nreport: {}", config.out.join("report.html").display());
+    if !term::quiet() {
+        // The report's own Markdown: never coloured.
+        print!(
+            "{}",
+            String::from_utf8_lossy(&MarkdownExporter.render(&results))
+        );
+        println!("\nreport: {}", config.out.join("report.html").display());
+    }
+    println!("{verdict_line}");
     let verdict = targets.write(&results, &JsonExporter, verdict);
     if let Some(why) = broken {
         eprintln!(
@@ -946,12 +987,24 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
         Some(file) => Some(AnyScenario::load(file).map_err(Error::bad_input)?),
         None => None,
     };
-    let config = explore_settings(args, scenario.as_ref()).build(program, Naming::Flags)?;
+    let config = ExploreConfig {
+        progress: term::progress(),
+        ..explore_settings(args, scenario.as_ref()).build(program, Naming::Flags)?
+    };
     setup::stop_on_signals()?;
     let report = fault::explore(&config)?;
-    print!("{}", report.summary());
+    let paint = Paint::stdout();
+    if term::quiet() {
+        println!("{}", report.verdict_line(paint));
+    } else {
+        print!("{}", report.summary_painted(paint));
+        if let Some(line) = explore_expectation_line(&config, scenario.as_ref(), &report, paint) {
+            println!("{line}");
+        }
+    }
     if let Some(a) = &config.artifacts
         && report.failed()
+        && !term::quiet()
     {
         println!("artifacts: {}", a.display());
     }
@@ -969,6 +1022,59 @@ fn explore(args: ExploreArgs) -> Result<Verdict, Error> {
     };
     let results = [Finished::Explore(result)];
     Ok(targets.write(&results, &JsonExporter, verdict))
+}
+
+/// What the exploration had to find, when that is a failure: the findings
+/// a scenario file's `expect` names, else a built-in strategy's own
+/// (`torture list`), of the faults explored. `None` when the whole of the
+/// operation was not explored (`--point`) or nothing was to be found (the
+/// verdict says it all).
+fn explore_expectation(
+    config: &ExploreConfig,
+    scenario: Option<&AnyScenario>,
+) -> Option<(String, Vec<(Fault, Finding)>)> {
+    if config.only_point.is_some() {
+        return None;
+    }
+    let (name, pairs) = match (scenario, &config.workload) {
+        (Some(AnyScenario::Explore(sc)), _) => match &sc.expect {
+            ExploreExpectation::Finds(pairs) => (sc.name.as_str(), pairs.as_slice()),
+            ExploreExpectation::Pass => return None,
+        },
+        (_, Workload::Builtin(strategy)) => (strategy.name(), strategy.explore_expected()),
+        (_, Workload::Exec(_)) => return None,
+    };
+    // A power pair is what the posix model must find; a real file system
+    // decides for itself.
+    let modelled = config.model == Model::Posix && config.fs.is_none();
+    let explored: Vec<(Fault, Finding)> = pairs
+        .iter()
+        .filter(|(f, _)| config.faults.contains(f) && (*f != Fault::Power || modelled))
+        .copied()
+        .collect();
+    (!explored.is_empty()).then(|| (name.to_string(), explored))
+}
+
+/// After an exploration's verdict, an expected failure held against what it
+/// found (`naive: expected torn@kill,torn@eio: met`), so that a strategy
+/// caught as it must be does not read as a bare FAIL.
+fn explore_expectation_line(
+    config: &ExploreConfig,
+    scenario: Option<&AnyScenario>,
+    report: &fault::ExploreReport,
+    paint: Paint,
+) -> Option<String> {
+    let (name, pairs) = explore_expectation(config, scenario)?;
+    let expected = ExploreExpectation::Finds(pairs);
+    let met = report.meets(&expected);
+    let words = torture_harness::vocab::against(
+        &expected.to_string(),
+        met,
+        report.verdict,
+        &report.observed(),
+    );
+    let style = Style::of_expectation(met, report.verdict);
+    Some(format!("{name}: {}", paint.paint(style, &words)))
 }
 
 /// The exploration the options ask for: each setting from its option, else
@@ -1309,6 +1415,77 @@ mod tests {
         assert!(names.contains(&"fscompare") && !names.iter().any(|n| n.starts_with("__")));
         assert_eq!(public.get_about(), full.get_about());
         assert_eq!(public.get_version(), full.get_version());
+    }
+
+    /// `--color` and `-q` go before or after a subcommand; a run's options
+    /// go with no subcommand.
+    #[test]
+    fn global_flags_go_anywhere_and_run_options_only_without_a_subcommand() {
+        let parse_words = |line: &str| parse(words(line).into_iter().map(OsString::from));
+        for line in [
+            "torture -q --color always explore --strategy naive",
+            "torture explore --strategy naive -q --color=always",
+        ] {
+            let cli = parse_words(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(cli.quiet, "{line}");
+            assert_eq!(cli.color, term::ColorChoice::Always, "{line}");
+            assert!(matches!(cli.command, Some(Command::Explore(_))), "{line}");
+        }
+        let cli = parse_words("torture -q --ops 5").unwrap();
+        assert!(cli.quiet && cli.command.is_none() && cli.run.ops == Some(5));
+        for (line, flag) in [
+            ("torture --ops 5 explore", "'--ops <N>'"),
+            (
+                "torture --strategy naive -q run x.toml",
+                "'--strategy <STRATEGY>'",
+            ),
+        ] {
+            let e = parse_words(line).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{line}");
+            assert!(e.to_string().contains(flag), "{line}: {e}");
+        }
+    }
+
+    /// An exploration of a strategy that must fail is held against the
+    /// findings it must make under the faults explored, and only those.
+    #[test]
+    fn an_exploration_is_held_against_the_expected_findings_of_its_faults() {
+        let program = Path::new("/usr/local/bin/torture");
+        let config = |strategy: &str, faults: Vec<Fault>, point: Option<usize>| {
+            ExploreSettings {
+                workload: Some(Workload::Builtin(strategy::by_name(strategy).unwrap())),
+                faults: Some(faults),
+                only_point: point,
+                ..ExploreSettings::default()
+            }
+            .build(program.to_path_buf(), Naming::Flags)
+            .unwrap()
+        };
+        let naive = explore_expectation(&config("naive", vec![Fault::Kill], None), None);
+        assert_eq!(
+            naive,
+            Some(("naive".to_string(), vec![(Fault::Kill, Finding::Torn)]))
+        );
+        // Its whole list under `all` (which leaves power out); none for a
+        // single point.
+        let all = explore_expectation(&config("naive", Fault::ALL.to_vec(), None), None).unwrap();
+        let declared = strategy::by_name("naive").unwrap().explore_expected();
+        let explored: Vec<_> = declared
+            .iter()
+            .filter(|p| Fault::ALL.contains(&p.0))
+            .copied()
+            .collect();
+        assert!(explored.len() >= 2 && explored.len() < declared.len());
+        assert_eq!(all.1, explored);
+        assert_eq!(
+            explore_expectation(&config("naive", vec![Fault::Kill], Some(5)), None),
+            None
+        );
+        // A strategy that must pass: the verdict says it all.
+        assert_eq!(
+            explore_expectation(&config("reference", Fault::ALL.to_vec(), None), None),
+            None
+        );
     }
 
     /// The options and the scenario keys are refused with the same words.

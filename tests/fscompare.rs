@@ -568,7 +568,7 @@ fn power_loss_matrix_is_written() {
     }
     assert!(
         run.stderr()
-            .contains("torture: reference on ext4 (power loss): pass, "),
+            .contains("torture: reference on ext4 (power loss): expected pass: met, "),
         "{}",
         run.describe()
     );

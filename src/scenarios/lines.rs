@@ -6,11 +6,14 @@ use std::fmt::Write;
 
 use torture_harness::export::{ExploreResult, NotRun, Rate, RunResult};
 use torture_harness::scenario::AnyScenario;
-use torture_harness::vocab::{ExploreExpectation, finding_list};
+use torture_harness::term::{Paint, Style};
+use torture_harness::vocab::{ExploreExpectation, Verdict, finding_list};
 
-/// The word of a result: met or missed.
-fn verdict_word(met: bool) -> &'static str {
-    if met { "ok" } else { "MISMATCH" }
+/// The word of a result: `ok` (green) or `MISMATCH` (red; yellow for a
+/// miss without a verdict), coloured when stdout is.
+fn verdict_word(met: bool, verdict: Verdict) -> String {
+    let word = if met { "ok" } else { "MISMATCH" };
+    Paint::stdout().paint(Style::of_expectation(met, verdict), word)
 }
 
 /// A scenario's name in its result line: with `--repeat`, its run too.
@@ -32,7 +35,7 @@ pub fn run_result(name: &str, result: &RunResult) -> String {
         name,
         expected,
         result.observed(),
-        verdict_word(result.met()),
+        verdict_word(result.met(), result.report.verdict),
         result.report.config.seed
     )
 }
@@ -68,7 +71,7 @@ pub fn explore_result(name: &str, result: &ExploreResult) -> String {
         name,
         expected,
         result.observed(),
-        verdict_word(result.met()),
+        verdict_word(result.met(), result.report.verdict),
         result.report.points,
         result.report.runs
     )

@@ -25,6 +25,7 @@ use torture_harness::fault;
 use torture_harness::report::StopReason;
 use torture_harness::runner;
 use torture_harness::scenario::{self, AnyScenario, ExploreScenario, Overrides, Scenario};
+use torture_harness::term::{self, Paint, Style};
 use torture_harness::vocab::Verdict;
 use torture_harness::{Error, shell};
 
@@ -204,7 +205,10 @@ impl SetRun<'_> {
         };
         println!("{}", lines::run_result(name, &result));
         if !result.met() {
-            print!("{}", lines::run_miss(&result));
+            // `-q`: the line says it; the replay is in the reports.
+            if !term::quiet() {
+                print!("{}", lines::run_miss(&result));
+            }
         } else if result.report.dir_kept {
             // A failing verdict that was expected is no evidence worth keeping;
             // the temporary directory is ours to remove (by its manifest).
@@ -233,7 +237,7 @@ impl SetRun<'_> {
             report,
         };
         println!("{}", lines::explore_result(name, &result));
-        if !result.met() {
+        if !result.met() && !term::quiet() {
             print!("{}", lines::explore_miss(&result));
         }
         Ok(result)
@@ -268,14 +272,19 @@ impl SetRun<'_> {
                 if let Some(line) = lines::not_run(&not_run) {
                     println!("{line}");
                 }
-                println!("{}", lines::total(&rates, repeat));
                 Verdict::Pass
             }
         };
-        self.results
+        let verdict = self
+            .results
             .iter()
             .map(Finished::set_verdict)
-            .fold(start, Verdict::worst)
+            .fold(start, Verdict::worst);
+        if start == Verdict::Pass {
+            let total = lines::total(&rates, repeat);
+            println!("{}", Paint::stdout().paint(Style::of(verdict), &total));
+        }
+        verdict
     }
 }
 

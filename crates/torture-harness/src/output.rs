@@ -766,6 +766,7 @@ pub fn divert_human_output() -> io::Result<()> {
     // A second call keeps the first saved descriptor: stdout is already
     // stderr by then, and this one is dropped (closed).
     let _ = REPORT_STDOUT.set(saved);
+    crate::term::stdout_is_stderr();
     Ok(())
 }
 

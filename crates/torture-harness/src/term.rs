@@ -15,9 +15,27 @@
 //!
 //! [`init`] is called once by the binary before any output; a library user
 //! who never calls it gets the defaults (`auto`, not quiet).
+//!
+//! The pieces that print:
+//!
+//! - [`Paint`] colours a verdict line by its [`Style`] (green, red,
+//!   yellow: plain ANSI codes), or returns it unchanged. The binary makes
+//!   one per stream ([`Paint::stdout`], [`Paint::stderr`]) and hands it to
+//!   the library's summaries, which never decide colour themselves; reports
+//!   (JSON, JUnit, Markdown) never get one, so they never hold an escape
+//!   code. Once [`crate::output::divert_human_output`] has sent the human
+//!   summary to stderr, [`Paint::stdout`] follows stderr's setting.
+//! - [`Bar`] is a progress bar on stderr (indicatif), drawn only when the
+//!   command's configuration says so (its `progress` setting, which the
+//!   binary sets from [`progress`]); otherwise it draws nothing, and its
+//!   [`Bar::line`] is a plain line on stderr. It erases itself when dropped,
+//!   so a summary printed after it starts on a clean line.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::vocab::Verdict;
 
 /// When to colour output: `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,6 +117,191 @@ pub fn progress() -> bool {
     get().progress
 }
 
+/// Set once the human summary printed on stdout goes to stderr.
+static STDOUT_IS_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// Says that from now on what is printed on stdout lands on stderr (a
+/// report holds stdout): its colour then follows stderr's.
+pub fn stdout_is_stderr() {
+    STDOUT_IS_STDERR.store(true, Ordering::SeqCst);
+}
+
+/// What a verdict line says, for its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A pass, or an expectation met: green.
+    Good,
+    /// A violation, or an expectation missed on evidence: red.
+    Bad,
+    /// No verdict: inconclusive, interrupted, a harness error: yellow.
+    Doubt,
+}
+
+impl Style {
+    /// The style of a verdict.
+    pub fn of(verdict: Verdict) -> Style {
+        match verdict {
+            Verdict::Pass => Style::Good,
+            Verdict::Fail => Style::Bad,
+            Verdict::Inconclusive | Verdict::Interrupted | Verdict::Error => Style::Doubt,
+        }
+    }
+
+    /// The style of a result held against its expectation: green when met,
+    /// else by what the miss makes of the verdict ([`Verdict::of_miss`]).
+    pub fn of_expectation(met: bool, verdict: Verdict) -> Style {
+        match met {
+            true => Style::Good,
+            false => Style::of(Verdict::of_miss(verdict)),
+        }
+    }
+
+    /// The SGR parameters: bold and the colour.
+    fn sgr(self) -> &'static str {
+        match self {
+            Style::Good => "1;32",
+            Style::Bad => "1;31",
+            Style::Doubt => "1;33",
+        }
+    }
+}
+
+/// Colours text, or leaves it alone: decided by whoever knows where the
+/// text goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    /// No colour: for reports, files and tests.
+    pub const PLAIN: Paint = Paint { on: false };
+
+    /// Colours when `on`.
+    pub fn new(on: bool) -> Paint {
+        Paint { on }
+    }
+
+    /// For the human summary printed on stdout (which may be stderr by
+    /// now, see [`stdout_is_stderr`]).
+    pub fn stdout() -> Paint {
+        let t = get();
+        match STDOUT_IS_STDERR.load(Ordering::SeqCst) {
+            true => Paint::new(t.color_stderr),
+            false => Paint::new(t.color_stdout),
+        }
+    }
+
+    /// For a line printed on stderr.
+    pub fn stderr() -> Paint {
+        Paint::new(get().color_stderr)
+    }
+
+    /// Whether it colours.
+    pub fn is_on(self) -> bool {
+        self.on
+    }
+
+    /// `text` in `style`'s colour, or unchanged.
+    pub fn paint(self, style: Style, text: &str) -> String {
+        match self.on {
+            true => format!("\x1b[{}m{text}\x1b[0m", style.sgr()),
+            false => text.to_string(),
+        }
+    }
+}
+
+/// `text` in `style`'s colour if the stream (stdout, else stderr) is
+/// coloured.
+pub fn paint(style: Style, text: &str, for_stdout: bool) -> String {
+    match for_stdout {
+        true => Paint::stdout().paint(style, text),
+        false => Paint::stderr().paint(style, text),
+    }
+}
+
+/// A progress bar on stderr, or nothing.
+///
+/// Drawn at once when made (so that even a short command shows it on a
+/// terminal), redrawn at most a few times a second, and erased when
+/// dropped or [`cleared`](Bar::clear). Lines printed meanwhile go through
+/// [`Bar::line`], above it.
+pub struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Bar {
+    /// A bar of `len` steps with `message` after it when `draw` (a
+    /// command's `progress` setting), else one that draws nothing. The
+    /// message is cut to the terminal's width, so the bar stays one line.
+    pub fn new(draw: bool, len: u64, message: String) -> Bar {
+        if !draw {
+            return Bar::hidden();
+        }
+        let style = indicatif::ProgressStyle::with_template("[{bar:30}] {wide_msg}")
+            .expect("the template is valid")
+            .progress_chars("=> ");
+        let target = indicatif::ProgressDrawTarget::stderr();
+        let bar = indicatif::ProgressBar::with_draw_target(Some(len), target)
+            .with_style(style)
+            .with_message(message);
+        bar.tick();
+        Bar { bar: Some(bar) }
+    }
+
+    /// A bar that draws nothing.
+    pub fn hidden() -> Bar {
+        Bar { bar: None }
+    }
+
+    /// Whether it draws.
+    pub fn is_drawn(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    /// Moves it to `pos` with `message` after it.
+    pub fn set(&self, pos: u64, message: String) {
+        if let Some(b) = &self.bar {
+            b.set_position(pos);
+            b.set_message(message);
+        }
+    }
+
+    /// One more step done, with `message` after it.
+    pub fn step(&self, message: String) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            b.set_message(message);
+        }
+    }
+
+    /// How many steps are done.
+    pub fn position(&self) -> u64 {
+        self.bar.as_ref().map_or(0, |b| b.position())
+    }
+
+    /// Prints `text` as a line on stderr, above the bar.
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// Erases it; it draws nothing after.
+    pub fn clear(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +321,48 @@ mod tests {
         assert!(t.quiet && !t.progress);
         let t = Term::detect(ColorChoice::Never, false);
         assert!(!t.color_stdout && !t.color_stderr);
+    }
+
+    #[test]
+    fn plain_paint_leaves_text_alone_and_colour_wraps_it() {
+        assert_eq!(
+            Paint::PLAIN.paint(Style::Bad, "verdict: FAIL"),
+            "verdict: FAIL"
+        );
+        let red = Paint::new(true).paint(Style::Bad, "verdict: FAIL");
+        assert_eq!(red, "\x1b[1;31mverdict: FAIL\x1b[0m");
+        assert!(Paint::new(true).paint(Style::Good, "x").contains("[1;32m"));
+        assert!(Paint::new(true).paint(Style::Doubt, "x").contains("[1;33m"));
+    }
+
+    #[test]
+    fn styles_follow_the_verdict_and_the_expectation() {
+        assert_eq!(Style::of(Verdict::Pass), Style::Good);
+        assert_eq!(Style::of(Verdict::Fail), Style::Bad);
+        assert_eq!(Style::of(Verdict::Inconclusive), Style::Doubt);
+        assert_eq!(Style::of(Verdict::Error), Style::Doubt);
+        // An expected failure found is good; a pass that should have failed is bad.
+        assert_eq!(Style::of_expectation(true, Verdict::Fail), Style::Good);
+        assert_eq!(Style::of_expectation(false, Verdict::Pass), Style::Bad);
+        assert_eq!(
+            Style::of_expectation(false, Verdict::Inconclusive),
+            Style::Doubt
+        );
+    }
+
+    #[test]
+    fn a_hidden_bar_counts_nothing_and_a_cleared_one_is_gone() {
+        let mut bar = Bar::new(false, 10, String::new());
+        assert!(!bar.is_drawn());
+        bar.step("x".into());
+        assert_eq!(bar.position(), 0);
+        bar.clear();
+        // A drawn one counts (on no terminal, indicatif draws nothing).
+        let mut bar = Bar::new(true, 10, "starting".into());
+        bar.step("x".into());
+        bar.set(7, "y".into());
+        assert_eq!(bar.position(), 7);
+        bar.clear();
+        assert!(!bar.is_drawn());
     }
 }

@@ -491,6 +491,21 @@ impl fmt::Display for ExploreExpectation {
     }
 }
 
+/// A result held against its expectation, in the words every line that
+/// shows one uses (fscompare's, an expected failure after a verdict):
+/// `expected torn: met`; on a miss, what was found instead
+/// (`expected torn: NOT met (found lost)`) or, with no violation, the
+/// verdict it got (`expected torn: NOT met (got pass)`). `expected` and
+/// `observed` are an expectation's and a result's words (`torn+lost`,
+/// `torn@kill,lost@eio`). An expected failure met is no failure.
+pub fn against(expected: &str, met: bool, verdict: Verdict, observed: &str) -> String {
+    match (met, verdict) {
+        (true, _) => format!("expected {expected}: met"),
+        (false, Verdict::Fail) => format!("expected {expected}: NOT met (found {observed})"),
+        (false, other) => format!("expected {expected}: NOT met (got {other})"),
+    }
+}
+
 /// `class@fault` pairs, comma-separated.
 pub fn finding_list(pairs: &[(Fault, Finding)]) -> String {
     finding_words(pairs).join(",")
@@ -656,5 +671,35 @@ mod tests {
             .collect();
         assert_eq!(back, pairs);
         assert!(ExploreExpectation::parse_finding("torn").is_err());
+    }
+
+    #[test]
+    fn results_against_expectations_say_met_or_what_came_instead() {
+        let torn = Expectation::Fails(vec![ViolationKind::Torn]).to_string();
+        assert_eq!(
+            against(&torn, true, Verdict::Fail, "torn"),
+            "expected torn: met"
+        );
+        assert_eq!(
+            against(&torn, false, Verdict::Fail, "lost"),
+            "expected torn: NOT met (found lost)"
+        );
+        assert_eq!(
+            against(&torn, false, Verdict::Pass, "pass"),
+            "expected torn: NOT met (got pass)"
+        );
+        assert_eq!(
+            against("pass", false, Verdict::Inconclusive, "inconclusive"),
+            "expected pass: NOT met (got inconclusive)"
+        );
+        assert_eq!(
+            against("pass", true, Verdict::Pass, "pass"),
+            "expected pass: met"
+        );
+        let pairs = ExploreExpectation::Finds(vec![(Fault::Kill, Finding::Torn)]).to_string();
+        assert_eq!(
+            against(&pairs, false, Verdict::Interrupted, "interrupted"),
+            "expected torn@kill: NOT met (got interrupted)"
+        );
     }
 }

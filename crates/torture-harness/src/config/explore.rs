@@ -59,6 +59,9 @@ pub struct ExploreConfig {
     pub fs: Option<String>,
     /// With `fs`: the recording disk's size in MiB.
     pub image_mib: u64,
+    /// Draw a progress bar of the faulted runs on stderr (the binary sets
+    /// it from [`crate::term::progress`]; built settings leave it off).
+    pub progress: bool,
 }
 
 impl ExploreConfig {
@@ -323,6 +326,7 @@ impl ExploreSettings {
             seed: self.seed.unwrap_or(0),
             fs: self.fs,
             image_mib: self.image_mib.unwrap_or(DEFAULT_IMAGE_MIB),
+            progress: false,
         };
         config.validate_as(naming)?;
         Ok(config)

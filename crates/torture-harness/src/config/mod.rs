@@ -55,6 +55,10 @@ pub const STATE_FILE: &str = "state";
 /// beyond what a state file of this kind holds.
 pub const MAX_PAYLOAD: usize = 256 << 20;
 
+/// What reports call an outside program's workload ([`Workload::name`]):
+/// no built-in strategy has this name.
+pub const EXEC_NAME: &str = "exec";
+
 /// What is tortured: a built-in strategy or an outside program.
 #[derive(Clone)]
 pub enum Workload {
@@ -94,7 +98,7 @@ impl Workload {
     pub fn name(&self) -> &str {
         match self {
             Workload::Builtin(s) => s.name(),
-            Workload::Exec(_) => "exec",
+            Workload::Exec(_) => EXEC_NAME,
         }
     }
 }

@@ -77,19 +77,7 @@ impl CompareResult {
         if r.interrupted {
             return "interrupted".into();
         }
-        let plain = r
-            .rows
-            .iter()
-            .filter(|row| !row.met)
-            .map(|row| format!("{}@{}={}", row.strategy, row.fs, row.observed));
-        let power = r.rows.iter().filter_map(|row| {
-            let cell = row.power.as_ref().filter(|c| !c.met)?;
-            Some(format!(
-                "{}@{}(power loss)={}",
-                row.strategy, row.fs, cell.observed
-            ))
-        });
-        let missed: Vec<String> = plain.chain(power).collect();
+        let missed = r.missed();
         match missed.is_empty() {
             true => EXPECTED_VERDICTS.into(),
             false => missed.join(" "),

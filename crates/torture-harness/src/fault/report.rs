@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::tracer::Point;
 use crate::config::ExploreConfig;
+use crate::term::{Paint, Style};
 use crate::vocab::{ExploreExpectation, Fault, Finding, Model, Tier, Verdict, finding_list};
 
 /// The schema name of the JSON report.
@@ -581,8 +582,21 @@ impl ExploreReport {
         target.write(&self.to_json())
     }
 
-    /// The table and the summary, for a terminal.
+    /// The table and the summary, for a terminal; no colour.
     pub fn summary(&self) -> String {
+        self.summary_painted(Paint::PLAIN)
+    }
+
+    /// The verdict line (`verdict: FAIL (...)`), coloured by the verdict
+    /// when `paint` colours: all that `-q` prints.
+    pub fn verdict_line(&self, paint: Paint) -> String {
+        let verdict = self.verdict.name().to_uppercase();
+        let line = format!("verdict: {verdict} ({})", self.limits);
+        paint.paint(Style::of(self.verdict), &line)
+    }
+
+    /// The table and the summary, its verdict line coloured by `paint`.
+    pub fn summary_painted(&self, paint: Paint) -> String {
         let mut out = String::new();
         let width = self
             .table
@@ -715,8 +729,7 @@ impl ExploreReport {
                 self.litter[0]
             );
         }
-        let verdict = self.verdict.name().to_uppercase();
-        let _ = writeln!(out, "verdict: {verdict} ({})", self.limits);
+        let _ = writeln!(out, "{}", self.verdict_line(paint));
         out
     }
 }

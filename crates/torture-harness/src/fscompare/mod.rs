@@ -13,6 +13,11 @@
 //! Mounts and images are removed on every way out, and by the watchdog if
 //! `torture` itself is killed.
 //!
+//! While it runs, `cfg.progress` draws a bar of the runs done of all, and
+//! `cfg.announce` prints a line per run on stderr: the run against its
+//! strategy's expected verdict (`naive on shm: expected torn: met`, never a
+//! bare `Fail` for a failure that was expected), coloured by `cfg.paint`.
+//!
 //! With `--power-loss`, each strategy on each file system with a block
 //! device runs a second time on a recording disk of that file system (the
 //! runner's `--power-loss`, in `$TMPDIR`), and its crash states are judged
@@ -43,6 +48,8 @@ use crate::process::Watchdog;
 use crate::config::{CrashPoints, KillAt, Naming, RunSettings, Workload};
 use crate::report::Report;
 use crate::strategy::Strategy;
+use crate::term::{Bar, Paint, Style};
+use crate::vocab::against;
 use power::{PowerCell, Predictions};
 
 /// The default image size: room for every run, and above XFS's minimum.
@@ -81,8 +88,13 @@ pub struct CompareConfig {
     pub program: PathBuf,
     /// The command line, for the report.
     pub command: String,
-    /// Print a line per run on stderr.
+    /// Draw a progress bar of the runs on stderr (the binary sets it from
+    /// [`crate::term::progress`]).
     pub progress: bool,
+    /// Print the seed and a line per run on stderr (off under `-q`).
+    pub announce: bool,
+    /// The colour of those lines' verdicts.
+    pub paint: Paint,
     /// `--power-loss`: each run again on a recording disk.
     pub power: Option<PowerParams>,
 }
@@ -117,7 +129,7 @@ pub fn compare(cfg: &CompareConfig) -> Result<FsCompareReport, crate::Error> {
     let watchdog = Arc::new(watchdog);
     let scratch = ScratchDir::create(Kind::Fscompare, &cfg.scratch, Some(watchdog.clone()))
         .map_err(|e| err(format!("--scratch {}: {e}", cfg.scratch.display())))?;
-    if cfg.progress {
+    if cfg.announce {
         eprintln!("torture: seed {}", cfg.seed);
     }
     let started = Instant::now();
@@ -236,7 +248,8 @@ fn run_all(
     watchdog: &Arc<Watchdog>,
     report: &mut FsCompareReport,
 ) -> Result<Option<String>, crate::Error> {
-    let models = predictions(cfg);
+    let bar = Bar::new(cfg.progress, runs(cfg), format!("0/{} runs", runs(cfg)));
+    let models = predictions(cfg, &bar);
     for spec in &cfg.filesystems {
         if crate::platform::stop_requested() {
             report.interrupted = true;
@@ -256,7 +269,9 @@ fn run_all(
                 report.interrupted = true;
                 return Ok(None);
             }
+            now_running(cfg, &bar, format!("{} on {}", strategy.name(), spec.name));
             let mut run = run_one(cfg, *strategy, Place::In(work.path()))?;
+            bar.step(format!("{}/{} runs", bar.position() + 1, runs(cfg)));
             if let Some(why) = broken(&mounted.root) {
                 let why = format!("{} {why} during the run of {}", spec.name, strategy.name());
                 run.verdict = crate::vocab::Verdict::Error;
@@ -264,14 +279,8 @@ fn run_all(
                 report.add_run(&spec.name, *strategy, &run);
                 return Ok(Some(why));
             }
-            if cfg.progress {
-                eprintln!(
-                    "torture: {} on {}: {:?}, {:.0} ops/s",
-                    strategy.name(),
-                    spec.name,
-                    run.verdict,
-                    run.throughput_ops_per_s
-                );
+            if cfg.announce {
+                bar.line(&run_line(cfg.paint, *strategy, &spec.name, &run));
             }
             if run.stopped == crate::report::StopReason::Interrupted {
                 report.interrupted = true;
@@ -292,11 +301,10 @@ fn run_all(
             if !run_power(
                 cfg,
                 (&spec.name, fs),
-                *strategy,
-                plain,
-                params,
-                predicted,
+                (*strategy, plain),
+                (params, predicted),
                 report,
+                &bar,
             )? {
                 report.interrupted = true;
                 return Ok(None);
@@ -308,7 +316,7 @@ fn run_all(
 
 /// What the models predict for each strategy, when there will be a power
 /// run to compare them with; explored before anything is mounted.
-fn predictions(cfg: &CompareConfig) -> Vec<(&'static str, Predictions)> {
+fn predictions(cfg: &CompareConfig, bar: &Bar) -> Vec<(&'static str, Predictions)> {
     let recorded = cfg
         .filesystems
         .iter()
@@ -321,16 +329,21 @@ fn predictions(cfg: &CompareConfig) -> Vec<(&'static str, Predictions)> {
         if crate::platform::stop_requested() {
             break;
         }
+        now_running(
+            cfg,
+            bar,
+            format!("{} under the ordered model", strategy.name()),
+        );
         let p = Predictions::of(*strategy, &cfg.program, cfg.seed);
-        if cfg.progress {
+        if cfg.announce {
             let ordered = match &p.ordered {
                 Ok(f) => power::words(f),
                 Err(why) => format!("no prediction ({why})"),
             };
-            eprintln!(
+            bar.line(&format!(
                 "torture: {} under the ordered model: {ordered}",
                 strategy.name()
-            );
+            ));
         }
         models.push((strategy.name(), p));
     }
@@ -339,31 +352,40 @@ fn predictions(cfg: &CompareConfig) -> Vec<(&'static str, Predictions)> {
 
 /// The power run of `strategy` on the recording disk of `fs` (its name in
 /// the report, and in `--power-loss`), after its plain run did
-/// `plain_ops_per_s`. `false` when an interrupt stopped it.
+/// `plain_ops_per_s`, with the `models`' predictions. `false` when an
+/// interrupt stopped it.
 fn run_power(
     cfg: &CompareConfig,
     (name, fs): (&str, &'static str),
-    strategy: &'static dyn Strategy,
-    plain_ops_per_s: f64,
-    params: &PowerParams,
-    models: &Predictions,
+    (strategy, plain_ops_per_s): (&'static dyn Strategy, f64),
+    (params, models): (&PowerParams, &Predictions),
     report: &mut FsCompareReport,
+    bar: &Bar,
 ) -> Result<bool, crate::Error> {
     if crate::platform::stop_requested() {
         return Ok(false);
     }
+    now_running(
+        cfg,
+        bar,
+        format!("{} on {name} (power loss)", strategy.name()),
+    );
     let run = run_one(cfg, strategy, Place::Recording(fs, params))?;
+    bar.step(format!("{}/{} runs", bar.position() + 1, runs(cfg)));
     let cell = PowerCell::new(strategy, plain_ops_per_s, &run, models);
-    if cfg.progress {
-        eprintln!(
-            "torture: {} on {name} (power loss): {}, {} crash states, {:.1} states/s, recording {}",
+    if cfg.announce {
+        let words = cfg.paint.paint(
+            Style::of_expectation(cell.met, cell.verdict),
+            &power_words(&cell),
+        );
+        bar.line(&format!(
+            "torture: {} on {name} (power loss): {words}, {} crash states, {:.1} states/s, recording {}",
             strategy.name(),
-            cell.observed,
             cell.crash_states,
             cell.states_per_second,
             cell.slowdown
                 .map_or("-".into(), |s| format!("{s:.1}x slower"))
-        );
+        ));
     }
     let interrupted = run.stopped == crate::report::StopReason::Interrupted
         || run.power_loss.as_ref().is_some_and(|p| p.interrupted);
@@ -374,18 +396,63 @@ fn run_power(
     Ok(true)
 }
 
+/// How many runs the comparison makes: every strategy on every file
+/// system, and with `--power-loss` again on each recording disk.
+fn runs(cfg: &CompareConfig) -> u64 {
+    let recorded = match cfg.power {
+        Some(_) => cfg
+            .filesystems
+            .iter()
+            .filter(|s| power::recording_fs(s).is_some())
+            .count(),
+        None => 0,
+    };
+    ((cfg.filesystems.len() + recorded) * cfg.strategies.len()) as u64
+}
+
+/// Says on the bar what runs now.
+fn now_running(cfg: &CompareConfig, bar: &Bar, what: String) {
+    let done = bar.position();
+    bar.set(done, format!("{done}/{} runs, now {what}", runs(cfg)));
+}
+
+/// A plain run's line: the strategy, the file system, the run against the
+/// strategy's expected verdict (an expected failure found is met, not a
+/// failure), coloured by `paint`, and its speed.
+fn run_line(paint: Paint, strategy: &dyn Strategy, fs: &str, run: &Report) -> String {
+    let expected = strategy.expected();
+    let met = meets(run, &expected);
+    let words = against(&expected.to_string(), met, run.verdict, &observed(run));
+    format!(
+        "torture: {} on {fs}: {}, {:.0} ops/s",
+        strategy.name(),
+        paint.paint(Style::of_expectation(met, run.verdict), &words),
+        run.throughput_ops_per_s
+    )
+}
+
+/// A power cell against its expectation: as a plain run's, or, when
+/// `posix` finds the strategy guilty and any verdict with evidence will
+/// do, what it observed.
+fn power_words(cell: &PowerCell) -> String {
+    let observed = cell.expected == power::PowerExpectation::Observed.to_string();
+    match (observed, cell.met) {
+        (true, true) => format!("observed {}", cell.observed),
+        (true, false) => against("a verdict", false, cell.verdict, &cell.observed),
+        (false, _) => against(&cell.expected, cell.met, cell.verdict, &cell.observed),
+    }
+}
+
+/// Whether a plain run got its strategy's `expected` verdict: a run the
+/// harness could not carry out meets nothing, whatever it saw.
+fn meets(run: &Report, expected: &crate::vocab::Expectation) -> bool {
+    run.verdict != crate::vocab::Verdict::Error && run.meets(expected)
+}
+
 /// What a run showed, in every row and cell: its violation classes joined
 /// by `+`, or its verdict's name when it showed none.
 fn observed(r: &Report) -> String {
-    let violated = r.violated();
-    if violated.is_empty() {
-        return r.verdict.name().to_string();
-    }
-    violated
-        .iter()
-        .map(|k| k.name())
-        .collect::<Vec<_>>()
-        .join("+")
+    r.observed_classes()
 }
 
 /// Where a run happens.
@@ -561,6 +628,8 @@ mod tests {
             program: "torture".into(),
             command: "torture fscompare".into(),
             progress: false,
+            announce: false,
+            paint: Paint::PLAIN,
             power,
         }
     }
@@ -632,6 +701,71 @@ mod tests {
         tmpfs_only.filesystems.truncate(1);
         check_power_settings(&tmpfs_only).unwrap();
         assert_eq!(preflight_power(&tmpfs_only), Ok(()));
+    }
+
+    /// A run of `strategy` that saw a torn state, or nothing.
+    fn report(strategy: &str, torn: bool) -> Report {
+        let cfg = RunSettings {
+            workload: Some(Workload::Builtin(
+                crate::strategy::by_name(strategy).unwrap(),
+            )),
+            ..RunSettings::default()
+        }
+        .build("torture".into(), Naming::Flags)
+        .unwrap();
+        let mut verifier = crate::verifier::Verifier::new(1);
+        if torn {
+            verifier.record(
+                1,
+                crate::verifier::Evidence {
+                    kind: crate::vocab::ViolationKind::Torn,
+                    seen_by: "final check".into(),
+                    op: None,
+                    writer: None,
+                    at_ms: 1,
+                    detail: "empty file".into(),
+                    bytes_hex: None,
+                    seed: 1,
+                },
+            );
+        }
+        let outcome = crate::report::Outcome::default();
+        Report::new(&cfg, Path::new("/x"), outcome, verifier)
+    }
+
+    /// An expected failure found is met, not a `Fail`; a miss says what
+    /// came instead; the colour follows the expectation, not the verdict.
+    #[test]
+    fn a_run_line_holds_the_run_against_its_expected_verdict() {
+        let line = |s: &str, torn, paint| {
+            run_line(
+                paint,
+                crate::strategy::by_name(s).unwrap(),
+                "shm",
+                &report(s, torn),
+            )
+        };
+        let met = line("naive", true, Paint::PLAIN);
+        assert!(
+            met.starts_with("torture: naive on shm: expected torn: met, "),
+            "{met}"
+        );
+        assert!(!met.contains("Fail") && !met.contains("fail"), "{met}");
+        assert!(
+            line("naive", false, Paint::PLAIN)
+                .starts_with("torture: naive on shm: expected torn: NOT met (got inconclusive), ")
+        );
+        assert!(
+            line("reference", true, Paint::PLAIN)
+                .starts_with("torture: reference on shm: expected pass: NOT met (found torn), ")
+        );
+        let green = line("naive", true, Paint::new(true));
+        assert!(
+            green.contains("\x1b[1;32mexpected torn: met\x1b[0m"),
+            "{green:?}"
+        );
+        let red = line("reference", true, Paint::new(true));
+        assert!(red.contains("\x1b[1;31mexpected pass: NOT met"), "{red:?}");
     }
 
     #[test]

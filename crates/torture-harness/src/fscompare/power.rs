@@ -632,6 +632,8 @@ mod tests {
             program: "torture".into(),
             command: "torture fscompare --power-loss".into(),
             progress: false,
+            announce: false,
+            paint: crate::term::Paint::PLAIN,
             power: Some(PowerParams {
                 crash_points: Some(30),
                 max_states: 2,

@@ -16,6 +16,7 @@ use super::power::{PowerCell, PowerParams, slowdown_words};
 use super::{CompareConfig, Machine};
 use crate::report::{Report, Violations};
 use crate::strategy::Strategy;
+use crate::term::{Paint, Style};
 use crate::vocab::Verdict;
 
 /// The schema name of `report.json`.
@@ -250,8 +251,7 @@ impl FsCompareReport {
     /// Records one run.
     pub fn add_run(&mut self, fs: &str, strategy: &dyn Strategy, r: &Report) {
         let expected = strategy.expected();
-        // A run the harness could not carry out meets nothing, whatever it saw.
-        let met = r.verdict != Verdict::Error && r.meets(&expected);
+        let met = super::meets(r, &expected);
         self.all_met &= met;
         let observed = super::observed(r);
         self.rows.push(Row {
@@ -295,6 +295,50 @@ impl FsCompareReport {
             .iter_mut()
             .rev()
             .find(|r| r.fs == fs && r.strategy == strategy)
+    }
+
+    /// The runs that missed their expected verdict, as
+    /// `strategy@fs=observed` (a power run as
+    /// `strategy@fs(power loss)=observed`), in row order.
+    pub fn missed(&self) -> Vec<String> {
+        let plain = self
+            .rows
+            .iter()
+            .filter(|row| !row.met)
+            .map(|row| format!("{}@{}={}", row.strategy, row.fs, row.observed));
+        let power = self.rows.iter().filter_map(|row| {
+            let cell = row.power.as_ref().filter(|c| !c.met)?;
+            Some(format!(
+                "{}@{}(power loss)={}",
+                row.strategy, row.fs, cell.observed
+            ))
+        });
+        plain.chain(power).collect()
+    }
+
+    /// The comparison's verdict in one line, coloured by `paint`: how many
+    /// runs got their strategy's expected verdict, and those that did not
+    /// (an expected failure found counts as got). All that `-q` prints.
+    pub fn verdict_line(&self, paint: Paint) -> String {
+        let verdict = self.verdict();
+        let runs = self.rows.len() + self.power_cells().count();
+        let missed = self.missed();
+        let mut line = format!(
+            "verdict: {} ({} of {runs} run(s) got their expected verdict",
+            verdict.name().to_uppercase(),
+            runs - missed.len()
+        );
+        if !missed.is_empty() {
+            let _ = write!(line, "; missed: {}", missed.join(" "));
+        }
+        if let Some(why) = &self.broken {
+            let _ = write!(line, "; {why}");
+        }
+        if self.interrupted {
+            line.push_str("; interrupted, partial");
+        }
+        line.push(')');
+        paint.paint(Style::of(verdict), &line)
     }
 
     /// Every power-loss cell, in row order.

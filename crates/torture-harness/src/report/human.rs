@@ -1,9 +1,14 @@
 //! The human summary printed at the end of a run.
+//!
+//! [`summary_painted`] colours its verdict line through the [`Paint`] it is
+//! given (the binary's choice; see [`crate::term`]), [`summary`] never does.
+//! [`verdict_line`] is that line alone, all that `-q` prints.
 
 use std::fmt::Write;
 
 use super::{Report, StopReason};
-use crate::vocab::{Verdict, ViolationKind};
+use crate::term::{Paint, Style};
+use crate::vocab::{Expectation, Verdict, ViolationKind, against};
 
 /// How many evidence lines of each class the summary prints.
 const EVIDENCE_LINES: usize = 3;
@@ -11,20 +16,17 @@ const EVIDENCE_LINES: usize = 3;
 /// What the process-crash tier can and cannot show, printed with verdicts.
 const TIER_NOTE: &str = "SIGKILL leaves the page cache intact, so a missing fsync cannot show here";
 
-/// The end-of-run summary: a small table, the evidence, the verdict.
+/// The end-of-run summary: a small table, the evidence, the verdict; no
+/// colour.
 pub fn summary(r: &Report) -> String {
+    summary_painted(r, Paint::PLAIN)
+}
+
+/// The end-of-run summary, its verdict line coloured by `paint`.
+pub fn summary_painted(r: &Report, paint: Paint) -> String {
     let mut s = String::new();
     let c = &r.config;
-    let length = match (c.duration_s, c.ops_limit) {
-        (_, Some(n)) => format!("{n} ops"),
-        (Some(d), None) => format!("{d}s"),
-        (None, None) => "?".into(),
-    };
-    let _ = writeln!(
-        s,
-        "torture: {} with {} writer(s), {} reader(s), kill rate {}, {length}, payload {} B, seed {}",
-        c.strategy, c.writers, c.readers, c.kill_rate, c.payload_bytes, c.seed
-    );
+    let _ = writeln!(s, "{}", header(r));
     match &r.power_loss {
         Some(p) => {
             let _ = writeln!(
@@ -98,11 +100,10 @@ pub fn summary(r: &Report) -> String {
     evidence(&mut s, r);
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", basis_line(r));
-    let tier = match &r.power_loss {
-        Some(p) => p.label.clone(),
-        None => format!("{} tier", r.fault_tier),
-    };
-    let _ = writeln!(s, "verdict: {} ({tier}){}", verdict_word(r), stop_note(r));
+    let _ = writeln!(s, "{}", verdict_line(r, paint));
+    if let Some(line) = expected_failure(r, paint) {
+        let _ = writeln!(s, "{line}");
+    }
     if r.verdict == Verdict::Inconclusive {
         for why in &r.basis.shortfall {
             let _ = writeln!(s, "  not enough evidence: {why}");
@@ -110,6 +111,61 @@ pub fn summary(r: &Report) -> String {
     }
     let _ = writeln!(s, "replay: {}", r.replay);
     s
+}
+
+/// The run's first line: what ran, how hard and how long, with which seed.
+/// The payload is a built-in strategy's padding: an outside program
+/// (`--exec`) has none, so its header leaves it out.
+fn header(r: &Report) -> String {
+    let c = &r.config;
+    let length = match (c.duration_s, c.ops_limit) {
+        (_, Some(n)) => format!("{n} ops"),
+        (Some(d), None) => format!("{d}s"),
+        (None, None) => "?".into(),
+    };
+    let payload = match c.strategy == crate::config::EXEC_NAME {
+        true => String::new(),
+        false => format!(", payload {} B", c.payload_bytes),
+    };
+    format!(
+        "torture: {} with {} writer(s), {} reader(s), kill rate {}, {length}{payload}, seed {}",
+        c.strategy, c.writers, c.readers, c.kill_rate, c.seed
+    )
+}
+
+/// The verdict line (`verdict: PASS (process crash tier)`), coloured by
+/// the verdict when `paint` colours.
+pub fn verdict_line(r: &Report, paint: Paint) -> String {
+    let tier = match &r.power_loss {
+        Some(p) => p.label.clone(),
+        None => format!("{} tier", r.fault_tier),
+    };
+    let line = format!("verdict: {} ({tier}){}", verdict_word(r), stop_note(r));
+    paint.paint(Style::of(r.verdict), &line)
+}
+
+/// For a built-in strategy that must fail under SIGKILL (`torture list`),
+/// this run against that expectation (`naive: expected torn: met`): an
+/// expected failure found is no surprise, and one not found says the run
+/// was too gentle. `None` for a strategy that must pass (the verdict says
+/// it all), an outside program, or a power-loss run (another tier).
+fn expected_failure(r: &Report, paint: Paint) -> Option<String> {
+    if r.power_loss.is_some() {
+        return None;
+    }
+    let strategy = crate::strategy::by_name(&r.config.strategy)?;
+    let expected = strategy.expected();
+    if expected == Expectation::Pass {
+        return None;
+    }
+    let met = r.meets(&expected);
+    let words = against(&expected.to_string(), met, r.verdict, &r.observed_classes());
+    let style = Style::of_expectation(met, r.verdict);
+    Some(format!(
+        "{}: {}",
+        strategy.name(),
+        paint.paint(style, &words)
+    ))
 }
 
 /// The crash points and states checked under `--power-loss`.
@@ -264,10 +320,9 @@ mod tests {
     use crate::config::{KillAt, Minimums, RunConfig, RunLength, Workload};
     use crate::verifier::{Evidence, Verifier};
 
-    #[test]
-    fn evidence_beyond_the_summary_says_how_to_get_it() {
-        let cfg = RunConfig {
-            workload: Workload::Builtin(crate::strategy::by_name("naive").unwrap()),
+    fn config(workload: Workload) -> RunConfig {
+        RunConfig {
+            workload,
             writers: 2,
             readers: 0,
             kill_rate: 0.1,
@@ -286,7 +341,76 @@ mod tests {
             minimums: Minimums::default(),
             until_covered: None,
             power_loss: None,
-        };
+        }
+    }
+
+    fn naive() -> Workload {
+        Workload::Builtin(crate::strategy::by_name("naive").unwrap())
+    }
+
+    fn report(cfg: &RunConfig) -> Report {
+        let outcome = crate::report::Outcome::default();
+        Report::new(cfg, std::path::Path::new("/x"), outcome, Verifier::new(1))
+    }
+
+    #[test]
+    fn an_outside_programs_header_has_no_payload() {
+        let text = summary(&report(&config(naive())));
+        assert!(
+            text.lines().next().unwrap().contains("payload 16 B"),
+            "{text}"
+        );
+        let exec = Workload::Exec(crate::config::ExecSpec {
+            exec: "./app add".into(),
+            check: "./app list".into(),
+            init: None,
+            state: "state".into(),
+            env: Vec::new(),
+        });
+        let text = summary(&report(&config(exec)));
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with("torture: exec with 2 writer(s)"),
+            "{first}"
+        );
+        assert!(!text.contains("payload"), "{text}");
+    }
+
+    #[test]
+    fn only_a_painted_summary_colours_its_verdict_line() {
+        let r = report(&config(Workload::Builtin(crate::strategy::reference())));
+        assert!(!summary(&r).contains('\x1b'));
+        let painted = summary_painted(&r, Paint::new(true));
+        let coloured: Vec<&str> = painted.lines().filter(|l| l.contains('\x1b')).collect();
+        assert_eq!(coloured.len(), 1, "{painted}");
+        // An empty run is too little evidence: yellow.
+        assert!(
+            coloured[0].starts_with("\x1b[1;33mverdict: INCONCLUSIVE"),
+            "{painted}"
+        );
+        assert_eq!(
+            verdict_line(&r, Paint::PLAIN),
+            "verdict: INCONCLUSIVE (no violation, but too little evidence) (process crash tier)"
+        );
+    }
+
+    /// A strategy that must fail is held against it after the verdict; one
+    /// that must pass is not (its verdict says it all).
+    #[test]
+    fn an_expected_failure_is_held_against_its_expectation() {
+        let text = summary(&report(&config(naive())));
+        assert!(
+            text.contains("\nnaive: expected torn: NOT met (got inconclusive)\n"),
+            "{text}"
+        );
+        let reference = Workload::Builtin(crate::strategy::reference());
+        let text = summary(&report(&config(reference)));
+        assert!(!text.contains("expected"), "{text}");
+    }
+
+    #[test]
+    fn evidence_beyond_the_summary_says_how_to_get_it() {
+        let cfg = config(naive());
         let mut verifier = Verifier::new(1);
         for at_ms in 0..10 {
             verifier.record(
@@ -314,5 +438,6 @@ mod tests {
             line.contains("7 more") && line.contains("--json FILE"),
             "{line}"
         );
+        assert!(text.contains("\nnaive: expected torn: met\n"), "{text}");
     }
 }

@@ -17,7 +17,7 @@ use crate::verifier::{Evidence, Verifier};
 use crate::vocab::{Expectation, Tier, Verdict, ViolationKind};
 
 mod human;
-pub use human::summary;
+pub use human::{summary, summary_painted, verdict_line};
 
 /// The schema of [`Report`].
 pub const REPORT_SCHEMA: &str = "torture/report/v1";
@@ -542,6 +542,18 @@ impl Report {
             .into_iter()
             .filter(|&k| self.violations.get(k) > 0)
             .collect()
+    }
+
+    /// What the run showed, in an expectation's words: its violation
+    /// classes joined by `+` (`torn+lost`), or its verdict's name when it
+    /// showed none.
+    pub fn observed_classes(&self) -> String {
+        let violated = self.violated();
+        if violated.is_empty() {
+            return self.verdict.name().to_string();
+        }
+        let names: Vec<&str> = violated.iter().map(|k| k.name()).collect();
+        names.join("+")
     }
 }
 

@@ -16,6 +16,10 @@
 //!    (`unsafe_ack`), and an ordinary operation must still succeed in time
 //!    (`no_recovery`).
 //!
+//! With `cfg.progress`, a bar on stderr counts the faulted runs done of all
+//! (see [`crate::term::Bar`]); it is erased before `explore` returns, so
+//! the caller's summary starts on a clean line.
+//!
 //! With `power` among the faults, the workload is recorded instead and its
 //! crash states checked in the same workers (`power.rs`). With `--fs`, the
 //! operations run on a real file system on a recording disk instead, and
@@ -42,6 +46,7 @@ use crate::runner::child;
 use crate::runner::exec::{Which, tail};
 use crate::state::Document;
 use crate::strategy::Strategy;
+use crate::term::Bar;
 use crate::vocab::{Fault, Finding, OpId};
 
 mod power;
@@ -180,7 +185,15 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
             Explorer::new(cfg, &home.join("run"), home)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut bar = Bar::new(
+        cfg.progress,
+        jobs.len() as u64,
+        format!("0/{} faulted runs", jobs.len()),
+    );
     let ctx = Shared {
+        bar: &bar,
+        finished: std::sync::atomic::AtomicUsize::new(0),
+        violating: std::sync::atomic::AtomicUsize::new(0),
         jobs: &jobs,
         snapshot: &snapshot,
         clean_names: &clean_names,
@@ -203,6 +216,8 @@ pub fn explore(cfg: &ExploreConfig) -> Result<ExploreReport, crate::Error> {
     let states_seconds = states_started.elapsed().as_secs_f64();
     let distinct = ctx.checked.into_inner().map_or(0, |c| c.len()) as u64;
     let results = ctx.results.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Erased before the caller prints the summary (and on an error, when dropped).
+    bar.clear();
     let mut report = ExploreReport::new(cfg, &run_dir.path, &recorded);
     let mut rows: BTreeMap<usize, PointRow> = BTreeMap::new();
     let mut by_row: BTreeMap<usize, Vec<(&StateJob, &FaultedRun)>> = BTreeMap::new();
@@ -280,6 +295,11 @@ fn keep_report(cfg: &ExploreConfig, report: &ExploreReport) -> Result<(), crate:
 /// What the workers share: the job list, handed out one at a time, and
 /// the results in job order.
 struct Shared<'j> {
+    /// The progress bar: jobs done of all.
+    bar: &'j Bar,
+    /// Jobs done, and those that found something, for the bar.
+    finished: std::sync::atomic::AtomicUsize,
+    violating: std::sync::atomic::AtomicUsize,
     jobs: &'j [Job<'j>],
     snapshot: &'j Path,
     clean_names: &'j BTreeSet<String>,
@@ -306,6 +326,21 @@ const ACKED_ROW: &str = "exit 0 (acknowledged)";
 impl Shared<'_> {
     fn failed(&self) -> bool {
         self.error.lock().map(|e| e.is_some()).unwrap_or(true)
+    }
+
+    /// One more job done, on the bar.
+    fn done(&self, v: &FaultedRun) {
+        use std::sync::atomic::Ordering;
+        let found = usize::from(!v.findings.is_empty());
+        let violating = self.violating.fetch_add(found, Ordering::SeqCst) + found;
+        let done = self.finished.fetch_add(1, Ordering::SeqCst) + 1;
+        self.bar.set(
+            done as u64,
+            format!(
+                "{done}/{} faulted runs, {violating} violating",
+                self.jobs.len()
+            ),
+        );
     }
 
     fn fail(&self, e: crate::Error) {
@@ -566,6 +601,7 @@ impl<'a> Explorer<'a> {
             }
             match done {
                 Ok(v) => {
+                    ctx.done(&v);
                     if let Ok(mut results) = ctx.results.lock() {
                         results[i] = Some(v);
                     }

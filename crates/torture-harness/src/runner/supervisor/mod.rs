@@ -52,6 +52,7 @@ use crate::process::Watchdog;
 use super::schedule::RecentDurations;
 use super::{KillSchedule, STOP_GRACE};
 use crate::report::{Outcome, Report, StopReason};
+use crate::term::Bar;
 use crate::verifier::{Evidence, SeqSet, SlotLedger, Verifier};
 
 use crate::config::{KillAt, RunConfig, RunLength, Workload};
@@ -131,6 +132,8 @@ struct Supervisor<'a, D> {
     errors: VecDeque<String>,
     stopping: Option<(StopReason, Instant)>,
     force_killed: bool,
+    /// The progress bar on stderr (`cfg.progress`), drawn from the start.
+    bar: Bar,
     last_progress: Instant,
     last_ack: Instant,
     artifacts: Option<Artifacts>,
@@ -179,6 +182,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
             errors: VecDeque::new(),
             stopping: None,
             force_killed: false,
+            bar: Bar::hidden(),
             last_progress: now,
             last_ack: now,
             artifacts: cfg.artifacts.as_deref().map(Artifacts::new),
@@ -201,6 +205,7 @@ impl<'a, D: Driver> Supervisor<'a, D> {
         }
         self.start = self.clock.now();
         self.last_ack = self.start;
+        self.bar = self.new_bar();
         if let Err(e) = self.spawn_all() {
             self.stop_now();
             return Err(e);
@@ -228,9 +233,8 @@ impl<'a, D: Driver> Supervisor<'a, D> {
 
     fn event_loop(&mut self) {
         while !self.turn() {}
-        if self.cfg.progress {
-            eprint!("\r\x1b[K");
-        }
+        // Erased before anything else is printed: the summary starts clean.
+        self.bar.clear();
     }
 
     /// One turn of the loop: deadlines, then at most one event, then the
