@@ -262,16 +262,18 @@ impl Bar {
     /// Moves it to `pos` with `message` after it.
     pub fn set(&self, pos: u64, message: String) {
         if let Some(b) = &self.bar {
-            b.set_position(pos);
+            // The message first: it often names the position, and each
+            // call may draw.
             b.set_message(message);
+            b.set_position(pos);
         }
     }
 
     /// One more step done, with `message` after it.
     pub fn step(&self, message: String) {
         if let Some(b) = &self.bar {
-            b.inc(1);
             b.set_message(message);
+            b.inc(1);
         }
     }
 
