@@ -915,8 +915,14 @@ fn fscompare(args: FsCompareArgs) -> Result<Verdict, Error> {
         return Err(Error::bad_input("--strategies names no strategy"));
     }
     let seed = args.seed.unwrap_or_else(torture_harness::seed::fresh);
-    let command: Vec<String> = std::env::args()
-        .map(|a| torture_harness::shell::quote(&a))
+    // The command as typed, but torture named the way replay lines name
+    // it (`torture` when that runs this binary, else its absolute path).
+    let command: Vec<String> = std::iter::once(torture_harness::invocation::word(&program))
+        .chain(
+            std::env::args()
+                .skip(1)
+                .map(|a| torture_harness::shell::quote(&a)),
+        )
         .collect();
     let config = fscompare::CompareConfig {
         filesystems,

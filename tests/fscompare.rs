@@ -120,7 +120,12 @@ fn a_short_comparison_writes_every_report_with_content() {
     let r = read_json(&t.join("out/report.json"));
     assert_eq!(r["schema"], "torture/fscompare/v1");
     assert_eq!(r["all_met"], true, "{}", run.describe());
-    assert!(r["command"].as_str().unwrap().contains("fscompare"));
+    // torture is named the way replay lines name it.
+    let command = r["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!("{} fscompare ", util::torture_word())),
+        "{command}"
+    );
     assert!(!r["machine"]["kernel"].as_str().unwrap().is_empty());
     assert!(r["machine"]["cpus"].as_u64().unwrap() >= 1);
     assert!(r["machine"]["memory_bytes"].as_u64().unwrap() > 0);
