@@ -65,9 +65,9 @@ for method in torture atomic-write-file atomicwrites tempfile-persist std-fs-wri
     rm -rf "$probe"
 done
 
-python3 - "$work" "$out" "$(uname -r)" "$(nproc)" "${dirs[tmpfs]}" "${dirs[ext4]}" <<'PY'
+python3 - "$work" "$out" "$(uname -r)" "$(nproc)" "${dirs[tmpfs]}" "${dirs[ext4]}" "$((${REPEAT:-4} + 1))" <<'PY'
 import json, os, re, sys
-work, out, kernel, cpus, tmpfs_dir, ext4_dir = sys.argv[1:7]
+work, out, kernel, cpus, tmpfs_dir, ext4_dir, runs = sys.argv[1:8]
 fss = ["tmpfs", "ext4"]
 sizes = ["64B", "4096B", "1048576B"]
 size_names = {"64B": "64 B", "4096B": "4 KiB", "1048576B": "1 MiB"}
@@ -110,7 +110,7 @@ label["floor-nofsync"] = "no fsync (by construction)"
 lines = ["# Benchmarks: the atomic write against the syscall floor and its peers", "",
          f"Produced by `harness/bench.sh` on Linux {kernel}, {cpus} CPUs. tmpfs: `{tmpfs_dir}`; "
          f"ext4: `{ext4_dir}`. Criterion medians in microseconds (at 4 KiB, `torture`, `floor` and "
-         "`atomic-write-file` are the median of 5 criterion runs); the ratio is the floor's median "
+         f"`atomic-write-file` are the median of {runs} criterion runs); the ratio is the floor's median "
          "divided by the writer's (1.00 = as fast as the bare syscalls; above 0.95 is the target "
          "for `torture`). Durability is read from each writer's own syscalls (strace): which fsyncs it makes.", ""]
 for fs in fss:

@@ -13,6 +13,8 @@ n=${1:-20}
 duration=${2:-5s}
 cargo build --release --quiet
 bin=target/release/torture
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 ex=harness/examples/sh
 common=(--exec "sh $PWD/$ex/slow_in_place.sh" --check "sh $PWD/$ex/check.sh"
         --writers 4 --kill-rate 0.2 --duration "$duration")
@@ -25,10 +27,22 @@ for mode in "${modes[@]}"; do torn[$mode]=0; pass[$mode]=0; inconclusive[$mode]=
 for i in $(seq 1 "$n"); do
   for mode in "${modes[@]}"; do
     extra="args_${mode}[@]"
+    rm -f "$work/r.json"
     set +e
-    "$bin" "${common[@]}" "${!extra}" >/dev/null 2>&1
+    "$bin" "${common[@]}" "${!extra}" --json "$work/r.json" >/dev/null 2>&1
     code=$?
     set -e
+    # A run that found something keeps its directory as evidence; only
+    # counted here.
+    python3 - "$work/r.json" <<'PY'
+import json, shutil, sys
+try:
+    r = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    sys.exit(0)
+if r.get("dir_kept") and "/torture-" in r["config"]["dir"]:
+    shutil.rmtree(r["config"]["dir"], ignore_errors=True)
+PY
     case $code in
       1) torn[$mode]=$((torn[$mode] + 1)) ;;
       0) pass[$mode]=$((pass[$mode] + 1)) ;;
