@@ -346,8 +346,9 @@ struct FsCompareArgs {
     /// [default: tmpfs,ext4,xfs,btrfs, or none when --dir is given].
     #[arg(long, value_name = "LIST")]
     fs: Option<String>,
-    /// Also compare a file system that is already mounted, named NAME, by
-    /// running in a fresh directory under PATH (no root needed).
+    /// Compare a file system that is already mounted, named NAME, by
+    /// running in a fresh directory under PATH (no root needed). Without
+    /// --fs, the --dir list replaces the default list; with it, adds to it.
     #[arg(long = "dir", value_name = "NAME=PATH")]
     dirs: Vec<String>,
     /// Strategies to run [default: the whole zoo].
