@@ -333,3 +333,59 @@ fn fscompare_shows_runs_done_and_quiet_keeps_its_verdict() {
     // The reports are written all the same.
     assert_eq!(read_json(&t.join("quiet/report.json"))["all_met"], true);
 }
+
+/// A power-loss run's long phase, mounting its crash images, counts them
+/// on a terminal and says nothing on a pipe.
+#[test]
+fn power_loss_counts_its_crash_images_on_a_terminal_only() {
+    if !util::can_record_disk() {
+        eprintln!("skipped: needs root, loop devices and /dev/fuse");
+        return;
+    }
+    let t = TestDir::new();
+    let run = [
+        "--power-loss",
+        "ext4",
+        "--ops",
+        "60",
+        "--writers",
+        "2",
+        "--readers",
+        "0",
+        "--crash-points",
+        "6",
+        "--min-kills",
+        "0",
+        "--seed",
+        "7",
+    ];
+    let tty = on_a_terminal(&t, &[], &run);
+    tty.expect_code(0);
+    let out = tty.stdout();
+    // Frames are redrawn in place: `0/T crash images checked` first, and
+    // the count reaches its total.
+    let total = out
+        .split(['\r', '\n'])
+        .find_map(|f| f.split("0/").nth(1)?.split_once(" crash images checked"))
+        .map(|(t, _)| t.to_string())
+        .unwrap_or_else(|| panic!("no first frame: {}", tty.describe()));
+    assert!(total.parse::<u64>().unwrap() >= 1, "{}", tty.describe());
+    assert!(
+        out.contains(&format!("{total}/{total} crash images checked")),
+        "{}",
+        tty.describe()
+    );
+    let pipe = on_pipes(&t, &run);
+    pipe.expect_code(0);
+    assert!(
+        !pipe.stderr().contains("crash images checked")
+            && !pipe.stdout().contains("crash images checked"),
+        "{}",
+        pipe.describe()
+    );
+    assert!(
+        util::leftovers(t.path()).is_empty(),
+        "{:?}",
+        util::leftovers(t.path())
+    );
+}

@@ -50,6 +50,7 @@ use crate::report::{PowerLog, PowerLossReport, PowerViolations, Report};
 use crate::runner::exec::{Which, tail};
 use crate::state::Document;
 use crate::strategy::Strategy;
+use crate::term::Bar;
 use crate::verifier::Evidence;
 use crate::vocab::{OpId, ViolationKind};
 
@@ -143,7 +144,15 @@ pub(super) fn finish(
         power,
         config.seed,
     );
-    let checked = check(&disk, &plan, &positions, &rel, &reader, config.writers)?;
+    let checked = check(
+        &disk,
+        &plan,
+        &positions,
+        &rel,
+        &reader,
+        config.writers,
+        config.progress,
+    )?;
     let spec = FsSpec::parse(&power.fs).map_err(crate::Error::Harness)?;
     let stats = disk.stats();
     let secs = checked.seconds.max(1e-9);
@@ -597,10 +606,16 @@ fn check(
     rel: &Path,
     reader: &Reader,
     writers: usize,
+    progress: bool,
 ) -> Result<Checked, crate::Error> {
     let start = Instant::now();
     let (keys, index) = distinct_images(&plan.points);
-    let images = visit_images(disk, &keys, &|root, worker| match root {
+    let bar = Bar::new(
+        progress,
+        keys.len() as u64,
+        format!("0/{} crash images checked", keys.len()),
+    );
+    let images = visit_images(disk, &keys, &bar, &|root, worker| match root {
         Err(why) => Ok(Image::Unmountable(why)),
         Ok(root) => reader.read(&root.join(rel), worker),
     })?;
@@ -647,7 +662,7 @@ fn self_check(
 ) -> Result<(), crate::Error> {
     let durable_end = crate::disk::log::durable_end(&disk.kinds(), base);
     let keys = [(durable_end, &[][..])];
-    let images = visit_images(disk, &keys, &|root, worker| match root {
+    let images = visit_images(disk, &keys, &Bar::hidden(), &|root, worker| match root {
         Err(why) => Ok(Image::Unmountable(why)),
         Ok(root) => reader.read(&root.join(rel), worker),
     })?;
@@ -710,22 +725,25 @@ pub(crate) type Mounted<'a> = Result<&'a Path, String>;
 
 /// Mounts every image of `keys` in turn on [`check_workers`] threads and
 /// calls `visit` with it and the worker's number (for its own file names),
-/// then unmounts it. An entry left `None` was not visited: an interrupt
-/// came first. The first error stops every worker and is returned.
+/// then unmounts it; `bar` counts the images done (it may draw nothing).
+/// An entry left `None` was not visited: an interrupt came first. The
+/// first error stops every worker and is returned.
 pub(crate) fn visit_images<T: Send>(
     disk: &RecordingDisk,
     keys: &[ImageKey<'_>],
+    bar: &Bar,
     visit: &(dyn Fn(Mounted<'_>, usize) -> Result<T, crate::Error> + Sync),
 ) -> Result<Vec<Option<T>>, crate::Error> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<T>>> = Mutex::new((0..keys.len()).map(|_| None).collect());
     let error: Mutex<Option<crate::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for worker in 0..check_workers(disk) {
-            let (next, failed, results, error) = (&next, &failed, &results, &error);
+            let (next, done, failed, results, error) = (&next, &done, &failed, &results, &error);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -741,6 +759,8 @@ pub(crate) fn visit_images<T: Send>(
                             if let Ok(mut r) = results.lock() {
                                 r[i] = Some(image);
                             }
+                            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                            bar.set(n as u64, format!("{n}/{} crash images checked", keys.len()));
                         }
                         Err(e) => {
                             failed.store(true, Ordering::Relaxed);

@@ -56,6 +56,7 @@ use crate::runner::Positions;
 use crate::runner::exec::{Which, stderr_path, tail};
 use crate::runner::power::{self as cut, Checked, Commands, Image, Mounted, Point, Ran};
 use crate::state::Document;
+use crate::term::Bar;
 use crate::vocab::{Fault, Finding, OpId, ViolationKind};
 
 /// Explores the power-loss tier of `cfg`'s operation on file system `fs`.
@@ -388,7 +389,12 @@ impl Ops<'_> {
         let start = Instant::now();
         let points: Vec<Point> = rows.iter().map(|r| r.point.clone()).collect();
         let (keys, index) = cut::distinct_images(&points);
-        let visited = cut::visit_images(disk, &keys, &|root, worker| {
+        let bar = Bar::new(
+            self.cfg.progress,
+            keys.len() as u64,
+            format!("0/{} crash images checked", keys.len()),
+        );
+        let visited = cut::visit_images(disk, &keys, &bar, &|root, worker| {
             self.visit(root, &recorded.rel, worker)
         })?;
         let mut out = CheckedRows::default();
